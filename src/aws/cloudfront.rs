@@ -1,0 +1,711 @@
+//! CloudFront: the Origin Access Control, the distribution, invalidations.
+//!
+//! maint finds its distribution by the marker in its Comment (ListDistributions
+//! returns comments; it does not return CallerReferences), so it needs no local
+//! state. Updates are read-modify-write: the config read back is cloned and only
+//! the fields maint owns are replaced, so fields it does not know survive.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Result, bail};
+use aws_sdk_cloudfront::Client;
+use aws_sdk_cloudfront::types::{
+    AllowedMethods, CacheBehaviors, CachedMethods, CustomErrorResponse, CustomErrorResponses,
+    DefaultCacheBehavior, DistributionConfig, DistributionConfigWithTags, InvalidationBatch,
+    Method, MinimumProtocolVersion, Origin, OriginAccessControlConfig,
+    OriginAccessControlOriginTypes, OriginAccessControlSigningBehaviors,
+    OriginAccessControlSigningProtocols, Origins, Paths, PriceClass, S3OriginConfig,
+    SslSupportMethod, Tag, Tags, ViewerCertificate, ViewerProtocolPolicy,
+};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use serde::Serialize;
+
+use super::explain;
+use crate::plan::{ObservedDistribution, ObservedOac};
+use crate::site::{BehaviorShape, DistributionShape, ErrorResponseShape, OriginShape, SiteSpec};
+
+fn code_of<E: ProvideErrorMetadata, R>(
+    err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> Option<&str> {
+    err.as_service_error().and_then(ProvideErrorMetadata::code)
+}
+
+/// Finds the OAC named `name`.
+pub async fn find_oac(cf: &Client, name: &str) -> Result<Option<ObservedOac>> {
+    let mut marker = None;
+    loop {
+        let page = cf
+            .list_origin_access_controls()
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| explain("listing origin access controls", e))?;
+        let Some(list) = page.origin_access_control_list() else {
+            return Ok(None);
+        };
+        if let Some(found) = list.items().iter().find(|o| o.name() == name) {
+            return Ok(Some(ObservedOac {
+                id: found.id().to_string(),
+                signs_always: found.signing_behavior()
+                    == &OriginAccessControlSigningBehaviors::Always
+                    && found.signing_protocol() == &OriginAccessControlSigningProtocols::Sigv4
+                    && found.origin_access_control_origin_type()
+                        == &OriginAccessControlOriginTypes::S3,
+            }));
+        }
+        match list.next_marker() {
+            Some(next) if list.is_truncated() && !next.is_empty() => {
+                marker = Some(next.to_string());
+            }
+            _ => return Ok(None),
+        }
+    }
+}
+
+fn oac_config(name: &str) -> Result<OriginAccessControlConfig> {
+    Ok(OriginAccessControlConfig::builder()
+        .name(name)
+        .description("maint: CloudFront signs every request to the maintenance bucket")
+        .signing_protocol(OriginAccessControlSigningProtocols::Sigv4)
+        .signing_behavior(OriginAccessControlSigningBehaviors::Always)
+        .origin_access_control_origin_type(OriginAccessControlOriginTypes::S3)
+        .build()?)
+}
+
+pub async fn create_oac(cf: &Client, name: &str) -> Result<String> {
+    match cf
+        .create_origin_access_control()
+        .origin_access_control_config(oac_config(name)?)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out
+            .origin_access_control()
+            .map(|o| o.id().to_string())
+            .unwrap_or_default()),
+        // Made by an earlier, interrupted run: use it.
+        Err(e) if code_of(&e) == Some("OriginAccessControlAlreadyExists") => {
+            match find_oac(cf, name).await? {
+                Some(oac) => Ok(oac.id),
+                None => Err(explain("creating the origin access control", e)),
+            }
+        }
+        Err(e) => Err(explain("creating the origin access control", e)),
+    }
+}
+
+/// Resets the OAC's signing settings to what maint needs.
+pub async fn fix_oac(cf: &Client, id: &str, name: &str) -> Result<()> {
+    let current = cf
+        .get_origin_access_control()
+        .id(id)
+        .send()
+        .await
+        .map_err(|e| explain("reading the origin access control", e))?;
+    cf.update_origin_access_control()
+        .id(id)
+        .if_match(current.e_tag().unwrap_or_default())
+        .origin_access_control_config(oac_config(name)?)
+        .send()
+        .await
+        .map_err(|e| explain("updating the origin access control", e))?;
+    Ok(())
+}
+
+pub async fn delete_oac(cf: &Client, id: &str) -> Result<()> {
+    let current = match cf.get_origin_access_control().id(id).send().await {
+        Ok(out) => out,
+        Err(e) if code_of(&e) == Some("NoSuchOriginAccessControl") => return Ok(()),
+        Err(e) => return Err(explain("reading the origin access control", e)),
+    };
+    match cf
+        .delete_origin_access_control()
+        .id(id)
+        .if_match(current.e_tag().unwrap_or_default())
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if code_of(&e) == Some("NoSuchOriginAccessControl") => Ok(()),
+        Err(e) => Err(explain("deleting the origin access control", e)),
+    }
+}
+
+/// A distribution as read, with what a read-modify-write needs.
+#[derive(Debug, Clone)]
+pub struct FoundDistribution {
+    pub observed: ObservedDistribution,
+    pub config: DistributionConfig,
+    pub etag: String,
+}
+
+/// Finds the distribution whose Comment is `marker`.
+pub async fn find_distribution(cf: &Client, marker: &str) -> Result<Option<FoundDistribution>> {
+    let mut page_marker = None;
+    let mut matches = Vec::new();
+    loop {
+        let page = cf
+            .list_distributions()
+            .set_marker(page_marker)
+            .send()
+            .await
+            .map_err(|e| explain("listing distributions", e))?;
+        let Some(list) = page.distribution_list() else {
+            break;
+        };
+        matches.extend(
+            list.items()
+                .iter()
+                .filter(|d| d.comment() == marker)
+                .map(|d| d.id().to_string()),
+        );
+        match list.next_marker() {
+            Some(next) if list.is_truncated() && !next.is_empty() => {
+                page_marker = Some(next.to_string());
+            }
+            _ => break,
+        }
+    }
+    match matches.as_slice() {
+        [] => Ok(None),
+        [id] => read_distribution(cf, id).await.map(Some),
+        ids => bail!(
+            "{} distributions carry the comment \"{marker}\" ({}): maint manages one. Delete the \
+             extra ones in the CloudFront console, then run again",
+            ids.len(),
+            ids.join(", ")
+        ),
+    }
+}
+
+pub async fn read_distribution(cf: &Client, id: &str) -> Result<FoundDistribution> {
+    let out = cf
+        .get_distribution()
+        .id(id)
+        .send()
+        .await
+        .map_err(|e| explain(&format!("reading distribution {id}"), e))?;
+    let etag = out.e_tag().unwrap_or_default().to_string();
+    let Some(dist) = out.distribution() else {
+        bail!("reading distribution {id}: AWS returned no distribution");
+    };
+    let Some(config) = dist.distribution_config().cloned() else {
+        bail!("reading distribution {id}: AWS returned no config");
+    };
+    let tags = cf
+        .list_tags_for_resource()
+        .resource(dist.arn())
+        .send()
+        .await
+        .map_err(|e| explain(&format!("reading the tags of distribution {id}"), e))?
+        .tags()
+        .map(|t| {
+            t.items()
+                .iter()
+                .map(|t| {
+                    (
+                        t.key().to_string(),
+                        t.value().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(FoundDistribution {
+        observed: ObservedDistribution {
+            id: dist.id().to_string(),
+            arn: dist.arn().to_string(),
+            domain: dist.domain_name().to_string(),
+            status: dist.status().to_string(),
+            shape: shape_of(&config),
+            tags,
+        },
+        config,
+        etag,
+    })
+}
+
+/// The owned fields of a distribution config, in maint's terms. Pure.
+pub fn shape_of(config: &DistributionConfig) -> DistributionShape {
+    let origins = config.origins().map(Origins::items).unwrap_or_default();
+    let ours = origins
+        .iter()
+        .find(|o| o.id() == crate::site::ORIGIN_ID)
+        .or_else(|| origins.first());
+    let origin = ours.map_or_else(
+        || OriginShape {
+            id: String::new(),
+            domain: String::new(),
+            oac_id: Some(String::new()),
+        },
+        |o| OriginShape {
+            id: o.id().to_string(),
+            domain: o.domain_name().to_string(),
+            oac_id: o.origin_access_control_id().map(str::to_string),
+        },
+    );
+    let behavior = config.default_cache_behavior().map_or_else(
+        || BehaviorShape {
+            target_origin_id: String::new(),
+            viewer_protocol_policy: String::new(),
+            allowed_methods: Default::default(),
+            cached_methods: Default::default(),
+            cache_policy_id: None,
+            compress: false,
+        },
+        |b| {
+            let allowed = b.allowed_methods();
+            BehaviorShape {
+                target_origin_id: b.target_origin_id().to_string(),
+                viewer_protocol_policy: b.viewer_protocol_policy().as_str().to_string(),
+                allowed_methods: allowed
+                    .map(|a| a.items().iter().map(|m| m.as_str().to_string()).collect())
+                    .unwrap_or_default(),
+                cached_methods: allowed
+                    .and_then(AllowedMethods::cached_methods)
+                    .map(|c| c.items().iter().map(|m| m.as_str().to_string()).collect())
+                    .unwrap_or_default(),
+                cache_policy_id: b
+                    .cache_policy_id()
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+                compress: b.compress().unwrap_or(false),
+            }
+        },
+    );
+    let error_responses = config
+        .custom_error_responses()
+        .map(CustomErrorResponses::items)
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            (
+                r.error_code(),
+                ErrorResponseShape {
+                    page_path: r.response_page_path().unwrap_or_default().to_string(),
+                    response_code: r.response_code().unwrap_or_default().to_string(),
+                    min_ttl: r.error_caching_min_ttl().unwrap_or(-1),
+                },
+            )
+        })
+        .collect();
+    DistributionShape {
+        comment: config.comment().to_string(),
+        enabled: config.enabled(),
+        origin,
+        behavior,
+        extra_origins: origins.len().saturating_sub(1),
+        extra_behaviors: config
+            .cache_behaviors()
+            .map_or(0, |b| b.quantity().max(0) as usize),
+        error_responses,
+        price_class: config
+            .price_class()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_default(),
+        aliases: config
+            .aliases()
+            .map(|a| a.items().iter().cloned().collect())
+            .unwrap_or_default(),
+        certificate: config
+            .viewer_certificate()
+            .and_then(ViewerCertificate::acm_certificate_arn)
+            .filter(|a| !a.is_empty())
+            .map(str::to_string),
+    }
+}
+
+fn methods(items: &[&str]) -> Vec<Method> {
+    items.iter().map(|m| Method::from(*m)).collect()
+}
+
+/// The config maint wants for `spec`, served through the OAC `oac_id`. With a
+/// `base` (the config read back) only owned fields change; everything else,
+/// including the CallerReference, is kept as found.
+pub fn site_config(
+    spec: &SiteSpec,
+    oac_id: &str,
+    base: Option<&DistributionConfig>,
+) -> Result<DistributionConfig> {
+    let shape = &spec.distribution;
+    let origin = Origin::builder()
+        .id(&shape.origin.id)
+        .domain_name(&shape.origin.domain)
+        .origin_access_control_id(oac_id)
+        // With an OAC, the legacy OAI must be present and empty.
+        .s3_origin_config(S3OriginConfig::builder().origin_access_identity("").build())
+        .build()?;
+    let origins = Origins::builder().quantity(1).items(origin).build()?;
+    let allowed: Vec<&str> = shape
+        .behavior
+        .allowed_methods
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let cached: Vec<&str> = shape
+        .behavior
+        .cached_methods
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let allowed_methods = AllowedMethods::builder()
+        .quantity(allowed.len() as i32)
+        .set_items(Some(methods(&allowed)))
+        .cached_methods(
+            CachedMethods::builder()
+                .quantity(cached.len() as i32)
+                .set_items(Some(methods(&cached)))
+                .build()?,
+        )
+        .build()?;
+    let mut behavior = DefaultCacheBehavior::builder()
+        .target_origin_id(&shape.behavior.target_origin_id)
+        .viewer_protocol_policy(ViewerProtocolPolicy::from(
+            shape.behavior.viewer_protocol_policy.as_str(),
+        ))
+        .allowed_methods(allowed_methods)
+        .set_cache_policy_id(shape.behavior.cache_policy_id.clone())
+        .compress(shape.behavior.compress)
+        .build()?;
+    if let Some(old) = base.and_then(DistributionConfig::default_cache_behavior) {
+        // Attachments someone made to the behavior are theirs to keep.
+        behavior.function_associations = old.function_associations.clone();
+        behavior.lambda_function_associations = old.lambda_function_associations.clone();
+        behavior.response_headers_policy_id = old.response_headers_policy_id.clone();
+        behavior.origin_request_policy_id = old.origin_request_policy_id.clone();
+        behavior.realtime_log_config_arn = old.realtime_log_config_arn.clone();
+    }
+    let errors = shape
+        .error_responses
+        .iter()
+        .map(|(code, r)| {
+            CustomErrorResponse::builder()
+                .error_code(*code)
+                .response_page_path(&r.page_path)
+                .response_code(&r.response_code)
+                .error_caching_min_ttl(r.min_ttl)
+                .build()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let errors = CustomErrorResponses::builder()
+        .quantity(errors.len() as i32)
+        .set_items(Some(errors))
+        .build()?;
+    let aliases = aws_sdk_cloudfront::types::Aliases::builder()
+        .quantity(shape.aliases.len() as i32)
+        .set_items((!shape.aliases.is_empty()).then(|| shape.aliases.iter().cloned().collect()))
+        .build()?;
+    let certificate = match &shape.certificate {
+        Some(arn) => ViewerCertificate::builder()
+            .acm_certificate_arn(arn)
+            .ssl_support_method(SslSupportMethod::SniOnly)
+            .minimum_protocol_version(MinimumProtocolVersion::TlSv122021)
+            .build(),
+        None => ViewerCertificate::builder()
+            .cloud_front_default_certificate(true)
+            .build(),
+    };
+    let mut config = match base {
+        Some(base) => base.clone(),
+        None => DistributionConfig::builder()
+            .caller_reference(spec.caller_reference())
+            .comment(&shape.comment)
+            .enabled(true)
+            .http_version(aws_sdk_cloudfront::types::HttpVersion::Http2and3)
+            .is_ipv6_enabled(true)
+            .build()?,
+    };
+    config.comment.clone_from(&shape.comment);
+    config.enabled = shape.enabled;
+    config.origins = Some(origins);
+    config.default_cache_behavior = Some(behavior);
+    config.cache_behaviors = Some(CacheBehaviors::builder().quantity(0).build()?);
+    config.custom_error_responses = Some(errors);
+    config.price_class = Some(PriceClass::from(shape.price_class.as_str()));
+    config.aliases = Some(aliases);
+    config.viewer_certificate = Some(certificate);
+    Ok(config)
+}
+
+fn tags_of(tags: &BTreeMap<String, String>) -> Result<Tags> {
+    let items = tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Tags::builder().set_items(Some(items)).build())
+}
+
+/// Creates the distribution. Returns its id, ARN and domain.
+pub async fn create_distribution(
+    cf: &Client,
+    config: DistributionConfig,
+    tags: &BTreeMap<String, String>,
+) -> Result<(String, String, String)> {
+    let caller_reference = config.caller_reference().to_string();
+    let with_tags = DistributionConfigWithTags::builder()
+        .distribution_config(config)
+        .tags(tags_of(tags)?)
+        .build();
+    match cf
+        .create_distribution_with_tags()
+        .distribution_config_with_tags(with_tags)
+        .send()
+        .await
+    {
+        Ok(out) => {
+            let Some(d) = out.distribution() else {
+                bail!("creating the distribution: AWS returned no distribution");
+            };
+            Ok((
+                d.id().to_string(),
+                d.arn().to_string(),
+                d.domain_name().to_string(),
+            ))
+        }
+        Err(e) if code_of(&e) == Some("DistributionAlreadyExists") => bail!(
+            "a distribution with CallerReference {caller_reference} already exists, but its \
+             comment no longer says it is maint's ({}). Restore its comment, or delete it, then run again",
+            e.as_service_error()
+                .and_then(ProvideErrorMetadata::message)
+                .unwrap_or_default()
+        ),
+        Err(e) => Err(explain("creating the distribution", e)),
+    }
+}
+
+/// The result of a conditional update.
+pub enum Updated {
+    Done,
+    /// Someone changed the distribution since it was read: re-read and retry.
+    Conflict,
+}
+
+pub async fn update_distribution(
+    cf: &Client,
+    id: &str,
+    etag: &str,
+    config: DistributionConfig,
+) -> Result<Updated> {
+    match cf
+        .update_distribution()
+        .id(id)
+        .if_match(etag)
+        .distribution_config(config)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(Updated::Done),
+        Err(e) if code_of(&e) == Some("PreconditionFailed") => Ok(Updated::Conflict),
+        Err(e) => Err(explain(&format!("updating distribution {id}"), e)),
+    }
+}
+
+pub async fn tag_distribution(
+    cf: &Client,
+    arn: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<()> {
+    cf.tag_resource()
+        .resource(arn)
+        .tags(tags_of(tags)?)
+        .send()
+        .await
+        .map_err(|e| explain("tagging the distribution", e))?;
+    Ok(())
+}
+
+pub async fn distribution_status(cf: &Client, id: &str) -> Result<String> {
+    let out = cf
+        .get_distribution()
+        .id(id)
+        .send()
+        .await
+        .map_err(|e| explain(&format!("reading distribution {id}"), e))?;
+    Ok(out
+        .distribution()
+        .map(|d| d.status().to_string())
+        .unwrap_or_default())
+}
+
+pub async fn delete_distribution(cf: &Client, id: &str, etag: &str) -> Result<Updated> {
+    match cf.delete_distribution().id(id).if_match(etag).send().await {
+        Ok(_) => Ok(Updated::Done),
+        Err(e) if code_of(&e) == Some("NoSuchDistribution") => Ok(Updated::Done),
+        Err(e) if code_of(&e) == Some("PreconditionFailed") => Ok(Updated::Conflict),
+        Err(e) if code_of(&e) == Some("DistributionNotDisabled") => bail!(
+            "distribution {id} is still enabled somewhere: run `maint destroy` again in a few minutes"
+        ),
+        Err(e) => Err(explain(&format!("deleting distribution {id}"), e)),
+    }
+}
+
+/// Starts an invalidation; returns its id.
+pub async fn create_invalidation(cf: &Client, id: &str, paths: &[String]) -> Result<String> {
+    let caller_reference = format!(
+        "maint-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    );
+    let batch = InvalidationBatch::builder()
+        .caller_reference(caller_reference)
+        .paths(
+            Paths::builder()
+                .quantity(paths.len() as i32)
+                .set_items(Some(paths.to_vec()))
+                .build()?,
+        )
+        .build()?;
+    let out = cf
+        .create_invalidation()
+        .distribution_id(id)
+        .invalidation_batch(batch)
+        .send()
+        .await
+        .map_err(|e| explain(&format!("invalidating distribution {id}"), e))?;
+    Ok(out
+        .invalidation()
+        .map(|i| i.id().to_string())
+        .unwrap_or_default())
+}
+
+pub async fn invalidation_status(cf: &Client, id: &str, invalidation: &str) -> Result<String> {
+    let out = cf
+        .get_invalidation()
+        .distribution_id(id)
+        .id(invalidation)
+        .send()
+        .await
+        .map_err(|e| explain(&format!("reading invalidation {invalidation}"), e))?;
+    Ok(out
+        .invalidation()
+        .map(|i| i.status().to_string())
+        .unwrap_or_default())
+}
+
+/// AWS says `Completed`; the emulator `COMPLETED`.
+pub fn invalidation_done(status: &str) -> bool {
+    status.eq_ignore_ascii_case("completed")
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InvalidationInfo {
+    pub id: String,
+    pub status: String,
+    pub created: String,
+}
+
+pub async fn recent_invalidations(cf: &Client, id: &str, n: i32) -> Result<Vec<InvalidationInfo>> {
+    let out = cf
+        .list_invalidations()
+        .distribution_id(id)
+        .max_items(n)
+        .send()
+        .await
+        .map_err(|e| explain("listing invalidations", e))?;
+    Ok(out
+        .invalidation_list()
+        .map(|l| {
+            l.items()
+                .iter()
+                .map(|i| InvalidationInfo {
+                    id: i.id().to_string(),
+                    status: i.status().to_string(),
+                    created: i.create_time().to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use std::path::Path;
+
+    fn spec() -> SiteSpec {
+        let config = Config::parse(
+            Path::new("maint.yaml"),
+            "environments:\n  prod:\n    region: eu-west-1\n    bucket: acme-maint\n",
+        )
+        .unwrap();
+        let (name, env) = config.select(None).unwrap();
+        SiteSpec::new(&name, &env)
+    }
+
+    #[test]
+    fn a_new_config_reads_back_as_the_desired_shape() {
+        let spec = spec();
+        let config = site_config(&spec, "OAC1", None).unwrap();
+        let mut want = spec.distribution.clone();
+        want.origin.oac_id = Some("OAC1".into());
+        assert_eq!(shape_of(&config), want);
+        assert!(want.differences(&shape_of(&config)).is_empty());
+        assert_eq!(config.caller_reference(), "maint-site-acme-maint");
+        let origin = &config.origins().unwrap().items()[0];
+        assert_eq!(
+            origin.s3_origin_config().unwrap().origin_access_identity(),
+            "",
+            "an OAC origin carries an empty OAI"
+        );
+        assert_eq!(
+            config
+                .viewer_certificate()
+                .unwrap()
+                .cloud_front_default_certificate(),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn an_update_keeps_fields_maint_does_not_own() {
+        let spec = spec();
+        let mut base = site_config(&spec, "OAC1", None).unwrap();
+        base.caller_reference = "someone-elses-reference".into();
+        base.web_acl_id = Some("arn:aws:wafv2:us-east-1:123456789012:global/webacl/x/1".into());
+        base.price_class = Some(PriceClass::PriceClassAll);
+        base.default_cache_behavior
+            .as_mut()
+            .unwrap()
+            .response_headers_policy_id = Some("RHP1".into());
+        let updated = site_config(&spec, "OAC1", Some(&base)).unwrap();
+        assert_eq!(updated.caller_reference(), "someone-elses-reference");
+        assert_eq!(updated.web_acl_id(), base.web_acl_id());
+        assert_eq!(
+            updated
+                .default_cache_behavior()
+                .unwrap()
+                .response_headers_policy_id(),
+            Some("RHP1")
+        );
+        assert_eq!(updated.price_class(), Some(&PriceClass::PriceClass100));
+    }
+
+    #[test]
+    fn aliases_get_the_acm_certificate_with_sni() {
+        let config = Config::parse(
+            Path::new("maint.yaml"),
+            "environments:\n  prod:\n    region: eu-west-1\n    bucket: acme-maint\n    aliases: [down.example.com]\n    certificate_arn: arn:aws:acm:us-east-1:123456789012:certificate/abc\n",
+        )
+        .unwrap();
+        let (name, env) = config.select(None).unwrap();
+        let spec = SiteSpec::new(&name, &env);
+        let built = site_config(&spec, "OAC1", None).unwrap();
+        let cert = built.viewer_certificate().unwrap();
+        assert_eq!(cert.ssl_support_method(), Some(&SslSupportMethod::SniOnly));
+        assert_eq!(
+            cert.acm_certificate_arn(),
+            Some("arn:aws:acm:us-east-1:123456789012:certificate/abc")
+        );
+        assert_eq!(built.aliases().unwrap().items(), ["down.example.com"]);
+    }
+
+    #[test]
+    fn invalidation_status_is_compared_without_case() {
+        assert!(invalidation_done("Completed"));
+        assert!(invalidation_done("COMPLETED"));
+        assert!(!invalidation_done("InProgress"));
+    }
+}

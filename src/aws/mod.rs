@@ -1,0 +1,147 @@
+//! The AWS side: clients built from the standard credential chain, and thin
+//! adapters that turn SDK types into maint's own and SDK errors into
+//! messages that say what to do.
+
+pub mod cloudfront;
+pub mod s3;
+
+use std::error::Error as StdError;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// How to reach AWS: from the global flags and the environment.
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    pub profile: Option<String>,
+    pub region: String,
+    /// A custom endpoint (the local emulator, or a VPC endpoint): S3 then uses
+    /// path-style addressing, which such endpoints need.
+    pub endpoint_url: Option<String>,
+}
+
+/// The clients one command uses.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub s3: aws_sdk_s3::Client,
+    pub cloudfront: aws_sdk_cloudfront::Client,
+}
+
+impl Connection {
+    pub async fn clients(&self) -> Clients {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(aws_config::Region::new(self.region.clone()))
+            // Throttling is retried with backoff before it becomes an error.
+            .retry_config(RetryConfig::standard().with_max_attempts(6));
+        if let Some(profile) = &self.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(url) = &self.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let shared = loader.load().await;
+        let s3 = aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(self.endpoint_url.is_some())
+            .build();
+        Clients {
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            cloudfront: aws_sdk_cloudfront::Client::new(&shared),
+        }
+    }
+}
+
+/// The HTTP status and error code of a failed call, when AWS answered at all.
+pub fn status_and_code<E, R>(err: &SdkError<E, R>) -> (Option<u16>, Option<String>)
+where
+    E: ProvideErrorMetadata,
+    R: HttpStatus,
+{
+    match err {
+        SdkError::ServiceError(e) => (
+            Some(e.raw().status_code()),
+            e.err().code().map(str::to_string),
+        ),
+        _ => (None, None),
+    }
+}
+
+/// Lets error mapping read the status of any SDK response type.
+pub trait HttpStatus {
+    fn status_code(&self) -> u16;
+}
+
+impl HttpStatus for aws_smithy_runtime_api::client::orchestrator::HttpResponse {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
+
+/// Turns an SDK error into one clear message: what failed, why, what to do.
+pub fn explain<E, R>(doing: &str, err: SdkError<E, R>) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    R: HttpStatus + std::fmt::Debug + Send + Sync + 'static,
+{
+    let chain = chain_text(&err);
+    if let SdkError::ServiceError(service) = &err {
+        let code = service.err().code().unwrap_or("Unknown");
+        let message = service.err().message().unwrap_or("");
+        let hint = match code {
+            "AccessDenied" | "AccessDeniedException" | "Forbidden" => {
+                " (the credentials in use lack this permission: see the README's IAM policy)"
+            }
+            "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => {
+                " (the credentials have expired: refresh them, e.g. `aws sso login`, and run again)"
+            }
+            "InvalidAccessKeyId"
+            | "SignatureDoesNotMatch"
+            | "UnrecognizedClientException"
+            | "InvalidClientTokenId" => " (check the access key and secret in use)",
+            "Throttling" | "ThrottlingException" | "SlowDown" | "TooManyRequestsException" => {
+                " (AWS is throttling this account: wait a minute and run again; the command picks up where it stopped)"
+            }
+            "NoSuchBucket" | "NoSuchDistribution" => {
+                " (it does not exist yet: run `maint provision` first)"
+            }
+            _ => "",
+        };
+        let message = if message.is_empty() {
+            String::new()
+        } else {
+            format!(": {message}")
+        };
+        return anyhow::anyhow!("{doing} failed: {code}{message}{hint}");
+    }
+    if chain.contains("no credentials")
+        || chain.contains("credentials provider")
+        || chain.contains("CredentialsNotLoaded")
+    {
+        return anyhow::anyhow!(
+            "{doing} failed: no AWS credentials found. Set AWS_PROFILE or --profile, run \
+             `aws sso login`, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        );
+    }
+    match &err {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => anyhow::anyhow!(
+            "{doing} failed: could not reach AWS ({chain}); check the network, the region and \
+             --endpoint-url, then run again"
+        ),
+        _ => anyhow::anyhow!("{doing} failed: {chain}"),
+    }
+}
+
+/// An error and its sources on one line, without debug dumps.
+fn chain_text(err: &(dyn StdError + 'static)) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = e.source();
+    }
+    parts.join(": ")
+}

@@ -1,0 +1,313 @@
+//! S3: the private bucket and its one object.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Result, bail};
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, CreateBucketConfiguration, ObjectOwnership, OwnershipControls,
+    OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
+    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    Tag, Tagging,
+};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use super::{explain, status_and_code};
+use crate::document::{ErrorDocument, cache_control};
+use crate::plan::{ObservedBucket, ObservedDocument};
+use crate::values::{BucketName, DocumentKey, Region};
+
+/// Reads the bucket's state; `None` when it does not exist.
+pub async fn observe_bucket(
+    s3: &Client,
+    bucket: &BucketName,
+    region: &Region,
+) -> Result<Option<ObservedBucket>> {
+    match s3.head_bucket().bucket(bucket.as_str()).send().await {
+        Ok(head) => {
+            if let Some(actual) = head.bucket_region()
+                && actual != region.as_str()
+            {
+                bail!(
+                    "bucket {bucket} is in {actual}, but the config says {region}: set `region: {actual}` \
+                     or choose another bucket name"
+                );
+            }
+        }
+        Err(err) => match status_and_code(&err) {
+            (Some(404), _) => return Ok(None),
+            (Some(403), _) => bail!(
+                "bucket {bucket} exists but these credentials may not use it: it most likely belongs \
+                 to another AWS account (bucket names are global). Choose another `bucket` name"
+            ),
+            (Some(301), _) => bail!(
+                "bucket {bucket} exists in another region than {region}: set the right `region` \
+                 or choose another bucket name"
+            ),
+            _ => return Err(explain(&format!("reading bucket {bucket}"), err)),
+        },
+    }
+    let name = bucket.as_str();
+    let (pab, ownership, encryption, tagging, policy) = tokio::join!(
+        s3.get_public_access_block().bucket(name).send(),
+        s3.get_bucket_ownership_controls().bucket(name).send(),
+        s3.get_bucket_encryption().bucket(name).send(),
+        s3.get_bucket_tagging().bucket(name).send(),
+        s3.get_bucket_policy().bucket(name).send(),
+    );
+    let public_access_blocked = match pab {
+        Ok(out) => out.public_access_block_configuration().is_some_and(|c| {
+            c.block_public_acls() == Some(true)
+                && c.ignore_public_acls() == Some(true)
+                && c.block_public_policy() == Some(true)
+                && c.restrict_public_buckets() == Some(true)
+        }),
+        Err(e) if is_code(&e, "NoSuchPublicAccessBlockConfiguration") => false,
+        Err(e) => return Err(explain("reading the bucket's public access block", e)),
+    };
+    let owner_enforced = match ownership {
+        Ok(out) => out.ownership_controls().is_some_and(|c| {
+            c.rules()
+                .iter()
+                .any(|r| r.object_ownership() == &ObjectOwnership::BucketOwnerEnforced)
+        }),
+        Err(e) if is_code(&e, "OwnershipControlsNotFoundError") => false,
+        Err(e) => return Err(explain("reading the bucket's ownership controls", e)),
+    };
+    let encrypted = match encryption {
+        Ok(out) => out
+            .server_side_encryption_configuration()
+            .is_some_and(|c| !c.rules().is_empty()),
+        Err(e) if is_code(&e, "ServerSideEncryptionConfigurationNotFoundError") => false,
+        Err(e) => return Err(explain("reading the bucket's encryption", e)),
+    };
+    let tags = match tagging {
+        Ok(out) => out
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect(),
+        Err(e) if is_code(&e, "NoSuchTagSet") => BTreeMap::new(),
+        Err(e) => return Err(explain("reading the bucket's tags", e)),
+    };
+    let policy = match policy {
+        Ok(out) => out.policy().map(str::to_string),
+        Err(e) if is_code(&e, "NoSuchBucketPolicy") => None,
+        Err(e) => return Err(explain("reading the bucket policy", e)),
+    };
+    Ok(Some(ObservedBucket {
+        public_access_blocked,
+        owner_enforced,
+        encrypted,
+        tags,
+        policy,
+    }))
+}
+
+fn is_code<E: ProvideErrorMetadata, R>(
+    err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    code: &str,
+) -> bool {
+    err.as_service_error().and_then(ProvideErrorMetadata::code) == Some(code)
+}
+
+/// Reads the error document's headers; `None` when it does not exist.
+pub async fn observe_document(
+    s3: &Client,
+    bucket: &BucketName,
+    key: &DocumentKey,
+) -> Result<Option<ObservedDocument>> {
+    match s3
+        .head_object()
+        .bucket(bucket.as_str())
+        .key(key.as_str())
+        .send()
+        .await
+    {
+        Ok(head) => Ok(Some(ObservedDocument {
+            content_type: head.content_type().map(str::to_string),
+            cache_control: head.cache_control().map(str::to_string),
+            size: head.content_length().unwrap_or_default(),
+            last_modified: head.last_modified().map(ToString::to_string),
+            metadata: head
+                .metadata()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+        })),
+        Err(err) => match status_and_code(&err) {
+            (Some(404 | 403), _) => Ok(None),
+            _ => Err(explain(&format!("reading s3://{bucket}/{key}"), err)),
+        },
+    }
+}
+
+/// Creates the bucket in `region`. Already owning it counts as success.
+pub async fn create_bucket(s3: &Client, bucket: &BucketName, region: &Region) -> Result<()> {
+    let mut request = s3.create_bucket().bucket(bucket.as_str());
+    // us-east-1 is the one region that refuses an explicit LocationConstraint.
+    if region.as_str() != "us-east-1" {
+        request = request.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region.as_str()))
+                .build(),
+        );
+    }
+    match request.send().await {
+        Ok(_) => Ok(()),
+        Err(e) if is_code(&e, "BucketAlreadyOwnedByYou") => Ok(()),
+        Err(e) if is_code(&e, "BucketAlreadyExists") => bail!(
+            "bucket name {bucket} is taken by another AWS account (bucket names are global): \
+             choose another `bucket` in the config"
+        ),
+        Err(e) => Err(explain(&format!("creating bucket {bucket}"), e)),
+    }
+}
+
+pub async fn block_public_access(s3: &Client, bucket: &BucketName) -> Result<()> {
+    s3.put_public_access_block()
+        .bucket(bucket.as_str())
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .ignore_public_acls(true)
+                .block_public_policy(true)
+                .restrict_public_buckets(true)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| explain("blocking public access", e))?;
+    Ok(())
+}
+
+pub async fn enforce_bucket_owner(s3: &Client, bucket: &BucketName) -> Result<()> {
+    let rule = OwnershipControlsRule::builder()
+        .object_ownership(ObjectOwnership::BucketOwnerEnforced)
+        .build()?;
+    s3.put_bucket_ownership_controls()
+        .bucket(bucket.as_str())
+        .ownership_controls(OwnershipControls::builder().rules(rule).build()?)
+        .send()
+        .await
+        .map_err(|e| explain("setting object ownership", e))?;
+    Ok(())
+}
+
+pub async fn enable_encryption(s3: &Client, bucket: &BucketName) -> Result<()> {
+    let rule = ServerSideEncryptionRule::builder()
+        .apply_server_side_encryption_by_default(
+            ServerSideEncryptionByDefault::builder()
+                .sse_algorithm(ServerSideEncryption::Aes256)
+                .build()?,
+        )
+        .build();
+    s3.put_bucket_encryption()
+        .bucket(bucket.as_str())
+        .server_side_encryption_configuration(
+            ServerSideEncryptionConfiguration::builder()
+                .rules(rule)
+                .build()?,
+        )
+        .send()
+        .await
+        .map_err(|e| explain("turning on default encryption", e))?;
+    Ok(())
+}
+
+pub async fn tag_bucket(
+    s3: &Client,
+    bucket: &BucketName,
+    tags: &BTreeMap<String, String>,
+) -> Result<()> {
+    let tag_set = tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect::<Result<Vec<_>, _>>()?;
+    s3.put_bucket_tagging()
+        .bucket(bucket.as_str())
+        .tagging(Tagging::builder().set_tag_set(Some(tag_set)).build()?)
+        .send()
+        .await
+        .map_err(|e| explain("tagging the bucket", e))?;
+    Ok(())
+}
+
+/// Uploads the document with its Content-Type, short Cache-Control and metadata.
+pub async fn put_document(
+    s3: &Client,
+    bucket: &BucketName,
+    document: &ErrorDocument,
+    max_age: u32,
+) -> Result<()> {
+    let mut request = s3
+        .put_object()
+        .bucket(bucket.as_str())
+        .key(document.key.as_str())
+        .content_type(document.content_type())
+        .cache_control(cache_control(max_age))
+        .body(ByteStream::from(document.body.clone()));
+    for (k, v) in document.metadata() {
+        request = request.metadata(k, v);
+    }
+    request
+        .send()
+        .await
+        .map_err(|e| explain(&format!("uploading s3://{bucket}/{}", document.key), e))?;
+    Ok(())
+}
+
+/// Replaces the bucket policy.
+pub async fn put_policy(
+    s3: &Client,
+    bucket: &BucketName,
+    policy: &serde_json::Value,
+) -> Result<()> {
+    s3.put_bucket_policy()
+        .bucket(bucket.as_str())
+        .policy(policy.to_string())
+        .send()
+        .await
+        .map_err(|e| explain("setting the bucket policy", e))?;
+    Ok(())
+}
+
+/// Deletes the document, then the bucket. Objects maint did not make are never
+/// deleted: a bucket holding any stops the destroy with a clear message.
+pub async fn delete_bucket(s3: &Client, bucket: &BucketName, key: &DocumentKey) -> Result<()> {
+    match s3
+        .delete_object()
+        .bucket(bucket.as_str())
+        .key(key.as_str())
+        .send()
+        .await
+    {
+        Ok(_) => {}
+        Err(e) if matches!(status_and_code(&e).0, Some(404)) => {}
+        Err(e) => return Err(explain(&format!("deleting s3://{bucket}/{key}"), e)),
+    }
+    let listing = s3
+        .list_objects_v2()
+        .bucket(bucket.as_str())
+        .max_keys(5)
+        .send()
+        .await;
+    match listing {
+        Ok(out) if out.key_count().unwrap_or_default() > 0 => {
+            let keys: Vec<&str> = out.contents().iter().filter_map(|o| o.key()).collect();
+            bail!(
+                "bucket {bucket} still holds objects maint did not create ({}): remove them \
+                 yourself, then run `maint destroy` again",
+                keys.join(", ")
+            );
+        }
+        Ok(_) => {}
+        Err(e) if matches!(status_and_code(&e).0, Some(404)) => return Ok(()),
+        Err(e) => return Err(explain(&format!("listing bucket {bucket}"), e)),
+    }
+    match s3.delete_bucket().bucket(bucket.as_str()).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if matches!(status_and_code(&e).0, Some(404)) => Ok(()),
+        Err(e) => Err(explain(&format!("deleting bucket {bucket}"), e)),
+    }
+}

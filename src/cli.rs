@@ -1,0 +1,152 @@
+//! The command line: flags as clap parses them. `commands` turns them into a
+//! validated session before any work starts.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const ABOUT: &str = "Serverless maintenance mode on AWS: a private S3 bucket and a CloudFront \
+distribution that answer every request with your maintenance page and a 503.";
+
+const LONG_ABOUT: &str = "\
+Serverless maintenance mode on AWS: a private S3 bucket and a CloudFront distribution that \
+answer every request, whatever its path or method, with your maintenance page and a 503 \
+Service Unavailable. No servers to run, nothing to patch.
+
+Typical use:
+  maint init                       write maint.yaml and the default templates
+  maint provision --dry-run        show what would be created
+  maint provision                  create it (once per environment)
+  maint set-message --message \"Back at 14:00 UTC\" --invalidate
+  maint status                     what is deployed, and any drift
+  maint destroy                    remove everything maint created
+
+Then point your reverse proxy or DNS at the distribution's domain to switch traffic to it.
+Credentials and region come from the standard AWS chain (environment, profiles, SSO).";
+
+#[derive(Debug, Parser)]
+#[command(name = "maint", version, about = ABOUT, long_about = LONG_ABOUT)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The config file.
+    #[arg(long, global = true, value_name = "PATH", default_value = "maint.yaml")]
+    pub config: PathBuf,
+    /// The environment in the config (may be left out when there is only one).
+    #[arg(short = 'e', long = "env", global = true, value_name = "NAME")]
+    pub env: Option<String>,
+    /// The AWS profile to use (default: the standard chain, AWS_PROFILE).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Overrides the environment's region.
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// A custom AWS endpoint, such as a local emulator (S3 then uses path-style addressing).
+    #[arg(long, global = true, value_name = "URL", env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// How results are printed.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Log more (-v: AWS calls, -vv: SDK detail).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Print only results and errors: no plan, no progress.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented maint.yaml and the default templates (never overwrites a file).
+    Init {
+        /// The first environment's name.
+        #[arg(long, default_value = "staging", value_name = "NAME")]
+        name: String,
+        /// The bucket that will hold the page (globally unique).
+        #[arg(long, value_name = "BUCKET")]
+        bucket: Option<String>,
+        /// The bucket's region (default: us-east-1, or --region).
+        #[arg(long = "bucket-region", value_name = "REGION")]
+        bucket_region: Option<String>,
+    },
+    /// Create or correct the bucket, page, origin access control, distribution and policy.
+    ///
+    /// Shows the plan, applies it, reads AWS back to verify, and waits for the
+    /// distribution to deploy. Safe to run again at any time: a converged
+    /// environment needs no change and gets none.
+    Provision {
+        /// Show the plan and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not wait for the distribution to finish deploying.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Change the maintenance message (uploads only when the page changes).
+    ///
+    /// Without --message or --file, the config's `message` is used again.
+    /// Visitors see the change within the page's max-age (30 s by default);
+    /// --invalidate makes CloudFront drop cached copies at once.
+    SetMessage {
+        /// The new message.
+        #[arg(long, short, value_name = "TEXT", conflicts_with = "file")]
+        message: Option<String>,
+        /// Read the message from a file (`-` for standard input).
+        #[arg(long, short, value_name = "PATH")]
+        file: Option<PathBuf>,
+        /// Also invalidate the cached page.
+        #[arg(long)]
+        invalidate: bool,
+        /// With --invalidate: wait until the invalidation completes.
+        #[arg(long, requires = "invalidate")]
+        wait: bool,
+        /// Show what would change and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Make CloudFront drop cached copies (the first 1,000 paths a month are free).
+    Invalidate {
+        /// A path to invalidate; may be repeated. `/*` counts as one path.
+        #[arg(long = "path", value_name = "PATH", default_value = "/*")]
+        paths: Vec<String>,
+        /// Wait until the invalidation completes.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Show the bucket, page, distribution, recent invalidations and any drift.
+    Status,
+    /// Delete everything maint created for the environment.
+    ///
+    /// Disables the distribution, waits for that to deploy, deletes it, then the
+    /// origin access control, the page and the bucket. Asks first on a terminal;
+    /// without one it refuses unless --yes.
+    Destroy {
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+        /// Show what would be deleted and delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Serve the page on loopback exactly as visitors will get it (503, same headers).
+    Preview {
+        /// The port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 8503)]
+        port: u16,
+        /// Preview this message instead of the config's.
+        #[arg(long, short, value_name = "TEXT")]
+        message: Option<String>,
+    },
+}

@@ -1,0 +1,102 @@
+//! `maint invalidate`: make CloudFront fetch the page again now.
+
+use std::fmt;
+
+use anyhow::{Result, bail};
+use serde::Serialize;
+
+use super::{Output, Session, not_provisioned, wait_invalidated};
+use crate::aws::cloudfront;
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub distribution_id: String,
+    pub invalidation_id: String,
+    pub paths: Vec<String>,
+    pub completed: bool,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Invalidation {} of {} on distribution {} {}.",
+            self.invalidation_id,
+            self.paths.join(" "),
+            self.distribution_id,
+            if self.completed {
+                "completed"
+            } else {
+                "started (use --wait to wait for it)"
+            }
+        )
+    }
+}
+
+/// CloudFront's rules for invalidation paths, checked before calling it.
+pub fn check_paths(paths: &[String]) -> Result<()> {
+    if paths.is_empty() || paths.len() > 3000 {
+        bail!("give 1 to 3000 paths to invalidate");
+    }
+    for path in paths {
+        if !path.starts_with('/') {
+            bail!(
+                "invalidation path `{path}` must start with `/`, e.g. `/*` or `/maintenance.html`"
+            );
+        }
+        if path.len() > 4000 || path.chars().any(char::is_control) {
+            bail!("invalidation path `{path}` is too long or holds control characters");
+        }
+        if let Some(pos) = path.find('*')
+            && pos != path.len() - 1
+        {
+            bail!("invalidation path `{path}`: `*` may only be the last character");
+        }
+    }
+    Ok(())
+}
+
+pub async fn run(session: &Session, out: &Output, paths: Vec<String>, wait: bool) -> Result<()> {
+    check_paths(&paths)?;
+    let clients = session.clients().await;
+    let dist =
+        cloudfront::find_distribution(&clients.cloudfront, &session.spec.distribution.comment)
+            .await?
+            .ok_or_else(|| not_provisioned(&session.environment))?;
+    let id = dist.observed.id;
+    let inv = cloudfront::create_invalidation(&clients.cloudfront, &id, &paths).await?;
+    out.progress(format!("Invalidation {inv} started."));
+    if wait {
+        wait_invalidated(&clients, out, &id, &inv).await?;
+    }
+    out.result(&Report {
+        distribution_id: id,
+        invalidation_id: inv,
+        paths,
+        completed: wait,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_follow_cloudfront_rules() {
+        assert!(check_paths(&["/*".into()]).is_ok());
+        assert!(check_paths(&["/a/b.html".into(), "/img/*".into()]).is_ok());
+        assert!(
+            check_paths(&["a.html".into()])
+                .unwrap_err()
+                .to_string()
+                .contains("start with")
+        );
+        assert!(
+            check_paths(&["/a*/b".into()])
+                .unwrap_err()
+                .to_string()
+                .contains("last character")
+        );
+        assert!(check_paths(&[]).is_err());
+    }
+}

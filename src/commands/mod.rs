@@ -1,0 +1,217 @@
+//! The commands. Each turns the parsed flags into a validated `Session` first
+//! (config read and checked, template rendered once), so bad input stops
+//! before the first AWS call.
+
+mod destroy;
+mod init;
+mod invalidate;
+mod preview;
+mod provision;
+mod set_message;
+mod status;
+
+use std::fmt::Display;
+
+use anyhow::{Result, bail};
+use serde::Serialize;
+
+use crate::aws::{Clients, Connection};
+use crate::cli::{Cli, Command, Global, OutputFormat};
+use crate::config::Config;
+use crate::document::Template;
+use crate::plan::ObservedSite;
+use crate::site::SiteSpec;
+use crate::values::Region;
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let out = Output {
+        json: cli.global.output == OutputFormat::Json,
+        quiet: cli.global.quiet,
+    };
+    match cli.command {
+        Command::Init {
+            name,
+            bucket,
+            bucket_region,
+        } => init::run(&cli.global, &out, &name, bucket, bucket_region),
+        Command::Preview { port, message } => {
+            preview::run(&Session::open(&cli.global)?, &out, port, message).await
+        }
+        Command::Provision { dry_run, no_wait } => {
+            provision::run(&Session::open(&cli.global)?, &out, dry_run, no_wait).await
+        }
+        Command::SetMessage {
+            message,
+            file,
+            invalidate,
+            wait,
+            dry_run,
+        } => {
+            let session = Session::open(&cli.global)?;
+            let request = set_message::Request {
+                message,
+                file,
+                invalidate,
+                wait,
+                dry_run,
+            };
+            set_message::run(&session, &out, request).await
+        }
+        Command::Invalidate { paths, wait } => {
+            invalidate::run(&Session::open(&cli.global)?, &out, paths, wait).await
+        }
+        Command::Status => status::run(&Session::open(&cli.global)?, &out).await,
+        Command::Destroy { yes, dry_run } => {
+            destroy::run(&Session::open(&cli.global)?, &out, yes, dry_run).await
+        }
+    }
+}
+
+/// One environment, validated, with how to reach AWS for it.
+pub struct Session {
+    pub environment: String,
+    pub spec: SiteSpec,
+    pub template: Template,
+    pub connection: Connection,
+}
+
+impl Session {
+    fn open(global: &Global) -> Result<Self> {
+        let config = Config::load(&global.config)?;
+        let (environment, mut env) = config.select(global.env.as_deref())?;
+        if let Some(region) = &global.region {
+            env.region =
+                Region::try_from(region.clone()).map_err(|e| anyhow::anyhow!("--region: {e}"))?;
+        }
+        if let Some(url) = &global.endpoint_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            bail!("--endpoint-url `{url}` must start with http:// or https://");
+        }
+        let template = Template::for_environment(&env, &config.base_dir())?;
+        let spec = SiteSpec::new(&environment, &env);
+        // Render once now so a broken template stops us before any AWS call.
+        template.render(&spec.key, &spec.title, &spec.default_message)?;
+        Ok(Self {
+            connection: Connection {
+                profile: global.profile.clone(),
+                region: env.region.to_string(),
+                endpoint_url: global.endpoint_url.clone(),
+            },
+            environment,
+            spec,
+            template,
+        })
+    }
+
+    async fn clients(&self) -> Clients {
+        self.connection.clients().await
+    }
+
+    /// Reads everything maint manages for this environment, concurrently.
+    async fn observe(
+        &self,
+        clients: &Clients,
+    ) -> Result<(
+        ObservedSite,
+        Option<crate::aws::cloudfront::FoundDistribution>,
+    )> {
+        use crate::aws::{cloudfront, s3};
+        let spec = &self.spec;
+        let bucket = async {
+            match s3::observe_bucket(&clients.s3, &spec.bucket, &spec.region).await? {
+                Some(bucket) => {
+                    let document =
+                        s3::observe_document(&clients.s3, &spec.bucket, &spec.key).await?;
+                    Ok::<_, anyhow::Error>((Some(bucket), document))
+                }
+                None => Ok((None, None)),
+            }
+        };
+        let oac_name = spec.oac_name();
+        let oac = cloudfront::find_oac(&clients.cloudfront, &oac_name);
+        let dist = cloudfront::find_distribution(&clients.cloudfront, &spec.distribution.comment);
+        let ((bucket, document), oac, dist) = tokio::try_join!(bucket, oac, dist)?;
+        Ok((
+            ObservedSite {
+                bucket,
+                document,
+                oac,
+                distribution: dist.as_ref().map(|d| d.observed.clone()),
+            },
+            dist,
+        ))
+    }
+}
+
+/// Where results and progress go: results to stdout (text or JSON), progress
+/// and plans to stderr unless --quiet.
+pub struct Output {
+    pub json: bool,
+    pub quiet: bool,
+}
+
+impl Output {
+    /// A command's result.
+    pub fn result<T: Display + Serialize>(&self, value: &T) -> Result<()> {
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(value)?);
+        } else {
+            println!("{value}");
+        }
+        Ok(())
+    }
+
+    /// Progress for a person; silent with --quiet or --output json.
+    pub fn progress(&self, line: impl Display) {
+        if !self.quiet && !self.json {
+            eprintln!("{line}");
+        }
+    }
+
+    /// Whether waits may show a spinner or lines.
+    pub fn quiet_waits(&self) -> bool {
+        self.quiet || self.json
+    }
+}
+
+/// How long a distribution may take to deploy before maint stops waiting.
+pub const DEPLOY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+pub const INVALIDATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20 * 60);
+
+pub async fn wait_deployed(clients: &Clients, out: &Output, id: &str) -> Result<()> {
+    crate::progress::wait_for(
+        &format!("distribution {id}"),
+        DEPLOY_TIMEOUT,
+        out.quiet_waits(),
+        || async {
+            let status =
+                crate::aws::cloudfront::distribution_status(&clients.cloudfront, id).await?;
+            let done = status.eq_ignore_ascii_case("deployed");
+            Ok((status, done))
+        },
+    )
+    .await
+}
+
+pub async fn wait_invalidated(clients: &Clients, out: &Output, id: &str, inv: &str) -> Result<()> {
+    crate::progress::wait_for(
+        &format!("invalidation {inv}"),
+        INVALIDATION_TIMEOUT,
+        out.quiet_waits(),
+        || async {
+            let status =
+                crate::aws::cloudfront::invalidation_status(&clients.cloudfront, id, inv).await?;
+            let done = crate::aws::cloudfront::invalidation_done(&status);
+            Ok((status, done))
+        },
+    )
+    .await
+}
+
+/// A missing distribution, said the same way by every command that needs one.
+pub fn not_provisioned(environment: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "environment `{environment}` has no maint distribution yet: run `maint provision` first"
+    )
+}

@@ -1,0 +1,208 @@
+//! `maint provision`: desired state, observe, plan, apply, observe again and
+//! verify, then wait for the distribution to deploy.
+
+use std::fmt;
+
+use anyhow::{Result, bail};
+use serde::Serialize;
+
+use super::{Output, Session, wait_deployed};
+use crate::aws::cloudfront::{self, FoundDistribution, Updated};
+use crate::aws::{Clients, s3};
+use crate::plan::{Plan, Step, desired_message, plan};
+use crate::policy::bucket_policy;
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub environment: String,
+    pub plan: Plan,
+    pub applied: bool,
+    pub distribution_id: Option<String>,
+    pub url: Option<String>,
+    pub deployed: bool,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.url, self.applied) {
+            (_, false) if !self.plan.is_empty() => {
+                write!(
+                    f,
+                    "Dry run: nothing was changed. Run without --dry-run to apply."
+                )
+            }
+            (Some(url), _) => {
+                write!(
+                    f,
+                    "The maintenance site for `{}` {} at {url}",
+                    self.environment,
+                    if self.deployed {
+                        "is live"
+                    } else {
+                        "is deploying"
+                    }
+                )?;
+                if let Some(id) = &self.distribution_id {
+                    write!(f, " (distribution {id})")?;
+                }
+                if !self.deployed {
+                    write!(f, ".\nRun `maint status` to see when it is deployed.")?;
+                }
+                Ok(())
+            }
+            (None, _) => write!(f, "Nothing is provisioned for `{}`.", self.environment),
+        }
+    }
+}
+
+pub async fn run(session: &Session, out: &Output, dry_run: bool, no_wait: bool) -> Result<()> {
+    let clients = session.clients().await;
+    let (observed, found) = session.observe(&clients).await?;
+    let spec = &session.spec;
+    let message = desired_message(spec, &observed);
+    let document = session.template.render(&spec.key, &spec.title, &message)?;
+    let plan = plan(spec, &document, &observed);
+    out.progress(&plan);
+    let oac_id = observed.oac.as_ref().map(|o| o.id.clone());
+
+    let mut report = Report {
+        environment: session.environment.clone(),
+        applied: false,
+        distribution_id: observed.distribution.as_ref().map(|d| d.id.clone()),
+        url: observed
+            .distribution
+            .as_ref()
+            .map(|d| format!("https://{}/", d.domain)),
+        deployed: observed.distribution.as_ref().is_some_and(|d| d.deployed()),
+        plan,
+    };
+    if dry_run || report.plan.is_empty() {
+        if report.plan.is_empty()
+            && !report.deployed
+            && !dry_run
+            && !no_wait
+            && let Some(id) = &report.distribution_id
+        {
+            wait_deployed(&clients, out, id).await?;
+            report.deployed = true;
+        }
+        return out.result(&report);
+    }
+
+    let (id, domain) = apply(session, &clients, out, &report.plan, oac_id, found).await?;
+    report.applied = true;
+
+    // Read AWS back: what was applied must now be what the config says.
+    let (again, _) = session.observe(&clients).await?;
+    let message = desired_message(spec, &again);
+    let document = session.template.render(&spec.key, &spec.title, &message)?;
+    let left = crate::plan::plan(spec, &document, &again);
+    if !left.is_empty() {
+        bail!(
+            "AWS does not show all the changes yet; run `maint provision` again. Still different:\n{}",
+            left.steps
+                .iter()
+                .map(|s| format!("  {s}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    out.progress("Verified: AWS matches the config.");
+
+    report.distribution_id = Some(id.clone());
+    report.url = Some(format!("https://{domain}/"));
+    if !no_wait {
+        wait_deployed(&clients, out, &id).await?;
+        report.deployed = true;
+    } else {
+        report.deployed = again.distribution.as_ref().is_some_and(|d| d.deployed());
+    }
+    out.result(&report)
+}
+
+/// Applies the plan in order; returns the distribution's id and domain.
+async fn apply(
+    session: &Session,
+    clients: &Clients,
+    out: &Output,
+    plan: &Plan,
+    mut oac_id: Option<String>,
+    found: Option<FoundDistribution>,
+) -> Result<(String, String)> {
+    let spec = &session.spec;
+    let (s3c, cf) = (&clients.s3, &clients.cloudfront);
+    let mut dist = found.map(|f| (f.observed.id, f.observed.arn, f.observed.domain));
+    for step in &plan.steps {
+        out.progress(format!("  applying: {step}"));
+        match step {
+            Step::CreateBucket { .. } => s3::create_bucket(s3c, &spec.bucket, &spec.region).await?,
+            Step::BlockPublicAccess => s3::block_public_access(s3c, &spec.bucket).await?,
+            Step::EnforceBucketOwner => s3::enforce_bucket_owner(s3c, &spec.bucket).await?,
+            Step::EnableEncryption => s3::enable_encryption(s3c, &spec.bucket).await?,
+            Step::TagBucket { tags } => s3::tag_bucket(s3c, &spec.bucket, tags).await?,
+            Step::UploadDocument { document, .. } => {
+                s3::put_document(s3c, &spec.bucket, document, spec.page_max_age).await?;
+            }
+            Step::CreateOriginAccessControl { name } => {
+                oac_id = Some(cloudfront::create_oac(cf, name).await?);
+            }
+            Step::UpdateOriginAccessControl { id } => {
+                cloudfront::fix_oac(cf, id, &spec.oac_name()).await?;
+            }
+            Step::CreateDistribution { .. } => {
+                let oac = oac_id.as_deref().unwrap_or_default();
+                let config = cloudfront::site_config(spec, oac, None)?;
+                dist = Some(cloudfront::create_distribution(cf, config, &spec.tags).await?);
+            }
+            Step::UpdateDistribution { id, .. } => {
+                let oac = oac_id.as_deref().unwrap_or_default();
+                update_with_retry(clients, spec, id, oac).await?;
+            }
+            Step::TagDistribution { tags, .. } => {
+                let Some((_, arn, _)) = &dist else {
+                    bail!("internal: tagging a distribution that was not found");
+                };
+                cloudfront::tag_distribution(cf, arn, tags).await?;
+            }
+            Step::PutBucketPolicy { .. } => {
+                let Some((_, arn, _)) = &dist else {
+                    bail!("internal: a bucket policy needs the distribution's ARN");
+                };
+                s3::put_policy(
+                    s3c,
+                    &spec.bucket,
+                    &bucket_policy(&spec.bucket, &spec.key, arn),
+                )
+                .await?;
+            }
+        }
+    }
+    match dist {
+        Some((id, _, domain)) => Ok((id, domain)),
+        None => bail!("internal: no distribution after applying the plan"),
+    }
+}
+
+/// Read-modify-write with If-Match; a concurrent change means read again and
+/// redo the change on top of it, so nobody's edit is lost.
+async fn update_with_retry(
+    clients: &Clients,
+    spec: &crate::site::SiteSpec,
+    id: &str,
+    oac_id: &str,
+) -> Result<()> {
+    for _ in 0..4 {
+        let current = cloudfront::read_distribution(&clients.cloudfront, id).await?;
+        let config = cloudfront::site_config(spec, oac_id, Some(&current.config))?;
+        match cloudfront::update_distribution(&clients.cloudfront, id, &current.etag, config)
+            .await?
+        {
+            Updated::Done => return Ok(()),
+            Updated::Conflict => continue,
+        }
+    }
+    bail!(
+        "distribution {id} kept changing while maint updated it (someone else is editing it): \
+         run `maint provision` again when they are done"
+    )
+}

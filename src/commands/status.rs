@@ -1,0 +1,158 @@
+//! `maint status`: what AWS has for the environment, and where it drifted
+//! from the config (the steps `provision` would take). Read-only.
+
+use std::fmt;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::{Output, Session};
+use crate::aws::cloudfront::{self, InvalidationInfo};
+use crate::plan::{desired_message, plan};
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub environment: String,
+    pub region: String,
+    pub bucket: BucketStatus,
+    pub document: Option<DocumentStatus>,
+    pub distribution: Option<DistributionStatus>,
+    pub invalidations: Vec<InvalidationInfo>,
+    /// What `maint provision` would change; empty when in line with the config.
+    pub drift: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BucketStatus {
+    pub name: String,
+    pub exists: bool,
+    pub private: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DocumentStatus {
+    pub key: String,
+    pub content_type: Option<String>,
+    pub size: i64,
+    pub message: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DistributionStatus {
+    pub id: String,
+    pub domain: String,
+    pub url: String,
+    pub enabled: bool,
+    pub status: String,
+    pub deployed: bool,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "Environment   {} ({})", self.environment, self.region)?;
+        let b = &self.bucket;
+        writeln!(
+            f,
+            "Bucket        {} ({})",
+            b.name,
+            match (b.exists, b.private) {
+                (false, _) => "missing",
+                (true, true) => "private",
+                (true, false) => "NOT fully private",
+            }
+        )?;
+        match &self.document {
+            Some(d) => {
+                writeln!(
+                    f,
+                    "Page          {} ({}, {} bytes, changed {})",
+                    d.key,
+                    d.content_type.as_deref().unwrap_or("no content type"),
+                    d.size,
+                    d.last_modified.as_deref().unwrap_or("unknown")
+                )?;
+                writeln!(
+                    f,
+                    "Message       {}",
+                    d.message.as_deref().unwrap_or("(not set by maint)")
+                )?;
+            }
+            None => writeln!(f, "Page          missing")?,
+        }
+        match &self.distribution {
+            Some(d) => {
+                writeln!(
+                    f,
+                    "Distribution  {} {} ({}, {})",
+                    d.id,
+                    d.url,
+                    if d.enabled { "enabled" } else { "disabled" },
+                    d.status
+                )?;
+            }
+            None => writeln!(f, "Distribution  missing")?,
+        }
+        for inv in &self.invalidations {
+            writeln!(
+                f,
+                "Invalidation  {} {} ({})",
+                inv.id, inv.status, inv.created
+            )?;
+        }
+        if self.drift.is_empty() {
+            write!(f, "Drift         none: AWS matches the config")
+        } else {
+            writeln!(f, "Drift         `maint provision` would:")?;
+            let lines: Vec<String> = self.drift.iter().map(|d| format!("  {d}")).collect();
+            write!(f, "{}", lines.join("\n"))
+        }
+    }
+}
+
+pub async fn run(session: &Session, out: &Output) -> Result<()> {
+    let clients = session.clients().await;
+    let (observed, _) = session.observe(&clients).await?;
+    let spec = &session.spec;
+    let message = desired_message(spec, &observed);
+    let document = session.template.render(&spec.key, &spec.title, &message)?;
+    let drift = plan(spec, &document, &observed)
+        .steps
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let invalidations = match &observed.distribution {
+        Some(d) => cloudfront::recent_invalidations(&clients.cloudfront, &d.id, 5).await?,
+        None => Vec::new(),
+    };
+    let report = Report {
+        environment: session.environment.clone(),
+        region: spec.region.to_string(),
+        bucket: BucketStatus {
+            name: spec.bucket.to_string(),
+            exists: observed.bucket.is_some(),
+            private: observed
+                .bucket
+                .as_ref()
+                .is_some_and(|b| b.public_access_blocked && b.owner_enforced),
+        },
+        document: observed.document.as_ref().map(|d| DocumentStatus {
+            key: spec.key.to_string(),
+            content_type: d.content_type.clone(),
+            size: d.size,
+            message: d.message(),
+            last_modified: d.last_modified.clone(),
+        }),
+        distribution: observed.distribution.as_ref().map(|d| DistributionStatus {
+            id: d.id.clone(),
+            domain: d.domain.clone(),
+            url: format!("https://{}/", d.domain),
+            enabled: d.shape.enabled,
+            status: d.status.clone(),
+            deployed: d.deployed(),
+        }),
+        invalidations,
+        drift,
+    };
+    out.result(&report)
+}

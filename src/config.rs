@@ -1,0 +1,350 @@
+//! `maint.yaml`: the environments a team keeps, read and validated in full
+//! before anything talks to AWS.
+//!
+//! Unknown keys, wrong types and values AWS would refuse are all reported with
+//! the file, line and column and what was expected, because the value types in
+//! `values` validate themselves while serde_yaml still knows where it is.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::values::{
+    Alias, BucketName, CertificateArn, DocumentKey, Format, PriceClass, Region, Seconds, Tags,
+};
+
+/// Messages are kept in the document's S3 metadata (base64), whose total size
+/// AWS limits to 2 KB; this bound leaves room for the rest.
+pub const MAX_MESSAGE_BYTES: usize = 1024;
+
+pub const DEFAULT_MESSAGE: &str = "We are carrying out planned maintenance and will be back shortly. Thank you for your patience.";
+pub const DEFAULT_TITLE: &str = "Down for maintenance";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    environments: BTreeMap<String, Environment>,
+}
+
+/// One environment's settings, as written in `maint.yaml`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    /// Region of the bucket. CloudFront itself is global.
+    pub region: Region,
+    /// The private bucket that holds the error document.
+    pub bucket: BucketName,
+    /// `html` (default) or `json`.
+    #[serde(default)]
+    pub format: Format,
+    /// Object key of the error document; default `maintenance.html` or `maintenance.json`.
+    #[serde(default)]
+    pub document_key: Option<DocumentKey>,
+    /// A template file (relative to maint.yaml); default: the built-in page for the format.
+    #[serde(default)]
+    pub template: Option<PathBuf>,
+    /// The message shown until `maint set-message` changes it.
+    #[serde(default = "default_message")]
+    pub message: String,
+    /// The page title (HTML) or `title` field (JSON).
+    #[serde(default = "default_title")]
+    pub title: String,
+    /// How long CloudFront caches the origin's error before asking again.
+    #[serde(default = "default_error_ttl")]
+    pub error_caching_min_ttl: Seconds,
+    /// `Cache-Control: max-age` of the document: how long edges keep a message.
+    #[serde(default = "default_page_max_age")]
+    pub page_max_age: Seconds,
+    #[serde(default)]
+    pub price_class: PriceClass,
+    /// Alternate domain names; they need `certificate_arn`.
+    #[serde(default)]
+    pub aliases: Vec<Alias>,
+    /// An ACM certificate in us-east-1 covering every alias.
+    #[serde(default)]
+    pub certificate_arn: Option<CertificateArn>,
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+fn default_message() -> String {
+    DEFAULT_MESSAGE.to_string()
+}
+fn default_title() -> String {
+    DEFAULT_TITLE.to_string()
+}
+fn default_error_ttl() -> Seconds {
+    Seconds::new(10)
+}
+fn default_page_max_age() -> Seconds {
+    Seconds::new(30)
+}
+
+impl Environment {
+    pub fn document_key(&self) -> DocumentKey {
+        self.document_key.clone().unwrap_or_else(|| {
+            DocumentKey::try_from(self.format.default_key().to_string())
+                .expect("default keys are valid")
+        })
+    }
+
+    /// Rules that span several keys, which serde cannot place on one line.
+    fn check(&self) -> Result<(), String> {
+        check_message(&self.message)?;
+        if self.title.len() > 200 {
+            return Err("`title` is longer than 200 bytes".into());
+        }
+        match (self.aliases.is_empty(), &self.certificate_arn) {
+            (false, None) => {
+                return Err("`aliases` need `certificate_arn`: CloudFront only answers for an \
+                     alternate domain name with a certificate (from ACM in us-east-1) that covers it"
+                    .into());
+            }
+            (true, Some(_)) => {
+                return Err(
+                    "`certificate_arn` is set but `aliases` is empty: add the domain \
+                     names the certificate covers, or remove the certificate"
+                        .into(),
+                );
+            }
+            _ => {}
+        }
+        if self.aliases.len() > 100 {
+            return Err("at most 100 `aliases` are allowed per distribution".into());
+        }
+        Ok(())
+    }
+}
+
+/// A message must fit the document metadata and be worth showing.
+pub fn check_message(message: &str) -> Result<(), String> {
+    if message.trim().is_empty() {
+        return Err("the message is empty: say what visitors should know".into());
+    }
+    if message.len() > MAX_MESSAGE_BYTES {
+        return Err(format!(
+            "the message is {} bytes; at most {MAX_MESSAGE_BYTES} bytes are allowed \
+             (put longer content in the template instead)",
+            message.len()
+        ));
+    }
+    Ok(())
+}
+
+/// The loaded file: where it was and what it holds.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub environments: BTreeMap<String, Environment>,
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+                "{} not found: run `maint init` to write one, or point --config at yours",
+                path.display()
+            ),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        Self::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Self> {
+        let file: ConfigFile =
+            serde_yaml::from_str(text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        if file.environments.is_empty() {
+            bail!(
+                "{}: `environments` is empty: add one, e.g.\n\nenvironments:\n  staging:\n    region: us-east-1\n    bucket: acme-maintenance-staging",
+                path.display()
+            );
+        }
+        for (name, env) in &file.environments {
+            check_env_name(name).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            env.check()
+                .map_err(|e| anyhow::anyhow!("{}: environment `{name}`: {e}", path.display()))?;
+        }
+        let mut buckets = BTreeMap::new();
+        for (name, env) in &file.environments {
+            if let Some(other) = buckets.insert(env.bucket.as_str(), name) {
+                bail!(
+                    "{}: environments `{other}` and `{name}` use the same bucket `{}`: give each its own",
+                    path.display(),
+                    env.bucket
+                );
+            }
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            environments: file.environments,
+        })
+    }
+
+    /// Picks the environment named by `--env`, or the only one.
+    pub fn select(&self, name: Option<&str>) -> Result<(String, Environment)> {
+        let names = || {
+            self.environments
+                .keys()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match name {
+            Some(name) => match self.environments.get(name) {
+                Some(env) => Ok((name.to_string(), env.clone())),
+                None => bail!(
+                    "no environment `{name}` in {}: it has {}",
+                    self.path.display(),
+                    names()
+                ),
+            },
+            None if self.environments.len() == 1 => {
+                let (name, env) = self.environments.iter().next().expect("one environment");
+                Ok((name.clone(), env.clone()))
+            }
+            None => bail!(
+                "{} has {} environments ({}): choose one with --env NAME",
+                self.path.display(),
+                self.environments.len(),
+                names()
+            ),
+        }
+    }
+
+    /// Where relative paths in the file (templates) are resolved from.
+    pub fn base_dir(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+}
+
+fn check_env_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 40
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid environment name `{name}`: use 1 to 40 letters, digits, `-` or `_`"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config> {
+        Config::parse(Path::new("maint.yaml"), text)
+    }
+
+    #[test]
+    fn smallest_file_gets_defaults() {
+        let config =
+            parse("environments:\n  staging:\n    region: us-east-1\n    bucket: acme-maint\n")
+                .unwrap();
+        let (name, env) = config.select(None).unwrap();
+        assert_eq!(name, "staging");
+        assert_eq!(env.format, Format::Html);
+        assert_eq!(env.document_key().as_str(), "maintenance.html");
+        assert_eq!(env.error_caching_min_ttl.get(), 10);
+        assert_eq!(env.page_max_age.get(), 30);
+        assert_eq!(env.price_class, PriceClass::Class100);
+        assert_eq!(env.message, DEFAULT_MESSAGE);
+    }
+
+    #[test]
+    fn errors_name_the_file_line_and_expectation() {
+        let err = parse("environments:\n  staging:\n    region: us-east-1\n    bucket: Bad_Name\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("maint.yaml: "), "{err}");
+        assert!(err.contains("line 4"), "{err}");
+        assert!(err.contains("invalid bucket name `Bad_Name`"), "{err}");
+
+        let err = parse(
+            "environments:\n  staging:\n    region: us-east-1\n    bucket: acme-maint\n    colour: red\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("unknown field `colour`"), "{err}");
+        assert!(err.contains("line 5"), "{err}");
+
+        let err = parse(
+            "environments:\n  s:\n    region: us-east-1\n    bucket: acme-maint\n    error_caching_min_ttl: 99999999\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("line 5") && err.contains("one year"), "{err}");
+    }
+
+    #[test]
+    fn yaml_syntax_errors_have_a_position() {
+        let err = parse("environments:\n  staging: [\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("maint.yaml: ") && err.contains("line"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn aliases_need_a_certificate() {
+        let err = parse(
+            "environments:\n  p:\n    region: eu-west-1\n    bucket: acme-maint\n    aliases: [down.example.com]\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("environment `p`") && err.contains("certificate_arn"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn selecting_needs_a_name_when_there_are_several() {
+        let config = parse(
+            "environments:\n  a:\n    region: us-east-1\n    bucket: acme-a\n  b:\n    region: us-east-1\n    bucket: acme-b\n",
+        )
+        .unwrap();
+        let err = config.select(None).unwrap_err().to_string();
+        assert!(err.contains("--env") && err.contains("a, b"), "{err}");
+        assert_eq!(
+            config.select(Some("b")).unwrap().1.bucket.as_str(),
+            "acme-b"
+        );
+        assert!(
+            config
+                .select(Some("c"))
+                .unwrap_err()
+                .to_string()
+                .contains("no environment `c`")
+        );
+    }
+
+    #[test]
+    fn a_bucket_serves_one_environment() {
+        let err = parse(
+            "environments:\n  a:\n    region: us-east-1\n    bucket: acme-a\n  b:\n    region: us-east-1\n    bucket: acme-a\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("same bucket"), "{err}");
+    }
+
+    #[test]
+    fn long_messages_are_refused() {
+        assert!(check_message(&"x".repeat(MAX_MESSAGE_BYTES + 1)).is_err());
+        assert!(check_message("  ").is_err());
+        assert!(check_message("Back at 10:00 UTC").is_ok());
+    }
+}

@@ -1,0 +1,246 @@
+//! The error document: the one object in the bucket, which CloudFront serves
+//! with a 503 for every request.
+//!
+//! The message is rendered into a template with escaping right for the format
+//! (HTML-escaped in HTML, JSON-encoded in JSON), so no message can break the
+//! page or inject markup. The live message and a hash of the body travel in
+//! the object's metadata: that lets `status` show the message and lets
+//! `set-message` and `provision` decide with one HEAD whether to upload.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context as _, Result, bail};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use minijinja::{AutoEscape, UndefinedBehavior};
+use sha2::{Digest, Sha256};
+
+use crate::config::Environment;
+use crate::values::{DocumentKey, Format};
+
+pub const BUILTIN_HTML: &str = include_str!("../templates/maintenance.html");
+pub const BUILTIN_JSON: &str = include_str!("../templates/maintenance.json");
+
+/// S3 user metadata keys (sent as `x-amz-meta-*`).
+pub const META_SHA256: &str = "maint-sha256";
+pub const META_MESSAGE: &str = "maint-message";
+
+/// A template and the format it renders to.
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub format: Format,
+    pub source: String,
+    /// Where it came from, for messages: a path or "built-in".
+    pub origin: String,
+}
+
+impl Template {
+    pub fn builtin(format: Format) -> Self {
+        let source = match format {
+            Format::Html => BUILTIN_HTML,
+            Format::Json => BUILTIN_JSON,
+        };
+        Self {
+            format,
+            source: source.to_string(),
+            origin: "built-in".to_string(),
+        }
+    }
+
+    /// The environment's template: its `template` file, or the built-in one.
+    pub fn for_environment(env: &Environment, base_dir: &Path) -> Result<Self> {
+        let Some(relative) = &env.template else {
+            return Ok(Self::builtin(env.format));
+        };
+        let path = base_dir.join(relative);
+        let source = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "cannot read template {} (set by `template` in the config, relative to it)",
+                path.display()
+            )
+        })?;
+        Ok(Self {
+            format: env.format,
+            source,
+            origin: path.display().to_string(),
+        })
+    }
+
+    pub fn render(&self, key: &DocumentKey, title: &str, message: &str) -> Result<ErrorDocument> {
+        let mut jinja = minijinja::Environment::new();
+        jinja.set_undefined_behavior(UndefinedBehavior::Strict);
+        let escape = match self.format {
+            Format::Html => AutoEscape::Html,
+            Format::Json => AutoEscape::Json,
+        };
+        jinja.set_auto_escape_callback(move |_| escape.clone());
+        let template = jinja
+            .template_from_str(&self.source)
+            .with_context(|| format!("template {} does not parse", self.origin))?;
+        let body = template
+            .render(minijinja::context! { title => title, message => message })
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "template {} does not render: {e} (it may use `title` and `message`)",
+                    self.origin
+                )
+            })?;
+        if self.format == Format::Json
+            && let Err(e) = serde_json::from_str::<serde_json::Value>(&body)
+        {
+            bail!(
+                "template {} renders invalid JSON ({e}); write values as bare {{{{ message }}}}: \
+                 they are JSON-encoded for you",
+                self.origin
+            );
+        }
+        Ok(ErrorDocument {
+            key: key.clone(),
+            format: self.format,
+            body: body.into_bytes(),
+            message: message.to_string(),
+        })
+    }
+}
+
+/// A rendered error document, ready to upload or compare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorDocument {
+    pub key: DocumentKey,
+    pub format: Format,
+    pub body: Vec<u8>,
+    pub message: String,
+}
+
+impl ErrorDocument {
+    pub fn content_type(&self) -> &'static str {
+        self.format.content_type()
+    }
+
+    pub fn sha256(&self) -> String {
+        hex::encode(Sha256::digest(&self.body))
+    }
+
+    /// The metadata stored with the object (values are ASCII, as S3 requires).
+    pub fn metadata(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (META_SHA256.to_string(), self.sha256()),
+            (
+                META_MESSAGE.to_string(),
+                BASE64.encode(self.message.as_bytes()),
+            ),
+        ])
+    }
+}
+
+/// `Cache-Control` for the document: short, so edits reach visitors quickly
+/// even without an invalidation.
+pub fn cache_control(max_age: u32) -> String {
+    format!("public, max-age={max_age}")
+}
+
+/// The message recorded in an object's metadata, if it carries a readable one.
+pub fn message_from_metadata(metadata: &BTreeMap<String, String>) -> Option<String> {
+    let encoded = metadata.get(META_MESSAGE)?;
+    let bytes = BASE64.decode(encoded).ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(s: &str) -> DocumentKey {
+        DocumentKey::try_from(s.to_string()).unwrap()
+    }
+
+    #[test]
+    fn html_messages_are_escaped() {
+        let doc = Template::builtin(Format::Html)
+            .render(
+                &key("m.html"),
+                "Down",
+                "<script>alert(1)</script> & \"more\"",
+            )
+            .unwrap();
+        let body = String::from_utf8(doc.body.clone()).unwrap();
+        assert!(
+            body.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt; &amp; &quot;more&quot;"),
+            "{body}"
+        );
+        assert!(!body.contains("<script>"));
+        assert_eq!(doc.content_type(), "text/html; charset=utf-8");
+    }
+
+    #[test]
+    fn json_messages_are_encoded_and_the_body_is_valid_json() {
+        let doc = Template::builtin(Format::Json)
+            .render(
+                &key("m.json"),
+                "Down",
+                "quote \" backslash \\ newline \n done",
+            )
+            .unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&doc.body).unwrap();
+        assert_eq!(value["message"], "quote \" backslash \\ newline \n done");
+        assert_eq!(value["status"], 503);
+        assert_eq!(doc.content_type(), "application/json");
+    }
+
+    #[test]
+    fn a_template_that_breaks_json_is_refused() {
+        let template = Template {
+            format: Format::Json,
+            source: "{\"message\": \"{{ message }}\"}".to_string(),
+            origin: "t.json".to_string(),
+        };
+        let err = template
+            .render(&key("m.json"), "t", "hi")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("invalid JSON"), "{err}");
+    }
+
+    #[test]
+    fn unknown_template_variables_are_errors() {
+        let template = Template {
+            format: Format::Html,
+            source: "{{ mesage }}".to_string(),
+            origin: "t.html".to_string(),
+        };
+        let err = template
+            .render(&key("m.html"), "t", "hi")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("t.html") && err.contains("does not render"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn metadata_round_trips_unicode_messages() {
+        let doc = Template::builtin(Format::Html)
+            .render(&key("m.html"), "t", "Wartung bis 10:00 — merci ✓")
+            .unwrap();
+        let meta = doc.metadata();
+        assert!(meta.values().all(|v| v.is_ascii()));
+        assert_eq!(
+            message_from_metadata(&meta).unwrap(),
+            "Wartung bis 10:00 — merci ✓"
+        );
+        assert_eq!(meta[META_SHA256], doc.sha256());
+        assert_eq!(doc.sha256().len(), 64);
+    }
+
+    #[test]
+    fn same_input_same_hash_different_message_different_hash() {
+        let t = Template::builtin(Format::Html);
+        let a = t.render(&key("m.html"), "t", "one").unwrap();
+        let b = t.render(&key("m.html"), "t", "one").unwrap();
+        let c = t.render(&key("m.html"), "t", "two").unwrap();
+        assert_eq!(a.sha256(), b.sha256());
+        assert_ne!(a.sha256(), c.sha256());
+    }
+}

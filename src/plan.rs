@@ -1,0 +1,494 @@
+//! What `provision` will change: a pure diff of the desired site against what
+//! AWS has now, as a value that can be printed (`--dry-run`), serialised
+//! (`--output json`) and applied step by step, in an order where every step
+//! only needs what the steps before it made.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::document::{ErrorDocument, cache_control};
+use crate::policy;
+use crate::site::{DistributionShape, SiteSpec};
+
+/// What AWS has now for one environment (read-only observations).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ObservedSite {
+    pub bucket: Option<ObservedBucket>,
+    pub document: Option<ObservedDocument>,
+    pub oac: Option<ObservedOac>,
+    pub distribution: Option<ObservedDistribution>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ObservedBucket {
+    pub public_access_blocked: bool,
+    pub owner_enforced: bool,
+    pub encrypted: bool,
+    pub tags: BTreeMap<String, String>,
+    pub policy: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ObservedDocument {
+    pub content_type: Option<String>,
+    pub cache_control: Option<String>,
+    pub size: i64,
+    pub last_modified: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl ObservedDocument {
+    pub fn message(&self) -> Option<String> {
+        crate::document::message_from_metadata(&self.metadata)
+    }
+    fn sha256(&self) -> Option<&str> {
+        self.metadata
+            .get(crate::document::META_SHA256)
+            .map(String::as_str)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ObservedOac {
+    pub id: String,
+    /// Signs every request with SigV4 for an S3 origin, as maint needs.
+    pub signs_always: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ObservedDistribution {
+    pub id: String,
+    pub arn: String,
+    pub domain: String,
+    pub status: String,
+    pub shape: DistributionShape,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl ObservedDistribution {
+    pub fn deployed(&self) -> bool {
+        self.status.eq_ignore_ascii_case("deployed")
+    }
+}
+
+/// One change, in the order it must be made.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Step {
+    CreateBucket {
+        bucket: String,
+        region: String,
+    },
+    BlockPublicAccess,
+    EnforceBucketOwner,
+    EnableEncryption,
+    TagBucket {
+        tags: BTreeMap<String, String>,
+    },
+    UploadDocument {
+        key: String,
+        content_type: String,
+        cache_control: String,
+        bytes: usize,
+        replaces: bool,
+        #[serde(skip)]
+        document: ErrorDocument,
+    },
+    CreateOriginAccessControl {
+        name: String,
+    },
+    UpdateOriginAccessControl {
+        id: String,
+    },
+    CreateDistribution {
+        comment: String,
+    },
+    UpdateDistribution {
+        id: String,
+        fields: Vec<&'static str>,
+    },
+    TagDistribution {
+        id: String,
+        tags: BTreeMap<String, String>,
+    },
+    PutBucketPolicy {
+        replaces: bool,
+    },
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::CreateBucket { bucket, region } => {
+                write!(f, "+ create bucket {bucket} in {region}")
+            }
+            Self::BlockPublicAccess => write!(f, "~ block all public access to the bucket"),
+            Self::EnforceBucketOwner => {
+                write!(f, "~ set object ownership to BucketOwnerEnforced (no ACLs)")
+            }
+            Self::EnableEncryption => write!(f, "~ turn on default encryption (SSE-S3)"),
+            Self::TagBucket { tags } => write!(f, "~ tag the bucket: {}", show_tags(tags)),
+            Self::UploadDocument {
+                key,
+                content_type,
+                cache_control,
+                bytes,
+                replaces,
+                ..
+            } => write!(
+                f,
+                "{} {key} ({content_type}, {bytes} bytes, {cache_control})",
+                if *replaces { "~ replace" } else { "+ upload" }
+            ),
+            Self::CreateOriginAccessControl { name } => {
+                write!(f, "+ create origin access control {name}")
+            }
+            Self::UpdateOriginAccessControl { id } => {
+                write!(
+                    f,
+                    "~ make origin access control {id} sign every request (sigv4, always)"
+                )
+            }
+            Self::CreateDistribution { comment } => {
+                write!(f, "+ create distribution \"{comment}\"")
+            }
+            Self::UpdateDistribution { id, fields } => {
+                write!(f, "~ update distribution {id}: {}", fields.join(", "))
+            }
+            Self::TagDistribution { id, tags } => {
+                write!(f, "~ tag distribution {id}: {}", show_tags(tags))
+            }
+            Self::PutBucketPolicy { replaces } => write!(
+                f,
+                "{} bucket policy: only this distribution may read the document; no access without TLS",
+                if *replaces { "~ replace" } else { "+ set" }
+            ),
+        }
+    }
+}
+
+fn show_tags(tags: &BTreeMap<String, String>) -> String {
+    tags.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The changes that bring one environment to its desired state.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub environment: String,
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.steps.is_empty() {
+            return write!(
+                f,
+                "No changes necessary: environment `{}` matches the config.",
+                self.environment
+            );
+        }
+        writeln!(
+            f,
+            "Plan for environment `{}` ({} change{}):",
+            self.environment,
+            self.steps.len(),
+            if self.steps.len() == 1 { "" } else { "s" }
+        )?;
+        for step in &self.steps {
+            writeln!(f, "  {step}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The document `provision` wants: the live message is kept (set-message owns
+/// it); the config's message is only for a document that has none yet.
+pub fn desired_message(spec: &SiteSpec, observed: &ObservedSite) -> String {
+    observed
+        .document
+        .as_ref()
+        .and_then(ObservedDocument::message)
+        .unwrap_or_else(|| spec.default_message.clone())
+}
+
+/// Whether the stored object already is `document`, served the way it should be.
+pub fn document_is_current(
+    document: &ErrorDocument,
+    max_age: u32,
+    observed: Option<&ObservedDocument>,
+) -> bool {
+    observed.is_some_and(|o| {
+        o.sha256() == Some(document.sha256().as_str())
+            && o.content_type.as_deref() == Some(document.content_type())
+            && o.cache_control.as_deref() == Some(cache_control(max_age).as_str())
+    })
+}
+
+/// The diff. Pure: the same inputs always give the same plan.
+pub fn plan(spec: &SiteSpec, document: &ErrorDocument, observed: &ObservedSite) -> Plan {
+    let mut steps = Vec::new();
+    let bucket = observed.bucket.clone();
+    let bucket = match bucket {
+        Some(b) => b,
+        None => {
+            steps.push(Step::CreateBucket {
+                bucket: spec.bucket.to_string(),
+                region: spec.region.to_string(),
+            });
+            ObservedBucket::default()
+        }
+    };
+    if !bucket.public_access_blocked {
+        steps.push(Step::BlockPublicAccess);
+    }
+    if !bucket.owner_enforced {
+        steps.push(Step::EnforceBucketOwner);
+    }
+    if !bucket.encrypted {
+        steps.push(Step::EnableEncryption);
+    }
+    if let Some(tags) = merged_tags(&bucket.tags, &spec.tags) {
+        steps.push(Step::TagBucket { tags });
+    }
+    if !document_is_current(document, spec.page_max_age, observed.document.as_ref()) {
+        steps.push(Step::UploadDocument {
+            key: spec.key.to_string(),
+            content_type: document.content_type().to_string(),
+            cache_control: cache_control(spec.page_max_age),
+            bytes: document.body.len(),
+            replaces: observed.document.is_some(),
+            document: document.clone(),
+        });
+    }
+
+    let mut desired = spec.distribution.clone();
+    match &observed.oac {
+        None => steps.push(Step::CreateOriginAccessControl {
+            name: spec.oac_name(),
+        }),
+        Some(oac) => {
+            if !oac.signs_always {
+                steps.push(Step::UpdateOriginAccessControl { id: oac.id.clone() });
+            }
+            desired.origin.oac_id = Some(oac.id.clone());
+        }
+    }
+
+    match &observed.distribution {
+        None => {
+            steps.push(Step::CreateDistribution {
+                comment: desired.comment.clone(),
+            });
+            steps.push(Step::PutBucketPolicy {
+                replaces: bucket.policy.is_some(),
+            });
+        }
+        Some(dist) => {
+            let mut fields = desired.differences(&dist.shape);
+            if observed.oac.is_none() && !fields.contains(&"origin access control") {
+                fields.push("origin access control");
+            }
+            if !fields.is_empty() {
+                steps.push(Step::UpdateDistribution {
+                    id: dist.id.clone(),
+                    fields,
+                });
+            }
+            if let Some(tags) = missing_tags(&dist.tags, &spec.tags) {
+                steps.push(Step::TagDistribution {
+                    id: dist.id.clone(),
+                    tags,
+                });
+            }
+            let want = policy::bucket_policy(&spec.bucket, &spec.key, &dist.arn);
+            let current = bucket.policy.as_deref();
+            if !current.is_some_and(|p| policy::same_policy(p, &want)) {
+                steps.push(Step::PutBucketPolicy {
+                    replaces: current.is_some(),
+                });
+            }
+        }
+    }
+    Plan {
+        environment: spec.environment.clone(),
+        steps,
+    }
+}
+
+/// The full tag set to write when any desired tag is missing or different.
+/// S3 replaces a bucket's whole tag set, so tags others added are carried over.
+fn merged_tags(
+    current: &BTreeMap<String, String>,
+    desired: &BTreeMap<String, String>,
+) -> Option<BTreeMap<String, String>> {
+    missing_tags(current, desired)?;
+    let mut merged = current.clone();
+    merged.extend(desired.clone());
+    Some(merged)
+}
+
+/// The desired tags that are absent or different (CloudFront adds tags one by one).
+fn missing_tags(
+    current: &BTreeMap<String, String>,
+    desired: &BTreeMap<String, String>,
+) -> Option<BTreeMap<String, String>> {
+    let missing: BTreeMap<_, _> = desired
+        .iter()
+        .filter(|(k, v)| current.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    (!missing.is_empty()).then_some(missing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::document::Template;
+    use std::path::Path;
+
+    fn spec() -> SiteSpec {
+        let config = Config::parse(
+            Path::new("maint.yaml"),
+            "environments:\n  staging:\n    region: eu-west-1\n    bucket: acme-maint\n    tags: {team: web}\n",
+        )
+        .unwrap();
+        let (name, env) = config.select(None).unwrap();
+        SiteSpec::new(&name, &env)
+    }
+
+    fn document(spec: &SiteSpec, message: &str) -> ErrorDocument {
+        Template::builtin(crate::values::Format::Html)
+            .render(&spec.key, &spec.title, message)
+            .unwrap()
+    }
+
+    /// What AWS looks like after a complete provision of `spec`.
+    fn converged(spec: &SiteSpec, doc: &ErrorDocument) -> ObservedSite {
+        let arn = "arn:aws:cloudfront::123456789012:distribution/E1";
+        let mut shape = spec.distribution.clone();
+        shape.origin.oac_id = Some("OAC1".into());
+        ObservedSite {
+            bucket: Some(ObservedBucket {
+                public_access_blocked: true,
+                owner_enforced: true,
+                encrypted: true,
+                tags: spec.tags.clone(),
+                policy: Some(policy::bucket_policy(&spec.bucket, &spec.key, arn).to_string()),
+            }),
+            document: Some(ObservedDocument {
+                content_type: Some(doc.content_type().into()),
+                cache_control: Some(cache_control(spec.page_max_age)),
+                size: doc.body.len() as i64,
+                last_modified: None,
+                metadata: doc.metadata(),
+            }),
+            oac: Some(ObservedOac {
+                id: "OAC1".into(),
+                signs_always: true,
+            }),
+            distribution: Some(ObservedDistribution {
+                id: "E1".into(),
+                arn: arn.into(),
+                domain: "d111.cloudfront.net".into(),
+                status: "Deployed".into(),
+                shape,
+                tags: spec.tags.clone(),
+            }),
+        }
+    }
+
+    #[test]
+    fn an_empty_account_gets_everything_in_dependency_order() {
+        let spec = spec();
+        let doc = document(&spec, "back soon");
+        let plan = plan(&spec, &doc, &ObservedSite::default());
+        insta::assert_snapshot!(plan.to_string(), @r#"
+        Plan for environment `staging` (9 changes):
+          + create bucket acme-maint in eu-west-1
+          ~ block all public access to the bucket
+          ~ set object ownership to BucketOwnerEnforced (no ACLs)
+          ~ turn on default encryption (SSE-S3)
+          ~ tag the bucket: maint:environment=staging, maint:managed-by=maint, team=web
+          + upload maintenance.html (text/html; charset=utf-8, 864 bytes, public, max-age=30)
+          + create origin access control maint-acme-maint
+          + create distribution "maint site mode: acme-maint"
+          + set bucket policy: only this distribution may read the document; no access without TLS
+        "#);
+    }
+
+    #[test]
+    fn a_converged_site_needs_nothing() {
+        let spec = spec();
+        let doc = document(&spec, "back soon");
+        let plan = plan(&spec, &doc, &converged(&spec, &doc));
+        assert!(plan.is_empty(), "{plan}");
+        assert_eq!(
+            plan.to_string(),
+            "No changes necessary: environment `staging` matches the config."
+        );
+    }
+
+    #[test]
+    fn drift_is_planned_as_targeted_fixes() {
+        let spec = spec();
+        let doc = document(&spec, "back soon");
+        let mut observed = converged(&spec, &doc);
+        let bucket = observed.bucket.as_mut().unwrap();
+        bucket.public_access_blocked = false;
+        bucket.tags.insert("cost-centre".into(), "42".into());
+        bucket.tags.remove("team");
+        bucket.policy = Some(r#"{"Version":"2012-10-17","Statement":[]}"#.into());
+        observed.document.as_mut().unwrap().content_type = Some("binary/octet-stream".into());
+        let dist = observed.distribution.as_mut().unwrap();
+        dist.shape.price_class = "PriceClass_All".into();
+        let plan = plan(&spec, &doc, &observed);
+        insta::assert_snapshot!(plan.to_string(), @r"
+        Plan for environment `staging` (5 changes):
+          ~ block all public access to the bucket
+          ~ tag the bucket: cost-centre=42, maint:environment=staging, maint:managed-by=maint, team=web
+          ~ replace maintenance.html (text/html; charset=utf-8, 864 bytes, public, max-age=30)
+          ~ update distribution E1: price class
+          ~ replace bucket policy: only this distribution may read the document; no access without TLS
+        ");
+    }
+
+    #[test]
+    fn a_missing_oac_is_created_and_wired_into_the_existing_distribution() {
+        let spec = spec();
+        let doc = document(&spec, "back soon");
+        let mut observed = converged(&spec, &doc);
+        observed.oac = None;
+        let steps = plan(&spec, &doc, &observed).steps;
+        assert!(matches!(steps[0], Step::CreateOriginAccessControl { .. }));
+        assert!(
+            matches!(&steps[1], Step::UpdateDistribution { fields, .. } if fields == &vec!["origin access control"])
+        );
+    }
+
+    #[test]
+    fn the_live_message_survives_provision() {
+        let spec = spec();
+        let doc = document(&spec, "Upgrading the database until 14:00 UTC");
+        let observed = converged(&spec, &doc);
+        assert_eq!(
+            desired_message(&spec, &observed),
+            "Upgrading the database until 14:00 UTC"
+        );
+        assert_eq!(
+            desired_message(&spec, &ObservedSite::default()),
+            spec.default_message
+        );
+    }
+}
