@@ -1,0 +1,583 @@
+//! Site mode end to end against the local emulator: every property provision
+//! promises is read back through the SDK, not taken from maint's own output.
+
+mod support;
+
+use serde_json::Value;
+use support::{Emulator, Project, stderr_of, stdout_of};
+
+const CONFIG: &str = "\
+environments:
+  staging:
+    region: eu-west-1
+    bucket: acme-maint-it
+    tags:
+      team: web
+";
+
+fn provisioned(emulator: &Emulator) -> Project {
+    let project = Project::new(CONFIG).against(emulator);
+    project.maint(&["provision"]).assert().success();
+    project
+}
+
+async fn the_distribution(
+    cf: &aws_sdk_cloudfront::Client,
+) -> aws_sdk_cloudfront::types::DistributionSummary {
+    let list = cf.list_distributions().send().await.unwrap();
+    let items = list.distribution_list().unwrap().items().to_vec();
+    assert_eq!(items.len(), 1, "exactly one distribution: {items:?}");
+    items[0].clone()
+}
+
+#[tokio::test]
+async fn provision_builds_a_private_bucket_page_and_distribution() {
+    let emulator = Emulator::start();
+    let project = Project::new(CONFIG).against(&emulator);
+    let output = project.maint(&["provision"]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let stdout = stdout_of(&output);
+    assert!(stdout.contains("is live at https://"), "{stdout}");
+
+    let s3 = emulator.s3("eu-west-1").await;
+    let bucket = "acme-maint-it";
+    let location = s3
+        .get_bucket_location()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        location.location_constraint().unwrap().as_str(),
+        "eu-west-1"
+    );
+    let pab = s3
+        .get_public_access_block()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    let pab = pab.public_access_block_configuration().unwrap();
+    assert_eq!(
+        (
+            pab.block_public_acls(),
+            pab.ignore_public_acls(),
+            pab.block_public_policy(),
+            pab.restrict_public_buckets()
+        ),
+        (Some(true), Some(true), Some(true), Some(true))
+    );
+    let ownership = s3
+        .get_bucket_ownership_controls()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ownership.ownership_controls().unwrap().rules()[0]
+            .object_ownership()
+            .as_str(),
+        "BucketOwnerEnforced"
+    );
+    let encryption = s3
+        .get_bucket_encryption()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !encryption
+            .server_side_encryption_configuration()
+            .unwrap()
+            .rules()
+            .is_empty()
+    );
+    let tags = s3.get_bucket_tagging().bucket(bucket).send().await.unwrap();
+    assert!(
+        tags.tag_set()
+            .iter()
+            .any(|t| t.key() == "team" && t.value() == "web")
+    );
+
+    // The page: rendered, right type, short cache, readable over TLS policy.
+    let object = s3
+        .get_object()
+        .bucket(bucket)
+        .key("maintenance.html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(object.content_type(), Some("text/html; charset=utf-8"));
+    assert_eq!(object.cache_control(), Some("public, max-age=30"));
+    let body = object.body.collect().await.unwrap().into_bytes();
+    let body = String::from_utf8(body.to_vec()).unwrap();
+    assert!(body.contains("planned maintenance"), "{body}");
+
+    // The OAC.
+    let cf = emulator.cloudfront().await;
+    let oacs = cf.list_origin_access_controls().send().await.unwrap();
+    let oacs = oacs.origin_access_control_list().unwrap().items().to_vec();
+    assert_eq!(oacs.len(), 1);
+    assert_eq!(oacs[0].name(), "maint-acme-maint-it");
+    assert_eq!(oacs[0].signing_behavior().as_str(), "always");
+    assert_eq!(oacs[0].signing_protocol().as_str(), "sigv4");
+    assert_eq!(oacs[0].origin_access_control_origin_type().as_str(), "s3");
+
+    // The distribution.
+    let summary = the_distribution(&cf).await;
+    assert!(stdout.contains(summary.domain_name()), "{stdout}");
+    let config = cf
+        .get_distribution_config()
+        .id(summary.id())
+        .send()
+        .await
+        .unwrap();
+    let config = config.distribution_config().unwrap();
+    assert!(config.enabled());
+    assert_eq!(config.comment(), "maint site mode: acme-maint-it");
+    assert_eq!(config.caller_reference(), "maint-site-acme-maint-it");
+    let origin = &config.origins().unwrap().items()[0];
+    assert_eq!(
+        origin.domain_name(),
+        "acme-maint-it.s3.eu-west-1.amazonaws.com"
+    );
+    let behavior = config.default_cache_behavior().unwrap();
+    assert_eq!(
+        behavior.viewer_protocol_policy().as_str(),
+        "redirect-to-https"
+    );
+    let mut methods: Vec<&str> = behavior
+        .allowed_methods()
+        .unwrap()
+        .items()
+        .iter()
+        .map(|m| m.as_str())
+        .collect();
+    methods.sort_unstable();
+    assert_eq!(
+        methods,
+        ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+    );
+    let errors = config.custom_error_responses().unwrap().items();
+    let mut codes: Vec<i32> = errors.iter().map(|e| e.error_code()).collect();
+    codes.sort_unstable();
+    assert_eq!(codes, [400, 403, 404, 405]);
+    for e in errors {
+        assert_eq!(e.response_code(), Some("503"));
+        assert_eq!(e.response_page_path(), Some("/maintenance.html"));
+        assert_eq!(e.error_caching_min_ttl(), Some(10));
+    }
+
+    // The policy: GetObject on the page only, for this distribution only, TLS only.
+    let policy = s3.get_bucket_policy().bucket(bucket).send().await.unwrap();
+    let policy: Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    let read = &policy["Statement"][0];
+    assert_eq!(read["Principal"]["Service"], "cloudfront.amazonaws.com");
+    assert_eq!(read["Action"], "s3:GetObject");
+    assert_eq!(
+        read["Resource"],
+        "arn:aws:s3:::acme-maint-it/maintenance.html"
+    );
+    assert_eq!(
+        read["Condition"]["StringEquals"]["AWS:SourceArn"],
+        summary.arn()
+    );
+    assert_eq!(
+        policy["Statement"][1]["Condition"]["Bool"]["aws:SecureTransport"],
+        "false"
+    );
+}
+
+#[tokio::test]
+async fn a_second_provision_changes_nothing_and_sends_no_write() {
+    let emulator = Emulator::start();
+    let project = provisioned(&emulator);
+    emulator.clear_requests();
+    let output = project.maint(&["provision"]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(stderr_of(&output).contains("No changes necessary"));
+    assert!(
+        !emulator.requests().is_empty(),
+        "the request log records reads"
+    );
+    assert_eq!(emulator.writes(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn dry_run_shows_the_plan_and_changes_nothing() {
+    let emulator = Emulator::start();
+    let project = Project::new(CONFIG).against(&emulator);
+    let output = project.maint(&["provision", "--dry-run"]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let plan = stderr_of(&output);
+    assert!(
+        plan.contains("+ create bucket acme-maint-it in eu-west-1"),
+        "{plan}"
+    );
+    assert!(plan.contains("+ create distribution"), "{plan}");
+    assert!(stdout_of(&output).contains("Dry run"));
+    assert_eq!(emulator.writes(), Vec::<String>::new());
+
+    let json = project
+        .maint(&["provision", "--dry-run", "--output", "json"])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["applied"], false);
+    assert_eq!(report["plan"]["steps"][0]["action"], "create_bucket");
+}
+
+#[tokio::test]
+async fn provision_repairs_drift_and_status_reports_it() {
+    let emulator = Emulator::start();
+    let project = provisioned(&emulator);
+    let s3 = emulator.s3("eu-west-1").await;
+    let cf = emulator.cloudfront().await;
+    // Someone loosens the bucket and edits the distribution by hand.
+    s3.delete_public_access_block()
+        .bucket("acme-maint-it")
+        .send()
+        .await
+        .unwrap();
+    s3.delete_bucket_policy()
+        .bucket("acme-maint-it")
+        .send()
+        .await
+        .unwrap();
+    let summary = the_distribution(&cf).await;
+    let current = cf
+        .get_distribution_config()
+        .id(summary.id())
+        .send()
+        .await
+        .unwrap();
+    let mut config = current.distribution_config().unwrap().clone();
+    config.price_class = Some(aws_sdk_cloudfront::types::PriceClass::PriceClassAll);
+    cf.update_distribution()
+        .id(summary.id())
+        .if_match(current.e_tag().unwrap())
+        .distribution_config(config)
+        .send()
+        .await
+        .unwrap();
+
+    let status = project.maint(&["status"]).output().unwrap();
+    let text = stdout_of(&status);
+    assert!(text.contains("NOT fully private"), "{text}");
+    assert!(
+        text.contains("~ update distribution") && text.contains("price class"),
+        "{text}"
+    );
+    assert!(text.contains("bucket policy"), "{text}");
+
+    project.maint(&["provision"]).assert().success();
+    let pab = s3
+        .get_public_access_block()
+        .bucket("acme-maint-it")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        pab.public_access_block_configuration()
+            .unwrap()
+            .block_public_policy(),
+        Some(true)
+    );
+    assert!(
+        s3.get_bucket_policy()
+            .bucket("acme-maint-it")
+            .send()
+            .await
+            .is_ok()
+    );
+    let config = cf
+        .get_distribution_config()
+        .id(summary.id())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        config
+            .distribution_config()
+            .unwrap()
+            .price_class()
+            .unwrap()
+            .as_str(),
+        "PriceClass_100"
+    );
+    let status = project.maint(&["status"]).output().unwrap();
+    assert!(stdout_of(&status).contains("Drift         none"));
+}
+
+#[tokio::test]
+async fn an_interrupted_provision_resumes_without_duplicates() {
+    let emulator = Emulator::start();
+    let project = Project::new(CONFIG).against(&emulator);
+    let s3 = emulator.s3("eu-west-1").await;
+    let cf = emulator.cloudfront().await;
+    // As if a first run stopped after the bucket and the OAC were made.
+    s3.create_bucket()
+        .bucket("acme-maint-it")
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    project
+        .maint(&["provision", "--no-wait"])
+        .assert()
+        .success();
+    // And as if the next run stopped right after creating the distribution.
+    s3.delete_bucket_policy()
+        .bucket("acme-maint-it")
+        .send()
+        .await
+        .unwrap();
+    project.maint(&["provision"]).assert().success();
+    project.maint(&["provision"]).assert().success();
+
+    let oacs = cf.list_origin_access_controls().send().await.unwrap();
+    assert_eq!(oacs.origin_access_control_list().unwrap().items().len(), 1);
+    the_distribution(&cf).await;
+    let buckets = s3.list_buckets().send().await.unwrap();
+    assert_eq!(buckets.buckets().len(), 1);
+    assert!(
+        s3.get_bucket_policy()
+            .bucket("acme-maint-it")
+            .send()
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn provision_waits_for_deployment_with_progress() {
+    let emulator = Emulator::start();
+    // Reads made while applying and verifying count too: leave some for the wait.
+    emulator.slow_deployments(8);
+    let project = Project::new(CONFIG).against(&emulator);
+    let output = project.maint(&["provision"]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let progress = stderr_of(&output);
+    assert!(progress.contains(": InProgress"), "{progress}");
+    assert!(progress.contains(": Deployed"), "{progress}");
+    assert!(stdout_of(&output).contains("is live"));
+}
+
+#[tokio::test]
+async fn set_message_uploads_only_when_the_page_changes() {
+    let emulator = Emulator::start();
+    let project = provisioned(&emulator);
+    emulator.clear_requests();
+    let output = project
+        .maint(&[
+            "set-message",
+            "--message",
+            "Back at <b>14:00</b> UTC & \"soon\"",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let requests = emulator.requests();
+    assert_eq!(requests.len(), 2, "one HEAD and one PUT: {requests:?}");
+    assert!(
+        requests[0].starts_with("HEAD ") && requests[1].starts_with("PUT "),
+        "{requests:?}"
+    );
+
+    let s3 = emulator.s3("eu-west-1").await;
+    let object = s3
+        .get_object()
+        .bucket("acme-maint-it")
+        .key("maintenance.html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(object.content_type(), Some("text/html; charset=utf-8"));
+    let body = String::from_utf8(object.body.collect().await.unwrap().to_vec()).unwrap();
+    assert!(
+        body.contains("Back at &lt;b&gt;14:00&lt;&#x2f;b&gt; UTC &amp; &quot;soon&quot;"),
+        "{body}"
+    );
+
+    emulator.clear_requests();
+    let again = project
+        .maint(&[
+            "set-message",
+            "--message",
+            "Back at <b>14:00</b> UTC & \"soon\"",
+        ])
+        .output()
+        .unwrap();
+    assert!(stdout_of(&again).contains("already up to date"));
+    let requests = emulator.requests();
+    assert_eq!(requests.len(), 1, "one read: {requests:?}");
+    assert!(requests[0].starts_with("HEAD "));
+
+    // The live message survives a provision, and status shows it.
+    project.maint(&["provision"]).assert().success();
+    let status = project
+        .maint(&["status", "--output", "json"])
+        .output()
+        .unwrap();
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(
+        status["document"]["message"],
+        "Back at <b>14:00</b> UTC & \"soon\""
+    );
+}
+
+#[tokio::test]
+async fn set_message_from_a_file_with_invalidation() {
+    let emulator = Emulator::start();
+    let project = provisioned(&emulator);
+    std::fs::write(project.path("message.txt"), "Upgrading the database.\n").unwrap();
+    let output = project
+        .maint(&[
+            "set-message",
+            "--file",
+            "message.txt",
+            "--invalidate",
+            "--wait",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(stdout_of(&output).contains("Invalidation"));
+    let cf = emulator.cloudfront().await;
+    let summary = the_distribution(&cf).await;
+    let list = cf
+        .list_invalidations()
+        .distribution_id(summary.id())
+        .send()
+        .await
+        .unwrap();
+    let items = list.invalidation_list().unwrap().items();
+    assert_eq!(items.len(), 1);
+    assert!(items[0].status().eq_ignore_ascii_case("completed"));
+}
+
+#[tokio::test]
+async fn json_format_gets_a_json_body() {
+    let emulator = Emulator::start();
+    let config = "environments:\n  api:\n    region: us-east-1\n    bucket: acme-maint-api\n    format: json\n";
+    let project = Project::new(config).against(&emulator);
+    project
+        .maint(&["provision", "--no-wait"])
+        .assert()
+        .success();
+    project
+        .maint(&["set-message", "-m", "Line \"one\"\nline two"])
+        .assert()
+        .success();
+    let s3 = emulator.s3("us-east-1").await;
+    let object = s3
+        .get_object()
+        .bucket("acme-maint-api")
+        .key("maintenance.json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(object.content_type(), Some("application/json"));
+    let body: Value =
+        serde_json::from_slice(&object.body.collect().await.unwrap().to_vec()).unwrap();
+    assert_eq!(body["message"], "Line \"one\"\nline two");
+    assert_eq!(body["status"], 503);
+}
+
+#[tokio::test]
+async fn invalidate_validates_paths_then_waits() {
+    let emulator = Emulator::start();
+    let project = provisioned(&emulator);
+    emulator.clear_requests();
+    let bad = project
+        .maint(&["invalidate", "--path", "index.html"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(stderr_of(&bad).contains("must start with `/`"));
+    assert!(emulator.requests().is_empty(), "no AWS call for bad input");
+
+    let output = project
+        .maint(&[
+            "invalidate",
+            "--path",
+            "/*",
+            "--path",
+            "/maintenance.html",
+            "--wait",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(stdout_of(&output).contains("completed"));
+}
+
+#[tokio::test]
+async fn destroy_asks_first_then_removes_everything() {
+    let emulator = Emulator::start();
+    let project = provisioned(&emulator);
+    let s3 = emulator.s3("eu-west-1").await;
+    let cf = emulator.cloudfront().await;
+
+    emulator.clear_requests();
+    let refused = project.maint(&["destroy"]).output().unwrap();
+    assert!(!refused.status.success());
+    assert!(stderr_of(&refused).contains("pass --yes"));
+    assert_eq!(emulator.writes(), Vec::<String>::new());
+
+    let output = project.maint(&["destroy", "--yes"]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(
+        s3.head_bucket()
+            .bucket("acme-maint-it")
+            .send()
+            .await
+            .is_err()
+    );
+    let list = cf.list_distributions().send().await.unwrap();
+    assert!(list.distribution_list().unwrap().items().is_empty());
+    let oacs = cf.list_origin_access_controls().send().await.unwrap();
+    assert!(
+        oacs.origin_access_control_list()
+            .unwrap()
+            .items()
+            .is_empty()
+    );
+
+    let again = project.maint(&["destroy", "--yes"]).output().unwrap();
+    assert!(again.status.success());
+    assert!(stdout_of(&again).contains("Nothing to destroy"));
+}
+
+#[tokio::test]
+async fn destroy_never_deletes_objects_maint_did_not_create() {
+    let emulator = Emulator::start();
+    let project = provisioned(&emulator);
+    let s3 = emulator.s3("eu-west-1").await;
+    s3.put_object()
+        .bucket("acme-maint-it")
+        .key("keep-me.txt")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"mine"))
+        .send()
+        .await
+        .unwrap();
+    let output = project.maint(&["destroy", "--yes"]).output().unwrap();
+    assert!(!output.status.success());
+    assert!(
+        stderr_of(&output).contains("keep-me.txt"),
+        "{}",
+        stderr_of(&output)
+    );
+    assert!(
+        s3.head_object()
+            .bucket("acme-maint-it")
+            .key("keep-me.txt")
+            .send()
+            .await
+            .is_ok()
+    );
+}

@@ -1,0 +1,241 @@
+//! The integration-test harness: the pinned local AWS emulator (moto, server
+//! mode) on a free loopback port for each test, a scratch project directory,
+//! and the real `maint` binary pointed at both.
+//!
+//! The emulator is installed by `scripts/setup-emulator` (which `scripts/test`
+//! runs); the harness starts and stops it itself.
+
+#![allow(dead_code)]
+
+use std::io::Read as _;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use tempfile::TempDir;
+
+pub const ACCESS_KEY: &str = "AKIAMAINTTESTING0001";
+pub const SECRET_KEY: &str = "maint-test-secret";
+
+pub struct Emulator {
+    child: Child,
+    pub url: String,
+    port: u16,
+    log: PathBuf,
+    _dir: TempDir,
+}
+
+fn venv_python() -> PathBuf {
+    let venv = std::env::var_os("MAINT_EMULATOR_VENV").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/emulator-venv"),
+        PathBuf::from,
+    );
+    let python = venv.join("bin/python");
+    assert!(
+        python.exists(),
+        "the local AWS emulator is not installed at {}: run scripts/setup-emulator (scripts/test does it for you)",
+        venv.display()
+    );
+    python
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+impl Emulator {
+    pub fn start() -> Self {
+        let dir = TempDir::new().expect("temp dir");
+        let log = dir.path().join("requests.log");
+        std::fs::write(&log, "").expect("request log");
+        for _ in 0..3 {
+            let port = free_port();
+            let child = Command::new(venv_python())
+                .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("emulator/server.py"))
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .env("MAINT_EMULATOR_REQUEST_LOG", &log)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start the emulator");
+            let mut emulator = Self {
+                child,
+                url: format!("http://127.0.0.1:{port}"),
+                port,
+                log: log.clone(),
+                _dir: TempDir::new().expect("temp dir"),
+            };
+            if emulator.wait_ready() {
+                emulator._dir = dir;
+                return emulator;
+            }
+            // Lost the port to another process: try another.
+        }
+        panic!("the emulator did not start on a free port");
+    }
+
+    fn wait_ready(&mut self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return false;
+            }
+            if http(self.port, "GET", "/moto-api/", "").is_some() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+
+    /// Every request the emulator received, as `METHOD /path?query`.
+    pub fn requests(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.log)
+            .expect("request log")
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The requests that could change something (anything but GET and HEAD).
+    pub fn writes(&self) -> Vec<String> {
+        self.requests()
+            .into_iter()
+            .filter(|r| !(r.starts_with("GET ") || r.starts_with("HEAD ")))
+            .collect()
+    }
+
+    pub fn clear_requests(&self) {
+        std::fs::write(&self.log, "").expect("clear request log");
+    }
+
+    /// Makes CloudFront distributions stay InProgress for `reads` status reads.
+    pub fn slow_deployments(&self, reads: u32) {
+        let body = format!(
+            r#"{{"model_name": "cloudfront::distribution", "transition": {{"progression": "manual", "times": {reads}}}}}"#
+        );
+        http(
+            self.port,
+            "POST",
+            "/moto-api/state-manager/set-transition",
+            &body,
+        )
+        .expect("set the emulator's transition");
+    }
+
+    pub async fn sdk_config(&self, region: &str) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(region.to_string()))
+            .endpoint_url(&self.url)
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                ACCESS_KEY, SECRET_KEY, None, None, "test",
+            ))
+            .load()
+            .await
+    }
+
+    pub async fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        let config = self.sdk_config(region).await;
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&config)
+                .force_path_style(true)
+                .build(),
+        )
+    }
+
+    pub async fn cloudfront(&self) -> aws_sdk_cloudfront::Client {
+        aws_sdk_cloudfront::Client::new(&self.sdk_config("us-east-1").await)
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.0 exchange on loopback; `None` when nothing answers.
+pub fn http(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, String, String)> {
+    use std::io::Write as _;
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, head.to_string(), body.to_string()))
+}
+
+/// A scratch project: a directory with a maint.yaml, and the binary run in it.
+pub struct Project {
+    pub dir: TempDir,
+    endpoint: Option<String>,
+}
+
+impl Project {
+    pub fn new(config: &str) -> Self {
+        let dir = TempDir::new().expect("temp dir");
+        std::fs::write(dir.path().join("maint.yaml"), config).expect("write maint.yaml");
+        // Empty AWS config files: nothing from the machine running the tests leaks in.
+        std::fs::write(dir.path().join("aws-config"), "").expect("write aws-config");
+        std::fs::write(dir.path().join("aws-credentials"), "").expect("write aws-credentials");
+        Self {
+            dir,
+            endpoint: None,
+        }
+    }
+
+    pub fn against(mut self, emulator: &Emulator) -> Self {
+        self.endpoint = Some(emulator.url.clone());
+        self
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `maint ARGS` in the project, with isolated AWS settings.
+    pub fn maint(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut cmd = cargo_bin_cmd!("maint");
+        cmd.current_dir(self.dir.path())
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("AWS_CONFIG_FILE", self.dir.path().join("aws-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.dir.path().join("aws-credentials"),
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("NO_COLOR", "1");
+        if let Some(url) = &self.endpoint {
+            cmd.env("AWS_ENDPOINT_URL", url)
+                .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+                .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY);
+        }
+        cmd
+    }
+}
+
+pub fn stdout_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
