@@ -24,12 +24,6 @@ use super::explain;
 use crate::plan::{ObservedDistribution, ObservedOac};
 use crate::site::{BehaviorShape, DistributionShape, ErrorResponseShape, OriginShape, SiteSpec};
 
-fn code_of<E: ProvideErrorMetadata, R>(
-    err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
-) -> Option<&str> {
-    err.as_service_error().and_then(ProvideErrorMetadata::code)
-}
-
 /// Finds the OAC named `name`.
 pub async fn find_oac(cf: &Client, name: &str) -> Result<Option<ObservedOac>> {
     let mut marker = None;
@@ -84,7 +78,10 @@ pub async fn create_oac(cf: &Client, name: &str) -> Result<String> {
             .map(|o| o.id().to_string())
             .unwrap_or_default()),
         // Made by an earlier, interrupted run: use it.
-        Err(e) if code_of(&e) == Some("OriginAccessControlAlreadyExists") => {
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_origin_access_control_already_exists()) =>
+        {
             match find_oac(cf, name).await? {
                 Some(oac) => Ok(oac.id),
                 None => Err(explain("creating the origin access control", e)),
@@ -115,7 +112,12 @@ pub async fn fix_oac(cf: &Client, id: &str, name: &str) -> Result<()> {
 pub async fn delete_oac(cf: &Client, id: &str) -> Result<()> {
     let current = match cf.get_origin_access_control().id(id).send().await {
         Ok(out) => out,
-        Err(e) if code_of(&e) == Some("NoSuchOriginAccessControl") => return Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_origin_access_control()) =>
+        {
+            return Ok(());
+        }
         Err(e) => return Err(explain("reading the origin access control", e)),
     };
     match cf
@@ -126,7 +128,12 @@ pub async fn delete_oac(cf: &Client, id: &str) -> Result<()> {
         .await
     {
         Ok(_) => Ok(()),
-        Err(e) if code_of(&e) == Some("NoSuchOriginAccessControl") => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_origin_access_control()) =>
+        {
+            Ok(())
+        }
         Err(e) => Err(explain("deleting the origin access control", e)),
     }
 }
@@ -462,13 +469,18 @@ pub async fn create_distribution(
                 d.domain_name().to_string(),
             ))
         }
-        Err(e) if code_of(&e) == Some("DistributionAlreadyExists") => bail!(
-            "a distribution with CallerReference {caller_reference} already exists, but its \
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_distribution_already_exists()) =>
+        {
+            bail!(
+                "a distribution with CallerReference {caller_reference} already exists, but its \
              comment no longer says it is maint's ({}). Restore its comment, or delete it, then run again",
-            e.as_service_error()
-                .and_then(ProvideErrorMetadata::message)
-                .unwrap_or_default()
-        ),
+                e.as_service_error()
+                    .and_then(ProvideErrorMetadata::message)
+                    .unwrap_or_default()
+            )
+        }
         Err(e) => Err(explain("creating the distribution", e)),
     }
 }
@@ -495,7 +507,12 @@ pub async fn update_distribution(
         .await
     {
         Ok(_) => Ok(Updated::Done),
-        Err(e) if code_of(&e) == Some("PreconditionFailed") => Ok(Updated::Conflict),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_precondition_failed()) =>
+        {
+            Ok(Updated::Conflict)
+        }
         Err(e) => Err(explain(&format!("updating distribution {id}"), e)),
     }
 }
@@ -530,11 +547,26 @@ pub async fn distribution_status(cf: &Client, id: &str) -> Result<String> {
 pub async fn delete_distribution(cf: &Client, id: &str, etag: &str) -> Result<Updated> {
     match cf.delete_distribution().id(id).if_match(etag).send().await {
         Ok(_) => Ok(Updated::Done),
-        Err(e) if code_of(&e) == Some("NoSuchDistribution") => Ok(Updated::Done),
-        Err(e) if code_of(&e) == Some("PreconditionFailed") => Ok(Updated::Conflict),
-        Err(e) if code_of(&e) == Some("DistributionNotDisabled") => bail!(
-            "distribution {id} is still enabled somewhere: run `maint destroy` again in a few minutes"
-        ),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_distribution()) =>
+        {
+            Ok(Updated::Done)
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_precondition_failed()) =>
+        {
+            Ok(Updated::Conflict)
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_distribution_not_disabled()) =>
+        {
+            bail!(
+                "distribution {id} is still enabled somewhere: run `maint destroy` again in a few minutes"
+            )
+        }
         Err(e) => Err(explain(&format!("deleting distribution {id}"), e)),
     }
 }

@@ -155,11 +155,21 @@ pub async fn create_bucket(s3: &Client, bucket: &BucketName, region: &Region) ->
     }
     match request.send().await {
         Ok(_) => Ok(()),
-        Err(e) if is_code(&e, "BucketAlreadyOwnedByYou") => Ok(()),
-        Err(e) if is_code(&e, "BucketAlreadyExists") => bail!(
-            "bucket name {bucket} is taken by another AWS account (bucket names are global): \
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_bucket_already_owned_by_you()) =>
+        {
+            Ok(())
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_bucket_already_exists()) =>
+        {
+            bail!(
+                "bucket name {bucket} is taken by another AWS account (bucket names are global): \
              choose another `bucket` in the config"
-        ),
+            )
+        }
         Err(e) => Err(explain(&format!("creating bucket {bucket}"), e)),
     }
 }
@@ -309,5 +319,119 @@ pub async fn delete_bucket(s3: &Client, bucket: &BucketName, key: &DocumentKey) 
         Ok(_) => Ok(()),
         Err(e) if matches!(status_and_code(&e).0, Some(404)) => Ok(()),
         Err(e) => Err(explain(&format!("deleting bucket {bucket}"), e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! What the emulator cannot produce (another account's bucket, a taken
+    //! name), answered with the SDK's own mocks in the shapes of the S3 API reference.
+    use super::*;
+    use aws_sdk_s3::operation::create_bucket::{CreateBucketError, CreateBucketOutput};
+    use aws_sdk_s3::operation::head_bucket::HeadBucketOutput;
+    use aws_sdk_s3::types::error::{BucketAlreadyExists, BucketAlreadyOwnedByYou};
+    use aws_smithy_mocks::{mock, mock_client};
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+
+    fn bucket() -> BucketName {
+        BucketName::try_from("acme-maint".to_string()).unwrap()
+    }
+    fn region(name: &str) -> Region {
+        Region::try_from(name.to_string()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_bucket_of_another_account_is_a_clear_error() {
+        let head = mock!(Client::head_bucket).then_http_response(|| {
+            HttpResponse::new(StatusCode::try_from(403).unwrap(), SdkBody::empty())
+        });
+        let s3 = mock_client!(aws_sdk_s3, [&head]);
+        let err = observe_bucket(&s3, &bucket(), &region("us-east-1"))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("belongs to another AWS account"), "{err}");
+        assert_eq!(head.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_bucket_in_another_region_is_a_clear_error() {
+        let head = mock!(Client::head_bucket).then_output(|| {
+            HeadBucketOutput::builder()
+                .bucket_region("us-west-2")
+                .build()
+        });
+        let s3 = mock_client!(aws_sdk_s3, [&head]);
+        let err = observe_bucket(&s3, &bucket(), &region("eu-west-1"))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("is in us-west-2") && err.contains("region: us-west-2"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_bucket_is_none() {
+        let head = mock!(Client::head_bucket).then_http_response(|| {
+            HttpResponse::new(StatusCode::try_from(404).unwrap(), SdkBody::empty())
+        });
+        let s3 = mock_client!(aws_sdk_s3, [&head]);
+        assert!(
+            observe_bucket(&s3, &bucket(), &region("us-east-1"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_taken_bucket_name_is_a_clear_error_and_our_own_is_success() {
+        let taken = mock!(Client::create_bucket).then_error(|| {
+            CreateBucketError::BucketAlreadyExists(BucketAlreadyExists::builder().build())
+        });
+        let s3 = mock_client!(aws_sdk_s3, [&taken]);
+        let err = create_bucket(&s3, &bucket(), &region("us-east-1"))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("taken by another AWS account"), "{err}");
+
+        let ours = mock!(Client::create_bucket).then_error(|| {
+            CreateBucketError::BucketAlreadyOwnedByYou(BucketAlreadyOwnedByYou::builder().build())
+        });
+        let s3 = mock_client!(aws_sdk_s3, [&ours]);
+        create_bucket(&s3, &bucket(), &region("us-east-1"))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn only_regions_other_than_us_east_1_send_a_location_constraint() {
+        let plain = mock!(Client::create_bucket)
+            .match_requests(|r| r.create_bucket_configuration().is_none())
+            .then_output(|| CreateBucketOutput::builder().build());
+        let s3 = mock_client!(aws_sdk_s3, [&plain]);
+        create_bucket(&s3, &bucket(), &region("us-east-1"))
+            .await
+            .unwrap();
+        assert_eq!(plain.num_calls(), 1);
+
+        let constrained = mock!(Client::create_bucket)
+            .match_requests(|r| {
+                r.create_bucket_configuration()
+                    .and_then(|c| c.location_constraint())
+                    .map(BucketLocationConstraint::as_str)
+                    == Some("eu-west-1")
+            })
+            .then_output(|| CreateBucketOutput::builder().build());
+        let s3 = mock_client!(aws_sdk_s3, [&constrained]);
+        create_bucket(&s3, &bucket(), &region("eu-west-1"))
+            .await
+            .unwrap();
+        assert_eq!(constrained.num_calls(), 1);
     }
 }

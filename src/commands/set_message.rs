@@ -30,6 +30,7 @@ pub struct Report {
     pub changed: bool,
     pub applied: bool,
     pub invalidation: Option<String>,
+    pub invalidation_completed: bool,
 }
 
 impl fmt::Display for Report {
@@ -48,7 +49,12 @@ impl fmt::Display for Report {
             (true, true) => write!(f, "Updated {} for `{}`.", self.key, self.environment)?,
         }
         if let Some(id) = &self.invalidation {
-            write!(f, "\nInvalidation {id} started.")?;
+            let state = if self.invalidation_completed {
+                "completed"
+            } else {
+                "started"
+            };
+            write!(f, "\nInvalidation {id} {state}.")?;
         }
         Ok(())
     }
@@ -88,6 +94,7 @@ pub async fn run(session: &Session, out: &Output, request: Request) -> Result<()
         changed,
         applied: false,
         invalidation: None,
+        invalidation_completed: false,
     };
     if request.dry_run {
         return out.result(&report);
@@ -105,6 +112,7 @@ pub async fn run(session: &Session, out: &Output, request: Request) -> Result<()
             cloudfront::create_invalidation(&clients.cloudfront, &id, &["/*".to_string()]).await?;
         if request.wait {
             wait_invalidated(&clients, out, &id, &inv).await?;
+            report.invalidation_completed = true;
         }
         report.invalidation = Some(inv);
     }

@@ -1,0 +1,244 @@
+//! The real binary, without AWS: help that teaches, bad input that gets one
+//! clear message and a non-zero exit before any AWS call, init, and preview.
+
+mod support;
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+
+use predicates::prelude::*;
+use support::{Project, http, stderr_of};
+
+/// An endpoint where nothing listens: any AWS call would fail differently.
+const DEAD_ENDPOINT: &str = "http://127.0.0.1:9";
+
+const SMALLEST: &str =
+    "environments:\n  staging:\n    region: us-east-1\n    bucket: acme-maintenance-staging\n";
+
+#[test]
+fn help_lists_every_command_and_teaches_the_flow() {
+    let project = Project::new(SMALLEST);
+    project
+        .maint(&["--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("maint provision --dry-run"))
+        .stdout(predicate::str::contains("set-message"))
+        .stdout(predicate::str::contains("invalidate"))
+        .stdout(predicate::str::contains("destroy"))
+        .stdout(predicate::str::contains("preview"))
+        .stdout(predicate::str::contains("--endpoint-url"));
+    project
+        .maint(&["destroy", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "without one it refuses unless --yes",
+        ));
+}
+
+#[test]
+fn global_flags_work_after_the_subcommand() {
+    let project = Project::new(SMALLEST);
+    project
+        .maint(&["provision", "--config", "missing.yaml"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("missing.yaml not found"))
+        .stderr(predicate::str::contains("maint init"));
+}
+
+fn fails_before_aws(config: &str, args: &[&str], expected: &[&str]) {
+    let project = Project::new(config);
+    let output = project
+        .maint(args)
+        .env("AWS_ENDPOINT_URL", DEAD_ENDPOINT)
+        .env("AWS_ACCESS_KEY_ID", "x")
+        .env("AWS_SECRET_ACCESS_KEY", "y")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = stderr_of(&output);
+    assert!(stderr.starts_with("maint: "), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one message: {stderr}");
+    for text in expected {
+        assert!(stderr.contains(text), "expected `{text}` in: {stderr}");
+    }
+    assert!(!stderr.contains("could not reach"), "no AWS call: {stderr}");
+}
+
+#[test]
+fn a_bad_bucket_name_is_reported_with_its_line() {
+    fails_before_aws(
+        "environments:\n  staging:\n    region: us-east-1\n    bucket: Acme_Site\n",
+        &["provision"],
+        &[
+            "maint.yaml: environments.staging.bucket",
+            "line 4",
+            "invalid bucket name `Acme_Site`",
+        ],
+    );
+}
+
+#[test]
+fn unknown_keys_and_bad_values_are_reported_with_their_line() {
+    fails_before_aws(
+        "environments:\n  staging:\n    region: us-east-1\n    bucket: acme-maint\n    pirce_class: PriceClass_All\n",
+        &["status"],
+        &["unknown field `pirce_class`", "line 5", "expected one of"],
+    );
+    fails_before_aws(
+        "environments:\n  staging:\n    region: us-east-1\n    bucket: acme-maint\n    page_max_age: -5\n",
+        &["status"],
+        &["line 5", "0 to 31536000"],
+    );
+    fails_before_aws(
+        "environments:\n  staging:\n    region: moon-base-one\n    bucket: acme-maint\n",
+        &["status"],
+        &["line 3", "invalid region `moon-base-one`"],
+    );
+}
+
+#[test]
+fn an_alias_needs_a_us_east_1_certificate() {
+    fails_before_aws(
+        "environments:\n  p:\n    region: eu-west-1\n    bucket: acme-maint\n    aliases: [down.example.com]\n    certificate_arn: arn:aws:acm:eu-west-1:123456789012:certificate/abc\n",
+        &["provision"],
+        &["line 6", "only uses ACM certificates from us-east-1"],
+    );
+}
+
+#[test]
+fn several_environments_need_env() {
+    fails_before_aws(
+        "environments:\n  a:\n    region: us-east-1\n    bucket: acme-a\n  b:\n    region: us-east-1\n    bucket: acme-b\n",
+        &["status"],
+        &["has 2 environments (a, b)", "--env"],
+    );
+}
+
+#[test]
+fn a_message_that_cannot_fit_is_refused() {
+    let long = "x".repeat(2000);
+    fails_before_aws(
+        SMALLEST,
+        &["set-message", "--message", &long],
+        &["2000 bytes", "at most 1024"],
+    );
+    fails_before_aws(
+        SMALLEST,
+        &["set-message", "--message", "  "],
+        &["the message is empty"],
+    );
+}
+
+#[test]
+fn a_broken_template_is_refused_before_any_call() {
+    let project_config = "environments:\n  s:\n    region: us-east-1\n    bucket: acme-maint\n    template: page.html\n";
+    let project = Project::new(project_config);
+    std::fs::write(project.path("page.html"), "<p>{{ mesage }}</p>").unwrap();
+    project
+        .maint(&["provision"])
+        .env("AWS_ENDPOINT_URL", DEAD_ENDPOINT)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("page.html does not render"));
+}
+
+#[test]
+fn missing_credentials_get_a_clear_message() {
+    let project = Project::new(SMALLEST);
+    project
+        .maint(&["status"])
+        .env("AWS_ENDPOINT_URL", DEAD_ENDPOINT)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no AWS credentials found"));
+}
+
+#[test]
+fn init_writes_a_loadable_config_and_never_overwrites() {
+    let project = Project::new(SMALLEST);
+    std::fs::remove_file(project.path("maint.yaml")).unwrap();
+    project
+        .maint(&["init", "--bucket", "acme-maint-new", "--name", "prod"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("wrote maint.yaml"));
+    let written = std::fs::read_to_string(project.path("maint.yaml")).unwrap();
+    assert!(written.contains("bucket: acme-maint-new"));
+    assert!(project.path("templates/maintenance.html").exists());
+    assert!(project.path("templates/maintenance.json").exists());
+
+    std::fs::write(
+        project.path("templates/maintenance.html"),
+        "<p>{{ message }}</p>",
+    )
+    .unwrap();
+    project
+        .maint(&["init", "--bucket", "other-bucket"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("kept maint.yaml"));
+    assert_eq!(
+        std::fs::read_to_string(project.path("maint.yaml")).unwrap(),
+        written
+    );
+    assert_eq!(
+        std::fs::read_to_string(project.path("templates/maintenance.html")).unwrap(),
+        "<p>{{ message }}</p>"
+    );
+    // The written config is valid: dry-run of preview-free commands parses it.
+    project
+        .maint(&["--env", "prod", "status"])
+        .env("AWS_ENDPOINT_URL", DEAD_ENDPOINT)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no AWS credentials found"));
+}
+
+#[test]
+fn preview_answers_every_path_and_method_with_the_503_page() {
+    let project = Project::new(SMALLEST);
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin!("maint"))
+        .current_dir(project.dir.path())
+        .args(["preview", "--port", "0", "--message", "Back at <noon>"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    let port: u16 = url
+        .trim()
+        .trim_start_matches("http://127.0.0.1:")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    for (method, path) in [
+        ("GET", "/"),
+        ("POST", "/api/orders"),
+        ("DELETE", "/x/y?z=1"),
+        ("HEAD", "/"),
+    ] {
+        let (status, head, body) = http(port, method, path, "").expect("preview answers");
+        assert_eq!(status, 503, "{method} {path}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: text/html; charset=utf-8"),
+            "{head}"
+        );
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("cache-control: public, max-age=30"),
+            "{head}"
+        );
+        if method != "HEAD" {
+            assert!(body.contains("Back at &lt;noon&gt;"), "{body}");
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
