@@ -140,6 +140,45 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Window mode: install the maintenance window on the environment's distribution.
+    ///
+    /// Creates a KeyValueStore and a CloudFront Function (cloudfront-js-2.0),
+    /// publishes it and runs it on viewer-request for the covered cache
+    /// behaviors. Refuses a behavior that already has a viewer-request function.
+    /// Changes nothing else in the distribution. The window starts off.
+    Attach {
+        /// Show the plan and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not wait for the distribution to deploy the association.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Window mode: switch maintenance on (one store write; live within seconds).
+    ///
+    /// Covered requests that no bypass rule lets through get a 503 with the
+    /// page (JSON for API clients), Retry-After and Cache-Control: no-store.
+    On {
+        /// The message for this window (default: window.message in the config).
+        #[arg(long, short, value_name = "TEXT")]
+        message: Option<String>,
+        /// End the window by itself at this UTC time, e.g. 2026-11-22T14:00:00Z.
+        #[arg(long, value_name = "TIME", conflicts_with = "duration")]
+        until: Option<String>,
+        /// End the window by itself after this long, e.g. 90m or 2h.
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: Option<String>,
+    },
+    /// Window mode: switch maintenance off (one store write; traffic flows within seconds).
+    Off,
+    /// Window mode: remove the function, its association and its store.
+    Detach {
+        /// Show what would be removed and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Window mode: print the rendered CloudFront Function, for review.
+    Function,
     /// Serve the page on loopback exactly as visitors will get it (503, same headers).
     Preview {
         /// The port on 127.0.0.1 (0 picks a free one).

@@ -12,7 +12,8 @@ use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::values::{
-    Alias, BucketName, CertificateArn, DocumentKey, Format, PriceClass, Region, Seconds, Tags,
+    Alias, BucketName, CertificateArn, Cidr, DistributionId, DocumentKey, Format, PathPattern,
+    PriceClass, Region, Seconds, Tags,
 };
 
 /// Messages are kept in the document's S3 metadata (base64), whose total size
@@ -34,8 +35,15 @@ struct ConfigFile {
 pub struct Environment {
     /// Region of the bucket. CloudFront itself is global.
     pub region: Region,
-    /// The private bucket that holds the error document.
-    pub bucket: BucketName,
+    /// Site mode: the private bucket that holds the error document.
+    #[serde(default)]
+    pub bucket: Option<BucketName>,
+    /// Window mode: the existing distribution to put maintenance windows in front of.
+    #[serde(default)]
+    pub distribution: Option<DistributionId>,
+    /// Window mode options (with `distribution`).
+    #[serde(default)]
+    pub window: Option<WindowConfig>,
     /// `html` (default) or `json`.
     #[serde(default)]
     pub format: Format,
@@ -69,6 +77,88 @@ pub struct Environment {
     pub tags: Tags,
 }
 
+/// Window mode: what covers which requests, what they see, who gets through.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowConfig {
+    /// Cache behaviors to cover, by path pattern (`*` is the default behavior).
+    /// Left out: every behavior of the distribution.
+    #[serde(default)]
+    pub behaviors: Option<Vec<String>>,
+    #[serde(default = "default_title")]
+    pub title: String,
+    /// The message shown when `maint on` gives none.
+    #[serde(default = "default_message")]
+    pub message: String,
+    /// HTML page template (default: the built-in page).
+    #[serde(default)]
+    pub template: Option<PathBuf>,
+    /// JSON body template for API clients (default: the built-in one).
+    #[serde(default)]
+    pub json_template: Option<PathBuf>,
+    /// Retry-After, in seconds, when `maint on` has no --until or --for.
+    #[serde(default = "default_retry_after")]
+    pub retry_after: Seconds,
+    /// Paths that get the JSON body whatever they accept.
+    #[serde(default)]
+    pub api_paths: Vec<PathPattern>,
+    #[serde(default)]
+    pub bypass: Bypass,
+}
+
+/// Who and what passes through while the window is on.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bypass {
+    /// Visitor IP ranges that pass (the team's offices and VPN).
+    #[serde(default)]
+    pub cidrs: Vec<Cidr>,
+    /// Paths that stay open: health checks, webhooks, payment callbacks.
+    #[serde(default)]
+    pub open_paths: Vec<PathPattern>,
+    /// The environment variable holding the bypass secret. Opening any page
+    /// with `?maint-bypass=SECRET` sets a bypass cookie. Only a hash of the
+    /// secret leaves this machine.
+    #[serde(default)]
+    pub secret_env: Option<String>,
+    /// How long the bypass cookie lasts, in seconds.
+    #[serde(default = "default_cookie_max_age")]
+    pub cookie_max_age: Seconds,
+}
+
+impl Default for WindowConfig {
+    fn default() -> Self {
+        Self {
+            behaviors: None,
+            title: default_title(),
+            message: default_message(),
+            template: None,
+            json_template: None,
+            retry_after: default_retry_after(),
+            api_paths: Vec::new(),
+            bypass: Bypass::default(),
+        }
+    }
+}
+
+impl Default for Bypass {
+    fn default() -> Self {
+        Self {
+            cidrs: Vec::new(),
+            open_paths: Vec::new(),
+            secret_env: None,
+            cookie_max_age: default_cookie_max_age(),
+        }
+    }
+}
+
+fn default_retry_after() -> Seconds {
+    Seconds::new(300)
+}
+fn default_cookie_max_age() -> Seconds {
+    Seconds::new(43_200)
+}
+
 fn default_message() -> String {
     DEFAULT_MESSAGE.to_string()
 }
@@ -90,8 +180,50 @@ impl Environment {
         })
     }
 
+    /// Window mode options, with defaults when the block is left out.
+    pub fn window_config(&self) -> WindowConfig {
+        self.window.clone().unwrap_or_default()
+    }
+
     /// Rules that span several keys, which serde cannot place on one line.
     fn check(&self) -> Result<(), String> {
+        if self.bucket.is_none() && self.distribution.is_none() {
+            return Err(
+                "set `bucket` (site mode: a separate maintenance site), `distribution` \
+                 (window mode: in front of an existing CloudFront site), or both"
+                    .into(),
+            );
+        }
+        if self.window.is_some() && self.distribution.is_none() {
+            return Err(
+                "`window` needs `distribution`: the id of the CloudFront distribution \
+                 to put the window in front of"
+                    .into(),
+            );
+        }
+        if let Some(window) = &self.window {
+            check_message(&window.message).map_err(|e| format!("window.message: {e}"))?;
+            if let Some(var) = &window.bypass.secret_env {
+                let ok = !var.is_empty()
+                    && var
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+                    && !var.as_bytes()[0].is_ascii_digit();
+                if !ok {
+                    return Err(format!(
+                        "window.bypass.secret_env `{var}` must name an environment variable, \
+                         e.g. MAINT_BYPASS_SECRET (the secret itself never goes in the file)"
+                    ));
+                }
+            }
+            if let Some(behaviors) = &window.behaviors
+                && behaviors.is_empty()
+            {
+                return Err(
+                    "window.behaviors is empty: leave it out to cover every behavior".into(),
+                );
+            }
+        }
         check_message(&self.message)?;
         if self.title.len() > 200 {
             return Err("`title` is longer than 200 bytes".into());
@@ -168,12 +300,22 @@ impl Config {
                 .map_err(|e| anyhow::anyhow!("{}: environment `{name}`: {e}", path.display()))?;
         }
         let mut buckets = BTreeMap::new();
+        let mut distributions = BTreeMap::new();
         for (name, env) in &file.environments {
-            if let Some(other) = buckets.insert(env.bucket.as_str(), name) {
+            if let Some(bucket) = &env.bucket
+                && let Some(other) = buckets.insert(bucket.as_str(), name)
+            {
                 bail!(
-                    "{}: environments `{other}` and `{name}` use the same bucket `{}`: give each its own",
+                    "{}: environments `{other}` and `{name}` use the same bucket `{bucket}`: give each its own",
                     path.display(),
-                    env.bucket
+                );
+            }
+            if let Some(id) = &env.distribution
+                && let Some(other) = distributions.insert(id.as_str(), name)
+            {
+                bail!(
+                    "{}: environments `{other}` and `{name}` use the same distribution `{id}`: one window per distribution",
+                    path.display(),
                 );
             }
         }
@@ -319,7 +461,7 @@ mod tests {
         let err = config.select(None).unwrap_err().to_string();
         assert!(err.contains("--env") && err.contains("a, b"), "{err}");
         assert_eq!(
-            config.select(Some("b")).unwrap().1.bucket.as_str(),
+            config.select(Some("b")).unwrap().1.bucket.unwrap().as_str(),
             "acme-b"
         );
         assert!(
@@ -339,6 +481,46 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("same bucket"), "{err}");
+    }
+
+    #[test]
+    fn window_environments_name_a_distribution() {
+        let config = parse(
+            "environments:\n  shop:\n    region: eu-west-1\n    distribution: E2EXAMPLE12345\n    window:\n      bypass:\n        cidrs: [203.0.113.0/24]\n        open_paths: [/health]\n        secret_env: MAINT_BYPASS_SECRET\n",
+        )
+        .unwrap();
+        let (_, env) = config.select(None).unwrap();
+        assert!(env.bucket.is_none());
+        let window = env.window_config();
+        assert_eq!(window.retry_after.get(), 300);
+        assert_eq!(window.bypass.cidrs.len(), 1);
+        assert_eq!(window.bypass.cookie_max_age.get(), 43_200);
+
+        let err = parse("environments:\n  shop:\n    region: eu-west-1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("set `bucket`") && err.contains("`distribution`"),
+            "{err}"
+        );
+        let err = parse(
+            "environments:\n  shop:\n    region: eu-west-1\n    bucket: acme-x\n    window: {}\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("`window` needs `distribution`"), "{err}");
+        let err = parse(
+            "environments:\n  shop:\n    region: eu-west-1\n    distribution: E2EXAMPLE12345\n    window:\n      bypass:\n        cidrs: [10.1.2.3/8]\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("line 7") && err.contains("host bits"), "{err}");
+        let err = parse(
+            "environments:\n  shop:\n    region: eu-west-1\n    distribution: E2EXAMPLE12345\n    window:\n      bypass:\n        secret_env: hunter2-is-my-secret\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("must name an environment variable"), "{err}");
     }
 
     #[test]

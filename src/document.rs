@@ -50,24 +50,20 @@ impl Template {
 
     /// The environment's template: its `template` file, or the built-in one.
     pub fn for_environment(env: &Environment, base_dir: &Path) -> Result<Self> {
-        let Some(relative) = &env.template else {
-            return Ok(Self::builtin(env.format));
-        };
-        let path = base_dir.join(relative);
-        let source = std::fs::read_to_string(&path).with_context(|| {
-            format!(
-                "cannot read template {} (set by `template` in the config, relative to it)",
-                path.display()
-            )
-        })?;
-        Ok(Self {
-            format: env.format,
-            source,
-            origin: path.display().to_string(),
-        })
+        Self::from_file_or_builtin(env.format, env.template.as_deref(), base_dir)
     }
 
     pub fn render(&self, key: &DocumentKey, title: &str, message: &str) -> Result<ErrorDocument> {
+        Ok(ErrorDocument {
+            key: key.clone(),
+            format: self.format,
+            body: self.render_text(title, message)?.into_bytes(),
+            message: message.to_string(),
+        })
+    }
+
+    /// The template rendered with `title` and `message`, escaped for its format.
+    pub fn render_text(&self, title: &str, message: &str) -> Result<String> {
         let mut jinja = minijinja::Environment::new();
         jinja.set_undefined_behavior(UndefinedBehavior::Strict);
         let escape = match self.format {
@@ -95,11 +91,29 @@ impl Template {
                 self.origin
             );
         }
-        Ok(ErrorDocument {
-            key: key.clone(),
-            format: self.format,
-            body: body.into_bytes(),
-            message: message.to_string(),
+        Ok(body)
+    }
+
+    /// A template file relative to `base_dir`, or the built-in one for `format`.
+    pub fn from_file_or_builtin(
+        format: Format,
+        file: Option<&Path>,
+        base_dir: &Path,
+    ) -> Result<Self> {
+        let Some(relative) = file else {
+            return Ok(Self::builtin(format));
+        };
+        let path = base_dir.join(relative);
+        let source = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "cannot read template {} (named in the config, relative to it)",
+                path.display()
+            )
+        })?;
+        Ok(Self {
+            format,
+            source,
+            origin: path.display().to_string(),
         })
     }
 }

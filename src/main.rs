@@ -13,6 +13,7 @@ mod policy;
 mod progress;
 mod site;
 mod values;
+mod window;
 
 use std::process::ExitCode;
 

@@ -365,7 +365,7 @@ mod tests {
         )
         .unwrap();
         let (name, env) = config.select(None).unwrap();
-        SiteSpec::new(&name, &env)
+        SiteSpec::new(&name, &env, env.bucket.as_ref().unwrap())
     }
 
     fn document(spec: &SiteSpec, message: &str) -> ErrorDocument {

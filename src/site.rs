@@ -40,17 +40,17 @@ pub struct SiteSpec {
 }
 
 impl SiteSpec {
-    pub fn new(environment: &str, env: &Environment) -> Self {
+    pub fn new(environment: &str, env: &Environment, bucket: &BucketName) -> Self {
         let key = env.document_key();
         let mut tags = env.tags.0.clone();
         tags.insert(TAG_MANAGED_BY.to_string(), "maint".to_string());
         tags.insert(TAG_ENVIRONMENT.to_string(), environment.to_string());
         let distribution = DistributionShape {
-            comment: marker(&env.bucket),
+            comment: marker(bucket),
             enabled: true,
             origin: OriginShape {
                 id: ORIGIN_ID.to_string(),
-                domain: format!("{}.s3.{}.amazonaws.com", env.bucket, env.region),
+                domain: format!("{bucket}.s3.{}.amazonaws.com", env.region),
                 oac_id: None,
             },
             behavior: BehaviorShape {
@@ -83,7 +83,7 @@ impl SiteSpec {
         Self {
             environment: environment.to_string(),
             region: env.region.clone(),
-            bucket: env.bucket.clone(),
+            bucket: bucket.clone(),
             key,
             title: env.title.clone(),
             default_message: env.message.clone(),
@@ -207,7 +207,7 @@ mod tests {
         )
         .unwrap();
         let (name, env) = config.select(None).unwrap();
-        SiteSpec::new(&name, &env)
+        SiteSpec::new(&name, &env, env.bucket.as_ref().unwrap())
     }
 
     #[test]

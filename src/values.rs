@@ -512,6 +512,48 @@ mod tests {
     }
 
     #[test]
+    fn cidrs_parse_both_families_and_refuse_host_bits() {
+        let v4 = Cidr::try_from("203.0.113.0/24".to_string()).unwrap();
+        assert_eq!(
+            (v4.network.to_string(), v4.prefix),
+            ("203.0.113.0".into(), 24)
+        );
+        let single = Cidr::try_from("198.51.100.7".to_string()).unwrap();
+        assert_eq!(single.prefix, 32);
+        let v6 = Cidr::try_from("2001:db8::/32".to_string()).unwrap();
+        assert_eq!(v6.prefix, 32);
+        assert!(Cidr::try_from("0.0.0.0/0".to_string()).is_ok());
+        assert!(Cidr::try_from("::/0".to_string()).is_ok());
+        for bad in [
+            "10.1.2.3/8",
+            "2001:db8::1/32",
+            "10.0.0.0/33",
+            "::/129",
+            "example.com/8",
+            "10.0.0.0/x",
+        ] {
+            assert!(Cidr::try_from(bad.to_string()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn path_patterns_become_anchored_regexes() {
+        let p = PathPattern::try_from("/webhooks/*.json".to_string()).unwrap();
+        assert_eq!(p.regex_source(), r"^\/webhooks\/.*\.json$");
+        let q = PathPattern::try_from("/health?".to_string()).unwrap();
+        assert_eq!(q.regex_source(), r"^\/health.$");
+        assert!(PathPattern::try_from("health".to_string()).is_err());
+    }
+
+    #[test]
+    fn distribution_ids_are_uppercase_alphanumerics() {
+        assert!(DistributionId::try_from("E2EXAMPLE12345".to_string()).is_ok());
+        for bad in ["e2example12345", "E2-EXAMPLE", "E1"] {
+            assert!(DistributionId::try_from(bad.to_string()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn reserved_tag_prefixes_are_refused() {
         let mut map = std::collections::BTreeMap::new();
         map.insert("maint:x".to_string(), "y".to_string());
@@ -519,5 +561,153 @@ mod tests {
         let mut map = std::collections::BTreeMap::new();
         map.insert("team".to_string(), "web".to_string());
         assert!(Tags::try_from(map).is_ok());
+    }
+}
+
+/// A CloudFront distribution id, such as `E2EXAMPLE12345`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub struct DistributionId(String);
+validated_string!(DistributionId);
+
+impl TryFrom<String> for DistributionId {
+    type Error = String;
+
+    fn try_from(id: String) -> Result<Self, String> {
+        let ok = (8..=32).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        if ok {
+            Ok(Self(id))
+        } else {
+            Err(format!(
+                "invalid distribution id `{id}`: expected uppercase letters and digits such as \
+                 `E2EXAMPLE12345` (the ID column in the CloudFront console)"
+            ))
+        }
+    }
+}
+
+impl From<DistributionId> for String {
+    fn from(id: DistributionId) -> Self {
+        id.0
+    }
+}
+
+impl DistributionId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DistributionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An IP range in CIDR notation whose host bits are zero, e.g. `203.0.113.0/24`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub struct Cidr {
+    pub network: std::net::IpAddr,
+    pub prefix: u8,
+}
+validated_string!(Cidr);
+
+impl TryFrom<String> for Cidr {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        let fail = |why: &str| Err(format!("invalid IP range `{text}`: {why}"));
+        let (addr, prefix) = match text.split_once('/') {
+            Some((a, p)) => (a, p),
+            None => (text.as_str(), ""),
+        };
+        let Ok(network) = addr.parse::<std::net::IpAddr>() else {
+            return fail("expected CIDR notation such as `203.0.113.0/24` or `2001:db8::/32`");
+        };
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = if prefix.is_empty() {
+            max
+        } else {
+            match prefix.parse::<u8>() {
+                Ok(p) if p <= max => p,
+                _ => return fail(&format!("the prefix length must be 0 to {max}")),
+            }
+        };
+        // The bits after the prefix must be zero: `10.1.2.3/8` is almost always a typo.
+        let host_bits = match network {
+            std::net::IpAddr::V4(v4) => {
+                u128::from(u32::from(v4) & u32::MAX.checked_shr(u32::from(prefix)).unwrap_or(0))
+            }
+            std::net::IpAddr::V6(v6) => {
+                u128::from(v6) & u128::MAX.checked_shr(u32::from(prefix)).unwrap_or(0)
+            }
+        };
+        if host_bits != 0 {
+            return fail(
+                "host bits are set after the prefix (use the network address, e.g. `10.0.0.0/8`)",
+            );
+        }
+        Ok(Self { network, prefix })
+    }
+}
+
+impl From<Cidr> for String {
+    fn from(cidr: Cidr) -> Self {
+        format!("{}/{}", cidr.network, cidr.prefix)
+    }
+}
+
+/// A request path pattern: starts with `/`, `*` matches any run of characters
+/// and `?` any one character, as in CloudFront cache behaviors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub struct PathPattern(String);
+validated_string!(PathPattern);
+
+impl TryFrom<String> for PathPattern {
+    type Error = String;
+
+    fn try_from(pattern: String) -> Result<Self, String> {
+        if !pattern.starts_with('/') || pattern.len() > 255 || pattern.chars().any(char::is_control)
+        {
+            return Err(format!(
+                "invalid path pattern `{pattern}`: it must start with `/`, e.g. `/health` or `/webhooks/*`"
+            ));
+        }
+        Ok(Self(pattern))
+    }
+}
+
+impl From<PathPattern> for String {
+    fn from(p: PathPattern) -> Self {
+        p.0
+    }
+}
+
+impl PathPattern {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The pattern as an anchored JavaScript/Rust regular-expression source.
+    pub fn regex_source(&self) -> String {
+        let mut out = String::from("^");
+        for c in self.0.chars() {
+            match c {
+                '*' => out.push_str(".*"),
+                '?' => out.push('.'),
+                c if "\\^$.|+()[]{}/".contains(c) => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('$');
+        out
     }
 }

@@ -664,7 +664,7 @@ mod tests {
         )
         .unwrap();
         let (name, env) = config.select(None).unwrap();
-        SiteSpec::new(&name, &env)
+        SiteSpec::new(&name, &env, env.bucket.as_ref().unwrap())
     }
 
     #[test]
@@ -723,7 +723,7 @@ mod tests {
         )
         .unwrap();
         let (name, env) = config.select(None).unwrap();
-        let spec = SiteSpec::new(&name, &env);
+        let spec = SiteSpec::new(&name, &env, env.bucket.as_ref().unwrap());
         let built = site_config(&spec, "OAC1", None).unwrap();
         let cert = built.viewer_certificate().unwrap();
         assert_eq!(cert.ssl_support_method(), Some(&SslSupportMethod::SniOnly));

@@ -4,6 +4,7 @@
 
 pub mod cloudfront;
 pub mod s3;
+pub mod window;
 
 use std::error::Error as StdError;
 
@@ -27,6 +28,8 @@ pub struct Connection {
 pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub cloudfront: aws_sdk_cloudfront::Client,
+    /// The KeyValueStore data plane (window mode).
+    pub kvs: aws_sdk_cloudfrontkeyvaluestore::Client,
 }
 
 impl Connection {
@@ -48,6 +51,7 @@ impl Connection {
         Clients {
             s3: aws_sdk_s3::Client::from_conf(s3),
             cloudfront: aws_sdk_cloudfront::Client::new(&shared),
+            kvs: aws_sdk_cloudfrontkeyvaluestore::Client::new(&shared),
         }
     }
 }
@@ -86,7 +90,8 @@ where
 {
     let chain = chain_text(&err);
     if let SdkError::ServiceError(service) = &err {
-        let code = service.err().code().unwrap_or("Unknown");
+        let status = format!("HTTP {}", service.raw().status_code());
+        let code = service.err().code().unwrap_or(&status);
         let message = service.err().message().unwrap_or("");
         let hint = match code {
             "AccessDenied" | "AccessDeniedException" | "Forbidden" => {
@@ -102,8 +107,9 @@ where
             "Throttling" | "ThrottlingException" | "SlowDown" | "TooManyRequestsException" => {
                 " (AWS is throttling this account: wait a minute and run again; the command picks up where it stopped)"
             }
-            "NoSuchBucket" | "NoSuchDistribution" => {
-                " (it does not exist yet: run `maint provision` first)"
+            "NoSuchBucket" => " (it does not exist yet: run `maint provision` first)",
+            "NoSuchDistribution" => {
+                " (check the distribution id, and that the credentials are for its AWS account)"
             }
             _ => "",
         };

@@ -90,9 +90,10 @@ fn confirm(environment: &str, yes: bool) -> Result<()> {
 }
 
 pub async fn run(session: &Session, out: &Output, yes: bool, dry_run: bool) -> Result<()> {
+    let site = session.site()?;
     let clients = session.clients().await;
-    let (observed, _) = session.observe(&clients).await?;
-    let spec = &session.spec;
+    let (observed, _) = site.observe(&clients).await?;
+    let spec = &site.spec;
     let mut deletions = Vec::new();
     if let Some(d) = &observed.distribution {
         if d.shape.enabled {

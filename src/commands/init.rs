@@ -120,7 +120,7 @@ mod tests {
         let config = Config::parse(Path::new("maint.yaml"), &text).unwrap();
         let (name, env) = config.select(None).unwrap();
         assert_eq!(name, "prod");
-        assert_eq!(env.bucket.as_str(), "acme-maint-prod");
+        assert_eq!(env.bucket.unwrap().as_str(), "acme-maint-prod");
         assert_eq!(env.region.as_str(), "eu-west-1");
         assert_eq!(
             env.template.as_deref(),

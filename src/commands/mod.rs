@@ -9,6 +9,7 @@ mod preview;
 mod provision;
 mod set_message;
 mod status;
+mod window;
 
 use std::fmt::Display;
 
@@ -22,6 +23,7 @@ use crate::document::Template;
 use crate::plan::ObservedSite;
 use crate::site::SiteSpec;
 use crate::values::Region;
+use crate::window::WindowSpec;
 
 pub async fn run(cli: Cli) -> Result<()> {
     let out = Output {
@@ -61,6 +63,31 @@ pub async fn run(cli: Cli) -> Result<()> {
             invalidate::run(&Session::open(&cli.global)?, &out, paths, wait).await
         }
         Command::Status => status::run(&Session::open(&cli.global)?, &out).await,
+        Command::Attach { dry_run, no_wait } => {
+            window::attach(&Session::open(&cli.global)?, &out, dry_run, no_wait).await
+        }
+        Command::Detach { dry_run } => {
+            window::detach(&Session::open(&cli.global)?, &out, dry_run).await
+        }
+        Command::On {
+            message,
+            until,
+            duration,
+        } => {
+            let session = Session::open(&cli.global)?;
+            let state = window::on_state(
+                session.window()?,
+                message,
+                until.as_deref(),
+                duration.as_deref(),
+            )?;
+            window::switch(&session, &out, state).await
+        }
+        Command::Off => {
+            let session = Session::open(&cli.global)?;
+            window::switch(&session, &out, window::off_state()).await
+        }
+        Command::Function => window::function(&Session::open(&cli.global)?, &out),
         Command::Destroy { yes, dry_run } => {
             destroy::run(&Session::open(&cli.global)?, &out, yes, dry_run).await
         }
@@ -70,12 +97,43 @@ pub async fn run(cli: Cli) -> Result<()> {
 /// One environment, validated, with how to reach AWS for it.
 pub struct Session {
     pub environment: String,
-    pub spec: SiteSpec,
-    pub template: Template,
+    /// Site mode, when the environment has a `bucket`.
+    pub site: Option<Site>,
+    /// Window mode, when the environment has a `distribution`.
+    pub window: Option<WindowSpec>,
     pub connection: Connection,
 }
 
+/// A site-mode environment: its desired state and page template.
+pub struct Site {
+    pub spec: SiteSpec,
+    pub template: Template,
+}
+
 impl Session {
+    /// The site-mode half, or a message saying how to get one.
+    pub fn site(&self) -> Result<&Site> {
+        self.site.as_ref().ok_or_else(|| {
+            anyhow::anyhow!(
+                "environment `{}` has no `bucket`: this command manages a separate maintenance \
+                 site (site mode). Add `bucket:` to the environment, or use the window-mode \
+                 commands (attach, on, off, detach)",
+                self.environment
+            )
+        })
+    }
+
+    /// The window-mode half, or a message saying how to get one.
+    pub fn window(&self) -> Result<&WindowSpec> {
+        self.window.as_ref().ok_or_else(|| {
+            anyhow::anyhow!(
+                "environment `{}` has no `distribution`: window mode puts a maintenance window in \
+                 front of an existing CloudFront distribution. Add `distribution: ID` to the environment",
+                self.environment
+            )
+        })
+    }
+
     fn open(global: &Global) -> Result<Self> {
         let config = Config::load(&global.config)?;
         let (environment, mut env) = config.select(global.env.as_deref())?;
@@ -88,10 +146,21 @@ impl Session {
         {
             bail!("--endpoint-url `{url}` must start with http:// or https://");
         }
-        let template = Template::for_environment(&env, &config.base_dir())?;
-        let spec = SiteSpec::new(&environment, &env);
-        // Render once now so a broken template stops us before any AWS call.
-        template.render(&spec.key, &spec.title, &spec.default_message)?;
+        let site = match &env.bucket {
+            Some(bucket) => {
+                let template = Template::for_environment(&env, &config.base_dir())?;
+                let spec = SiteSpec::new(&environment, &env, bucket);
+                // Render once now so a broken template stops us before any AWS call.
+                template.render(&spec.key, &spec.title, &spec.default_message)?;
+                Some(Site { spec, template })
+            }
+            None => None,
+        };
+        // Rendering the function checks its templates and its size.
+        let window = match &env.distribution {
+            Some(id) => Some(WindowSpec::new(&env, id, &config.base_dir())?),
+            None => None,
+        };
         Ok(Self {
             connection: Connection {
                 profile: global.profile.clone(),
@@ -99,16 +168,18 @@ impl Session {
                 endpoint_url: global.endpoint_url.clone(),
             },
             environment,
-            spec,
-            template,
+            site,
+            window,
         })
     }
 
     async fn clients(&self) -> Clients {
         self.connection.clients().await
     }
+}
 
-    /// Reads everything maint manages for this environment, concurrently.
+impl Site {
+    /// Reads everything maint manages for this site, concurrently.
     async fn observe(
         &self,
         clients: &Clients,

@@ -32,10 +32,11 @@ pub async fn run(
     port: u16,
     message: Option<String>,
 ) -> Result<()> {
-    let spec = &session.spec;
+    let site = session.site()?;
+    let spec = &site.spec;
     let message = message.unwrap_or_else(|| spec.default_message.clone());
     check_message(&message).map_err(anyhow::Error::msg)?;
-    let document = session.template.render(&spec.key, &spec.title, &message)?;
+    let document = site.template.render(&spec.key, &spec.title, &message)?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = TcpListener::bind(addr)
         .await

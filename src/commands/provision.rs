@@ -56,11 +56,12 @@ impl fmt::Display for Report {
 }
 
 pub async fn run(session: &Session, out: &Output, dry_run: bool, no_wait: bool) -> Result<()> {
+    let site = session.site()?;
     let clients = session.clients().await;
-    let (observed, found) = session.observe(&clients).await?;
-    let spec = &session.spec;
+    let (observed, found) = site.observe(&clients).await?;
+    let spec = &site.spec;
     let message = desired_message(spec, &observed);
-    let document = session.template.render(&spec.key, &spec.title, &message)?;
+    let document = site.template.render(&spec.key, &spec.title, &message)?;
     let plan = plan(spec, &document, &observed);
     out.progress(&plan);
     let oac_id = observed.oac.as_ref().map(|o| o.id.clone());
@@ -89,13 +90,13 @@ pub async fn run(session: &Session, out: &Output, dry_run: bool, no_wait: bool) 
         return out.result(&report);
     }
 
-    let (id, domain) = apply(session, &clients, out, &report.plan, oac_id, found).await?;
+    let (id, domain) = apply(site, &clients, out, &report.plan, oac_id, found).await?;
     report.applied = true;
 
     // Read AWS back: what was applied must now be what the config says.
-    let (again, _) = session.observe(&clients).await?;
+    let (again, _) = site.observe(&clients).await?;
     let message = desired_message(spec, &again);
-    let document = session.template.render(&spec.key, &spec.title, &message)?;
+    let document = site.template.render(&spec.key, &spec.title, &message)?;
     let left = crate::plan::plan(spec, &document, &again);
     if !left.is_empty() {
         bail!(
@@ -122,14 +123,14 @@ pub async fn run(session: &Session, out: &Output, dry_run: bool, no_wait: bool) 
 
 /// Applies the plan in order; returns the distribution's id and domain.
 async fn apply(
-    session: &Session,
+    site: &super::Site,
     clients: &Clients,
     out: &Output,
     plan: &Plan,
     mut oac_id: Option<String>,
     found: Option<FoundDistribution>,
 ) -> Result<(String, String)> {
-    let spec = &session.spec;
+    let spec = &site.spec;
     let (s3c, cf) = (&clients.s3, &clients.cloudfront);
     let mut dist = found.map(|f| (f.observed.id, f.observed.arn, f.observed.domain));
     for step in &plan.steps {
@@ -231,7 +232,7 @@ mod tests {
         )
         .unwrap();
         let (name, env) = config.select(None).unwrap();
-        crate::site::SiteSpec::new(&name, &env)
+        crate::site::SiteSpec::new(&name, &env, env.bucket.as_ref().unwrap())
     }
 
     #[tokio::test]
@@ -290,6 +291,7 @@ mod tests {
         let clients = Clients {
             s3: mock_client!(aws_sdk_s3, []),
             cloudfront,
+            kvs: mock_client!(aws_sdk_cloudfrontkeyvaluestore, []),
         };
         update_with_retry(&clients, &spec, "E1", "OAC1")
             .await

@@ -81,9 +81,10 @@ fn read_message(request: &Request, default: &str) -> Result<String> {
 }
 
 pub async fn run(session: &Session, out: &Output, request: Request) -> Result<()> {
-    let spec = &session.spec;
+    let site = session.site()?;
+    let spec = &site.spec;
     let message = read_message(&request, &spec.default_message)?;
-    let document = session.template.render(&spec.key, &spec.title, &message)?;
+    let document = site.template.render(&spec.key, &spec.title, &message)?;
     let clients = session.clients().await;
     let current = s3::observe_document(&clients.s3, &spec.bucket, &spec.key).await?;
     let changed = !document_is_current(&document, spec.page_max_age, current.as_ref());

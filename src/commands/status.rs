@@ -10,6 +10,28 @@ use super::{Output, Session};
 use crate::aws::cloudfront::{self, InvalidationInfo};
 use crate::plan::{desired_message, plan};
 
+/// Everything `status` reports: the site, the window, or both.
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub environment: String,
+    pub site: Option<Report>,
+    pub window: Option<super::window::WindowStatus>,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(site) = &self.site {
+            parts.push(site.to_string());
+        }
+        if let Some(window) = &self.window {
+            parts.push(window.to_string());
+        }
+        write!(f, "{}", parts.join("\n\n"))
+    }
+}
+
+/// Site mode's status.
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub environment: String,
@@ -112,10 +134,31 @@ impl fmt::Display for Report {
 
 pub async fn run(session: &Session, out: &Output) -> Result<()> {
     let clients = session.clients().await;
-    let (observed, _) = session.observe(&clients).await?;
-    let spec = &session.spec;
+    let site = match &session.site {
+        Some(site) => Some(site_status(session, site, &clients).await?),
+        None => None,
+    };
+    let window = match &session.window {
+        Some(window) => Some(super::window::status(window, &clients).await?),
+        None => None,
+    };
+    out.result(&Status {
+        environment: session.environment.clone(),
+        site,
+        window,
+    })
+}
+
+async fn site_status(
+    session: &Session,
+    site: &super::Site,
+    clients: &crate::aws::Clients,
+) -> Result<Report> {
+    let clients = clients.clone();
+    let (observed, _) = site.observe(&clients).await?;
+    let spec = &site.spec;
     let message = desired_message(spec, &observed);
-    let document = session.template.render(&spec.key, &spec.title, &message)?;
+    let document = site.template.render(&spec.key, &spec.title, &message)?;
     let drift = plan(spec, &document, &observed)
         .steps
         .iter()
@@ -154,5 +197,5 @@ pub async fn run(session: &Session, out: &Output) -> Result<()> {
         invalidations,
         drift,
     };
-    out.result(&report)
+    Ok(report)
 }

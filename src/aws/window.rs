@@ -1,0 +1,514 @@
+//! Window mode on AWS: the KeyValueStore (control plane on CloudFront, data
+//! through the separate `cloudfront-keyvaluestore` service, signed with
+//! SigV4A), the CloudFront Function, and its association with the
+//! distribution's cache behaviors.
+
+use anyhow::{Result, bail};
+use aws_sdk_cloudfront::Client;
+use aws_sdk_cloudfront::primitives::Blob;
+use aws_sdk_cloudfront::types::{
+    CacheBehavior, DistributionConfig, EventType, FunctionAssociation, FunctionAssociations,
+    FunctionConfig, FunctionRuntime, FunctionStage, KeyValueStoreAssociation,
+    KeyValueStoreAssociations,
+};
+use aws_sdk_cloudfrontkeyvaluestore::Client as KvsClient;
+
+use super::explain;
+use crate::window::{Behavior, DEFAULT_BEHAVIOR, Slot};
+
+/// A KeyValueStore as the control plane describes it.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub arn: String,
+    pub status: String,
+    pub etag: String,
+}
+
+pub async fn find_store(cf: &Client, name: &str) -> Result<Option<Store>> {
+    match cf.describe_key_value_store().name(name).send().await {
+        Ok(out) => Ok(out.key_value_store().map(|s| Store {
+            arn: s.arn().to_string(),
+            status: s.status().unwrap_or_default().to_string(),
+            etag: out.e_tag().unwrap_or_default().to_string(),
+        })),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_entity_not_found()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(explain("reading the key value store", e)),
+    }
+}
+
+pub async fn create_store(cf: &Client, name: &str, distribution: &str) -> Result<Store> {
+    match cf
+        .create_key_value_store()
+        .name(name)
+        .comment(format!(
+            "maint: maintenance window state for {distribution}"
+        ))
+        .send()
+        .await
+    {
+        Ok(out) => match out.key_value_store() {
+            Some(s) => Ok(Store {
+                arn: s.arn().to_string(),
+                status: s.status().unwrap_or_default().to_string(),
+                etag: out.e_tag().unwrap_or_default().to_string(),
+            }),
+            None => bail!("creating the key value store: AWS returned no store"),
+        },
+        // Made by an earlier, interrupted run.
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_entity_already_exists()) =>
+        {
+            match find_store(cf, name).await? {
+                Some(store) => Ok(store),
+                None => Err(explain("creating the key value store", e)),
+            }
+        }
+        Err(e) => Err(explain("creating the key value store", e)),
+    }
+}
+
+pub async fn delete_store(cf: &Client, name: &str) -> Result<()> {
+    let Some(store) = find_store(cf, name).await? else {
+        return Ok(());
+    };
+    match cf
+        .delete_key_value_store()
+        .name(name)
+        .if_match(&store.etag)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_entity_not_found()) =>
+        {
+            Ok(())
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_cannot_delete_entity_while_in_use()) =>
+        {
+            bail!(
+                "key value store {name} is still in use by a function: run `maint detach` again in a minute"
+            )
+        }
+        Err(e) => Err(explain("deleting the key value store", e)),
+    }
+}
+
+/// The function as CloudFront has it, in both stages.
+#[derive(Debug, Clone)]
+pub struct FunctionState {
+    pub arn: String,
+    /// ETag of the DEVELOPMENT stage, for update and publish.
+    pub etag: String,
+    pub code: Vec<u8>,
+    pub runtime: String,
+    pub store_arns: Vec<String>,
+    /// The published (LIVE) code, if the function was ever published.
+    pub live_code: Option<Vec<u8>>,
+}
+
+pub async fn find_function(cf: &Client, name: &str) -> Result<Option<FunctionState>> {
+    let described = match cf
+        .describe_function()
+        .name(name)
+        .stage(FunctionStage::Development)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_function_exists()) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(explain("reading the window function", e)),
+    };
+    let Some(summary) = described.function_summary() else {
+        return Ok(None);
+    };
+    let config = summary.function_config();
+    let code = cf
+        .get_function()
+        .name(name)
+        .stage(FunctionStage::Development)
+        .send()
+        .await
+        .map_err(|e| explain("reading the window function's code", e))?
+        .function_code()
+        .map(|b| b.as_ref().to_vec())
+        .unwrap_or_default();
+    Ok(Some(FunctionState {
+        arn: summary
+            .function_metadata()
+            .map(|m| m.function_arn().to_string())
+            .unwrap_or_default(),
+        etag: described.e_tag().unwrap_or_default().to_string(),
+        code,
+        runtime: config
+            .map(|c| c.runtime().as_str().to_string())
+            .unwrap_or_default(),
+        store_arns: config
+            .and_then(FunctionConfig::key_value_store_associations)
+            .map(|a| {
+                a.items()
+                    .iter()
+                    .map(|i| i.key_value_store_arn().to_string())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        live_code: live_code(cf, name).await?,
+    }))
+}
+
+/// The LIVE stage's code. An answer for another stage means "never published"
+/// (AWS says NoSuchFunctionExists; an emulator may ignore the stage).
+async fn live_code(cf: &Client, name: &str) -> Result<Option<Vec<u8>>> {
+    let described = match cf
+        .describe_function()
+        .name(name)
+        .stage(FunctionStage::Live)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_function_exists()) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(explain("reading the published window function", e)),
+    };
+    let stage = described
+        .function_summary()
+        .and_then(|s| s.function_metadata())
+        .and_then(|m| m.stage().cloned());
+    if stage != Some(FunctionStage::Live) {
+        return Ok(None);
+    }
+    let out = cf
+        .get_function()
+        .name(name)
+        .stage(FunctionStage::Live)
+        .send()
+        .await
+        .map_err(|e| explain("reading the published window function's code", e))?;
+    Ok(Some(
+        out.function_code()
+            .map(|b| b.as_ref().to_vec())
+            .unwrap_or_default(),
+    ))
+}
+
+fn function_config(distribution: &str, store_arn: &str) -> Result<FunctionConfig> {
+    Ok(FunctionConfig::builder()
+        .comment(format!("maint: maintenance window for {distribution}"))
+        .runtime(FunctionRuntime::CloudfrontJs20)
+        .key_value_store_associations(
+            KeyValueStoreAssociations::builder()
+                .quantity(1)
+                .items(
+                    KeyValueStoreAssociation::builder()
+                        .key_value_store_arn(store_arn)
+                        .build()?,
+                )
+                .build()?,
+        )
+        .build()?)
+}
+
+/// Creates the function; returns its ARN and ETag.
+pub async fn create_function(
+    cf: &Client,
+    name: &str,
+    code: &str,
+    distribution: &str,
+    store_arn: &str,
+) -> Result<(String, String)> {
+    let out = cf
+        .create_function()
+        .name(name)
+        .function_config(function_config(distribution, store_arn)?)
+        .function_code(Blob::new(code.as_bytes()))
+        .send()
+        .await
+        .map_err(|e| explain("creating the window function", e))?;
+    let arn = out
+        .function_summary()
+        .and_then(|s| s.function_metadata())
+        .map(|m| m.function_arn().to_string())
+        .unwrap_or_default();
+    Ok((arn, out.e_tag().unwrap_or_default().to_string()))
+}
+
+/// Replaces the function's DEVELOPMENT code and config; returns the new ETag.
+pub async fn update_function(
+    cf: &Client,
+    name: &str,
+    etag: &str,
+    code: &str,
+    distribution: &str,
+    store_arn: &str,
+) -> Result<String> {
+    let out = cf
+        .update_function()
+        .name(name)
+        .if_match(etag)
+        .function_config(function_config(distribution, store_arn)?)
+        .function_code(Blob::new(code.as_bytes()))
+        .send()
+        .await
+        .map_err(|e| explain("updating the window function", e))?;
+    Ok(out.e_tag().unwrap_or_default().to_string())
+}
+
+/// Copies DEVELOPMENT to LIVE, which distributions run.
+pub async fn publish_function(cf: &Client, name: &str, etag: &str) -> Result<()> {
+    cf.publish_function()
+        .name(name)
+        .if_match(etag)
+        .send()
+        .await
+        .map_err(|e| explain("publishing the window function", e))?;
+    Ok(())
+}
+
+pub async fn delete_function(cf: &Client, name: &str) -> Result<()> {
+    let etag = match cf.describe_function().name(name).send().await {
+        Ok(out) => out.e_tag().unwrap_or_default().to_string(),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_function_exists()) =>
+        {
+            return Ok(());
+        }
+        Err(e) => return Err(explain("reading the window function", e)),
+    };
+    match cf.delete_function().name(name).if_match(etag).send().await {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_function_exists()) =>
+        {
+            Ok(())
+        }
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_function_in_use()) => bail!(
+            "function {name} is still associated with a distribution (the change may still be \
+             deploying): run `maint detach` again in a few minutes"
+        ),
+        Err(e) => Err(explain("deleting the window function", e)),
+    }
+}
+
+fn is_ours(arn: &str, function_name: &str) -> bool {
+    arn.ends_with(&format!(":function/{function_name}"))
+}
+
+fn viewer_request_slot(
+    functions: Option<&FunctionAssociations>,
+    lambdas: Option<&aws_sdk_cloudfront::types::LambdaFunctionAssociations>,
+    function_name: &str,
+) -> Slot {
+    let function = functions
+        .map(FunctionAssociations::items)
+        .unwrap_or_default()
+        .iter()
+        .find(|a| a.event_type() == &EventType::ViewerRequest);
+    if let Some(a) = function {
+        return if is_ours(a.function_arn(), function_name) {
+            Slot::Ours
+        } else {
+            Slot::Function(a.function_arn().to_string())
+        };
+    }
+    let lambda = lambdas
+        .map(|l| l.items())
+        .unwrap_or_default()
+        .iter()
+        .find(|a| a.event_type() == &EventType::ViewerRequest);
+    match lambda {
+        Some(a) => Slot::LambdaEdge(a.lambda_function_arn().to_string()),
+        None => Slot::Free,
+    }
+}
+
+/// Every cache behavior of the distribution (the default first, as `*`) and
+/// who holds its viewer-request slot. Pure.
+pub fn behaviors(config: &DistributionConfig, function_name: &str) -> Vec<Behavior> {
+    let mut out = Vec::new();
+    if let Some(b) = config.default_cache_behavior() {
+        out.push(Behavior {
+            pattern: DEFAULT_BEHAVIOR.to_string(),
+            slot: viewer_request_slot(
+                b.function_associations(),
+                b.lambda_function_associations(),
+                function_name,
+            ),
+        });
+    }
+    for b in config
+        .cache_behaviors()
+        .map(|c| c.items())
+        .unwrap_or_default()
+    {
+        out.push(Behavior {
+            pattern: b.path_pattern().to_string(),
+            slot: viewer_request_slot(
+                b.function_associations(),
+                b.lambda_function_associations(),
+                function_name,
+            ),
+        });
+    }
+    out
+}
+
+fn with_ours(
+    current: Option<&FunctionAssociations>,
+    function_arn: &str,
+    function_name: &str,
+) -> Result<FunctionAssociations> {
+    let mut items: Vec<FunctionAssociation> = current
+        .map(FunctionAssociations::items)
+        .unwrap_or_default()
+        .iter()
+        .filter(|a| !is_ours(a.function_arn(), function_name))
+        .cloned()
+        .collect();
+    items.push(
+        FunctionAssociation::builder()
+            .function_arn(function_arn)
+            .event_type(EventType::ViewerRequest)
+            .build()?,
+    );
+    Ok(FunctionAssociations::builder()
+        .quantity(items.len() as i32)
+        .set_items(Some(items))
+        .build()?)
+}
+
+fn without_ours(
+    current: Option<&FunctionAssociations>,
+    function_name: &str,
+) -> Result<FunctionAssociations> {
+    let items: Vec<FunctionAssociation> = current
+        .map(FunctionAssociations::items)
+        .unwrap_or_default()
+        .iter()
+        .filter(|a| !is_ours(a.function_arn(), function_name))
+        .cloned()
+        .collect();
+    Ok(FunctionAssociations::builder()
+        .quantity(items.len() as i32)
+        .set_items((!items.is_empty()).then_some(items))
+        .build()?)
+}
+
+/// `config` with the function on viewer-request of exactly the `covered`
+/// behaviors and of no other. Everything else is left as read. Pure.
+pub fn associate(
+    config: &DistributionConfig,
+    covered: &[String],
+    function_arn: &str,
+    function_name: &str,
+) -> Result<DistributionConfig> {
+    let mut config = config.clone();
+    let wants = |pattern: &str| covered.iter().any(|c| c == pattern);
+    if let Some(b) = config.default_cache_behavior.as_mut() {
+        b.function_associations = Some(if wants(DEFAULT_BEHAVIOR) {
+            with_ours(
+                b.function_associations.as_ref(),
+                function_arn,
+                function_name,
+            )?
+        } else {
+            without_ours(b.function_associations.as_ref(), function_name)?
+        });
+    }
+    if let Some(list) = config.cache_behaviors.as_mut() {
+        let items: Option<&mut Vec<CacheBehavior>> = list.items.as_mut();
+        for b in items.into_iter().flatten() {
+            b.function_associations = Some(if wants(&b.path_pattern) {
+                with_ours(
+                    b.function_associations.as_ref(),
+                    function_arn,
+                    function_name,
+                )?
+            } else {
+                without_ours(b.function_associations.as_ref(), function_name)?
+            });
+        }
+    }
+    Ok(config)
+}
+
+/// `config` with the function removed from every behavior. Pure.
+pub fn dissociate(config: &DistributionConfig, function_name: &str) -> Result<DistributionConfig> {
+    associate(config, &[], "", function_name)
+}
+
+/// Reads one key; `None` when the store does not have it.
+pub async fn get_key(kvs: &KvsClient, store_arn: &str, key: &str) -> Result<Option<String>> {
+    match kvs.get_key().kvs_arn(store_arn).key(key).send().await {
+        Ok(out) => Ok(Some(out.value().to_string())),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(explain(
+            &format!("reading `{key}` from the key value store"),
+            e,
+        )),
+    }
+}
+
+/// Writes one key: the store's ETag (from the data plane), then PutKey with
+/// If-Match. A concurrent write makes the ETag stale: read it again and retry.
+pub async fn put_key(kvs: &KvsClient, store_arn: &str, key: &str, value: &str) -> Result<()> {
+    for _ in 0..4 {
+        let etag = kvs
+            .describe_key_value_store()
+            .kvs_arn(store_arn)
+            .send()
+            .await
+            .map_err(|e| explain("reading the key value store", e))?
+            .e_tag()
+            .to_string();
+        match kvs
+            .put_key()
+            .kvs_arn(store_arn)
+            .key(key)
+            .value(value)
+            .if_match(etag)
+            .send()
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conflict_exception()) =>
+            {
+                continue;
+            }
+            Err(e) => {
+                return Err(explain(
+                    &format!("writing `{key}` to the key value store"),
+                    e,
+                ));
+            }
+        }
+    }
+    bail!("the key value store kept changing while maint wrote `{key}`: run the command again")
+}

@@ -1,0 +1,729 @@
+//! Window mode's commands: `attach` and `detach` install and remove the
+//! function, its store and its association; `on` and `off` are one store
+//! write each; `function` prints the code for review.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Result, bail};
+use serde::Serialize;
+
+use super::{Output, Session, wait_deployed};
+use crate::aws::cloudfront::{self, Updated};
+use crate::aws::window as adapter;
+use crate::aws::{Clients, window::FunctionState, window::Store};
+use crate::config::check_message;
+use crate::window::{
+    BYPASS_KEY, Behavior, RUNTIME, STATE_KEY, Slot, State, WindowSpec, bypass_hash, covered,
+    secret_from_env,
+};
+
+/// One change `attach` makes, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum AttachStep {
+    CreateStore { name: String },
+    CreateFunction { name: String, bytes: usize },
+    UpdateFunction { name: String, bytes: usize },
+    PublishFunction { name: String },
+    SetBypassSecret,
+    Associate { behaviors: Vec<String> },
+}
+
+impl fmt::Display for AttachStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::CreateStore { name } => write!(f, "+ create key value store {name}"),
+            Self::CreateFunction { name, bytes } => {
+                write!(f, "+ create function {name} ({RUNTIME}, {bytes} bytes)")
+            }
+            Self::UpdateFunction { name, bytes } => {
+                write!(f, "~ update function {name} ({bytes} bytes)")
+            }
+            Self::PublishFunction { name } => write!(f, "+ publish function {name} (LIVE)"),
+            Self::SetBypassSecret => {
+                write!(f, "~ store the bypass secret's hash (never the secret)")
+            }
+            Self::Associate { behaviors } => write!(
+                f,
+                "~ run the function on viewer-request for behaviors {}",
+                behaviors
+                    .iter()
+                    .map(|b| format!("`{b}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+}
+
+/// What AWS has for a window now.
+#[derive(Debug, Clone)]
+pub struct ObservedWindow {
+    pub store: Option<Store>,
+    pub function: Option<FunctionState>,
+    pub behaviors: Vec<Behavior>,
+    /// The stored bypass hash (read only when a secret is configured).
+    pub bypass_hash: Option<String>,
+}
+
+/// The diff for `attach`. Pure.
+pub fn attach_plan(
+    spec: &WindowSpec,
+    covered: &[String],
+    secret_hash: Option<&str>,
+    observed: &ObservedWindow,
+) -> Vec<AttachStep> {
+    let name = spec.function_name();
+    let bytes = spec.code.len();
+    let mut steps = Vec::new();
+    if observed.store.is_none() {
+        steps.push(AttachStep::CreateStore {
+            name: spec.store_name(),
+        });
+    }
+    let publish = match &observed.function {
+        None => {
+            steps.push(AttachStep::CreateFunction {
+                name: name.clone(),
+                bytes,
+            });
+            true
+        }
+        Some(f) => {
+            let store_ok = observed
+                .store
+                .as_ref()
+                .is_some_and(|s| f.store_arns == [s.arn.clone()]);
+            let changed = f.code != spec.code.as_bytes() || f.runtime != RUNTIME || !store_ok;
+            if changed {
+                steps.push(AttachStep::UpdateFunction {
+                    name: name.clone(),
+                    bytes,
+                });
+            }
+            changed || f.live_code.as_deref() != Some(spec.code.as_bytes())
+        }
+    };
+    if publish {
+        steps.push(AttachStep::PublishFunction { name });
+    }
+    if let Some(hash) = secret_hash
+        && observed.bypass_hash.as_deref() != Some(hash)
+    {
+        steps.push(AttachStep::SetBypassSecret);
+    }
+    let associated = observed
+        .behaviors
+        .iter()
+        .all(|b| covered.contains(&b.pattern) == (b.slot == Slot::Ours));
+    if !associated {
+        steps.push(AttachStep::Associate {
+            behaviors: covered.to_vec(),
+        });
+    }
+    steps
+}
+
+#[derive(Debug, Serialize)]
+pub struct AttachReport {
+    pub environment: String,
+    pub distribution: String,
+    pub steps: Vec<AttachStep>,
+    pub applied: bool,
+    pub covered: Vec<String>,
+}
+
+impl fmt::Display for AttachReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let behaviors = self
+            .covered
+            .iter()
+            .map(|b| format!("`{b}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if self.steps.is_empty() {
+            write!(
+                f,
+                "No changes necessary: the window is attached to {} ({behaviors}). Switch it with \
+                 `maint on` and `maint off`.",
+                self.distribution
+            )
+        } else if self.applied {
+            write!(
+                f,
+                "Attached the window to {} ({behaviors}); it is off. Switch it with `maint on` and \
+                 `maint off`.",
+                self.distribution
+            )
+        } else {
+            write!(
+                f,
+                "Dry run: nothing was changed. Run without --dry-run to apply."
+            )
+        }
+    }
+}
+
+async fn observe(
+    spec: &WindowSpec,
+    clients: &Clients,
+    with_secret: bool,
+) -> Result<(ObservedWindow, cloudfront::FoundDistribution)> {
+    let cf = &clients.cloudfront;
+    let (store_name, function_name) = (spec.store_name(), spec.function_name());
+    let (dist, store, function) = tokio::try_join!(
+        cloudfront::read_distribution(cf, spec.distribution.as_str()),
+        adapter::find_store(cf, &store_name),
+        adapter::find_function(cf, &function_name),
+    )?;
+    let bypass_hash = match (&store, with_secret) {
+        (Some(store), true) => adapter::get_key(&clients.kvs, &store.arn, BYPASS_KEY).await?,
+        _ => None,
+    };
+    let behaviors = adapter::behaviors(&dist.config, &function_name);
+    Ok((
+        ObservedWindow {
+            store,
+            function,
+            behaviors,
+            bypass_hash,
+        },
+        dist,
+    ))
+}
+
+pub async fn attach(session: &Session, out: &Output, dry_run: bool, no_wait: bool) -> Result<()> {
+    let spec = session.window()?;
+    // Everything that can be wrong locally is checked before the first call.
+    let secret_hash = secret_from_env(spec)?.map(|s| bypass_hash(&s));
+    let clients = session.clients().await;
+    let options = AttachOptions {
+        environment: &session.environment,
+        secret_hash: secret_hash.as_deref(),
+        dry_run,
+        no_wait,
+    };
+    let report = attach_with(spec, &clients, out, &options).await?;
+    out.result(&report)
+}
+
+pub struct AttachOptions<'a> {
+    pub environment: &'a str,
+    pub secret_hash: Option<&'a str>,
+    pub dry_run: bool,
+    pub no_wait: bool,
+}
+
+pub async fn attach_with(
+    spec: &WindowSpec,
+    clients: &Clients,
+    out: &Output,
+    options: &AttachOptions<'_>,
+) -> Result<AttachReport> {
+    let (secret_hash, environment) = (options.secret_hash, options.environment);
+    let clients = clients.clone();
+    let (observed, _) = observe(spec, &clients, secret_hash.is_some()).await?;
+    let covered = covered(&observed.behaviors, spec.behaviors.as_deref())?;
+    let steps = attach_plan(spec, &covered, secret_hash, &observed);
+    if steps.is_empty() {
+        out.progress(format!(
+            "No changes necessary: the window of `{environment}` matches the config."
+        ));
+    } else {
+        out.progress(format!("Plan for the window of `{environment}`:"));
+        for step in &steps {
+            out.progress(format!("  {step}"));
+        }
+    }
+    let mut report = AttachReport {
+        environment: environment.to_string(),
+        distribution: spec.distribution.to_string(),
+        steps,
+        applied: false,
+        covered: covered.clone(),
+    };
+    if options.dry_run || report.steps.is_empty() {
+        return Ok(report);
+    }
+    apply_attach(
+        spec,
+        &clients,
+        out,
+        &report.steps,
+        &covered,
+        secret_hash,
+        observed,
+    )
+    .await?;
+    report.applied = true;
+
+    let (again, _) = observe(spec, &clients, secret_hash.is_some()).await?;
+    let left = attach_plan(spec, &covered, secret_hash, &again);
+    if !left.is_empty() {
+        bail!(
+            "AWS does not show all the changes yet; run `maint attach` again. Still different:\n{}",
+            left.iter()
+                .map(|s| format!("  {s}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    if !options.no_wait
+        && report
+            .steps
+            .iter()
+            .any(|s| matches!(s, AttachStep::Associate { .. }))
+    {
+        wait_deployed(&clients, out, spec.distribution.as_str()).await?;
+    }
+    Ok(report)
+}
+
+async fn apply_attach(
+    spec: &WindowSpec,
+    clients: &Clients,
+    out: &Output,
+    steps: &[AttachStep],
+    covered: &[String],
+    secret_hash: Option<&str>,
+    observed: ObservedWindow,
+) -> Result<()> {
+    let cf = &clients.cloudfront;
+    let (store_name, function_name) = (spec.store_name(), spec.function_name());
+    let distribution = spec.distribution.as_str();
+    let mut store = observed.store;
+    let mut etag = observed.function.as_ref().map(|f| f.etag.clone());
+    let mut function_arn = observed.function.as_ref().map(|f| f.arn.clone());
+    for step in steps {
+        out.progress(format!("  applying: {step}"));
+        match step {
+            AttachStep::CreateStore { .. } => {
+                adapter::create_store(cf, &store_name, distribution).await?;
+                // A new store is PROVISIONING for a moment; functions need it READY.
+                crate::progress::wait_for(
+                    &format!("key value store {store_name}"),
+                    Duration::from_secs(300),
+                    out.quiet_waits(),
+                    || async {
+                        let found = adapter::find_store(cf, &store_name).await?;
+                        let status = found.map(|s| s.status).unwrap_or_default();
+                        let done = status.eq_ignore_ascii_case("ready");
+                        Ok((status, done))
+                    },
+                )
+                .await?;
+                store = adapter::find_store(cf, &store_name).await?;
+            }
+            AttachStep::CreateFunction { .. } | AttachStep::UpdateFunction { .. } => {
+                let Some(s) = &store else {
+                    bail!("internal: the function needs its key value store first");
+                };
+                let (arn, tag) = match (step, &etag) {
+                    (AttachStep::UpdateFunction { .. }, Some(tag)) => {
+                        let tag = adapter::update_function(
+                            cf,
+                            &function_name,
+                            tag,
+                            &spec.code,
+                            distribution,
+                            &s.arn,
+                        )
+                        .await?;
+                        (function_arn.clone().unwrap_or_default(), tag)
+                    }
+                    _ => {
+                        adapter::create_function(
+                            cf,
+                            &function_name,
+                            &spec.code,
+                            distribution,
+                            &s.arn,
+                        )
+                        .await?
+                    }
+                };
+                function_arn = Some(arn);
+                etag = Some(tag);
+            }
+            AttachStep::PublishFunction { .. } => {
+                adapter::publish_function(cf, &function_name, etag.as_deref().unwrap_or_default())
+                    .await?;
+            }
+            AttachStep::SetBypassSecret => {
+                let (Some(s), Some(hash)) = (&store, secret_hash) else {
+                    bail!("internal: the bypass hash needs the store and a secret");
+                };
+                adapter::put_key(&clients.kvs, &s.arn, BYPASS_KEY, hash).await?;
+            }
+            AttachStep::Associate { .. } => {
+                let Some(arn) = &function_arn else {
+                    bail!("internal: associating needs the function's ARN");
+                };
+                update_distribution(clients, distribution, |config| {
+                    adapter::associate(config, covered, arn, &function_name)
+                })
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Read-modify-write with If-Match, retried on a concurrent change so that
+/// nobody's edit is lost.
+async fn update_distribution<F>(clients: &Clients, id: &str, change: F) -> Result<()>
+where
+    F: Fn(
+        &aws_sdk_cloudfront::types::DistributionConfig,
+    ) -> Result<aws_sdk_cloudfront::types::DistributionConfig>,
+{
+    for _ in 0..4 {
+        let current = cloudfront::read_distribution(&clients.cloudfront, id).await?;
+        let config = change(&current.config)?;
+        match cloudfront::update_distribution(&clients.cloudfront, id, &current.etag, config)
+            .await?
+        {
+            Updated::Done => return Ok(()),
+            Updated::Conflict => continue,
+        }
+    }
+    bail!(
+        "distribution {id} kept changing while maint updated it (someone else is editing it): run \
+         the command again when they are done"
+    )
+}
+
+#[derive(Debug, Serialize)]
+pub struct DetachReport {
+    pub environment: String,
+    pub distribution: String,
+    pub steps: Vec<String>,
+    pub applied: bool,
+}
+
+impl fmt::Display for DetachReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.steps.is_empty() {
+            write!(
+                f,
+                "Nothing to detach: {} has no maint window.",
+                self.distribution
+            )
+        } else if self.applied {
+            write!(f, "Detached the window from {}.", self.distribution)
+        } else {
+            write!(
+                f,
+                "Dry run: nothing was changed. Run without --dry-run to apply."
+            )
+        }
+    }
+}
+
+pub async fn detach(session: &Session, out: &Output, dry_run: bool) -> Result<()> {
+    let spec = session.window()?;
+    let clients = session.clients().await;
+    let report = detach_with(&session.environment, spec, &clients, out, dry_run).await?;
+    out.result(&report)
+}
+
+pub async fn detach_with(
+    environment: &str,
+    spec: &WindowSpec,
+    clients: &Clients,
+    out: &Output,
+    dry_run: bool,
+) -> Result<DetachReport> {
+    let (observed, _) = observe(spec, clients, false).await?;
+    let (store_name, function_name) = (spec.store_name(), spec.function_name());
+    let ours: Vec<String> = observed
+        .behaviors
+        .iter()
+        .filter(|b| b.slot == Slot::Ours)
+        .map(|b| format!("`{}`", b.pattern))
+        .collect();
+    let mut steps = Vec::new();
+    if !ours.is_empty() {
+        steps.push(format!(
+            "~ remove the function from behaviors {} and wait",
+            ours.join(", ")
+        ));
+    }
+    if observed.function.is_some() {
+        steps.push(format!("- delete function {function_name}"));
+    }
+    if observed.store.is_some() {
+        steps.push(format!("- delete key value store {store_name}"));
+    }
+    for step in &steps {
+        out.progress(format!("  {step}"));
+    }
+    let mut report = DetachReport {
+        environment: environment.to_string(),
+        distribution: spec.distribution.to_string(),
+        steps,
+        applied: false,
+    };
+    if dry_run || report.steps.is_empty() {
+        return Ok(report);
+    }
+    let id = spec.distribution.as_str();
+    if !ours.is_empty() {
+        update_distribution(clients, id, |config| {
+            adapter::dissociate(config, &function_name)
+        })
+        .await?;
+        // CloudFront refuses to delete a function a deployed config still uses.
+        wait_deployed(clients, out, id).await?;
+    }
+    adapter::delete_function(&clients.cloudfront, &function_name).await?;
+    adapter::delete_store(&clients.cloudfront, &store_name).await?;
+    report.applied = true;
+    Ok(report)
+}
+
+/// When a window ends: `--until` (RFC 3339, UTC) or `--for` (a duration).
+pub fn window_end(
+    until: Option<&str>,
+    duration: Option<&str>,
+    now: SystemTime,
+) -> Result<Option<i64>> {
+    let end = match (until, duration) {
+        (Some(text), _) => humantime::parse_rfc3339_weak(text).map_err(|e| {
+            anyhow::anyhow!("--until `{text}`: {e}; write a UTC time such as 2026-11-22T14:00:00Z")
+        })?,
+        (None, Some(text)) => {
+            let d = humantime::parse_duration(text).map_err(|e| {
+                anyhow::anyhow!("--for `{text}`: {e}; write a duration such as 90m, 2h or 1h30m")
+            })?;
+            now + d
+        }
+        (None, None) => return Ok(None),
+    };
+    if end <= now {
+        bail!("the window would end in the past: give a time after now");
+    }
+    let secs = end
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    Ok(Some(i64::try_from(secs).unwrap_or(i64::MAX)))
+}
+
+#[derive(Debug, Serialize)]
+pub struct SwitchReport {
+    pub environment: String,
+    pub distribution: String,
+    pub state: State,
+}
+
+impl fmt::Display for SwitchReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.state.on {
+            write!(
+                f,
+                "Maintenance window ON for `{}` ({}), ",
+                self.environment, self.distribution
+            )?;
+            match self.state.until {
+                Some(until) => write!(f, "until {} (it ends by itself).", show_time(until))?,
+                None => write!(f, "until `maint off`.")?,
+            }
+            write!(
+                f,
+                " Visitors get the page within seconds; bypass rules apply."
+            )
+        } else {
+            write!(
+                f,
+                "Maintenance window OFF for `{}` ({}): traffic flows to the origin within seconds.",
+                self.environment, self.distribution
+            )
+        }
+    }
+}
+
+fn show_time(epoch: i64) -> String {
+    let secs = u64::try_from(epoch).unwrap_or_default();
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
+}
+
+/// `maint on` / `maint off`: one write of the store's state key.
+pub async fn switch(session: &Session, out: &Output, state: State) -> Result<()> {
+    let spec = session.window()?;
+    if let Some(message) = &state.message {
+        check_message(message).map_err(anyhow::Error::msg)?;
+    }
+    // Checked before any call: a state that cannot be stored changes nothing.
+    state.to_value()?;
+    let clients = session.clients().await;
+    let report = switch_with(&session.environment, spec, &clients, state).await?;
+    out.result(&report)
+}
+
+pub async fn switch_with(
+    environment: &str,
+    spec: &WindowSpec,
+    clients: &Clients,
+    state: State,
+) -> Result<SwitchReport> {
+    let value = state.to_value()?;
+    let Some(store) = adapter::find_store(&clients.cloudfront, &spec.store_name()).await? else {
+        bail!(
+            "the window of `{environment}` is not attached to {} yet: run `maint attach` first",
+            spec.distribution
+        );
+    };
+    adapter::put_key(&clients.kvs, &store.arn, STATE_KEY, &value).await?;
+    Ok(SwitchReport {
+        environment: environment.to_string(),
+        distribution: spec.distribution.to_string(),
+        state,
+    })
+}
+
+/// The state `maint on` writes.
+pub fn on_state(
+    spec: &WindowSpec,
+    message: Option<String>,
+    until: Option<&str>,
+    duration: Option<&str>,
+) -> Result<State> {
+    Ok(State {
+        on: true,
+        until: window_end(until, duration, SystemTime::now())?,
+        message,
+        retry_after: Some(spec.retry_after),
+    })
+}
+
+pub fn off_state() -> State {
+    State {
+        on: false,
+        until: None,
+        message: None,
+        retry_after: None,
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct FunctionCode {
+    pub name: String,
+    pub bytes: usize,
+    pub code: String,
+}
+
+impl fmt::Display for FunctionCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.code)
+    }
+}
+
+pub fn function(session: &Session, out: &Output) -> Result<()> {
+    let spec = session.window()?;
+    out.progress(format!(
+        "// {} ({} of 10240 bytes)",
+        spec.function_name(),
+        spec.code.len()
+    ));
+    out.result(&FunctionCode {
+        name: spec.function_name(),
+        bytes: spec.code.len(),
+        code: spec.code.clone(),
+    })
+}
+
+/// Window mode's part of `maint status`.
+#[derive(Debug, Serialize)]
+pub struct WindowStatus {
+    pub distribution: String,
+    pub attached: bool,
+    pub function_published: bool,
+    pub function_current: bool,
+    pub covered: Vec<String>,
+    pub on: bool,
+    pub until: Option<String>,
+    pub message: Option<String>,
+}
+
+impl fmt::Display for WindowStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "Window        distribution {}", self.distribution)?;
+        if !self.attached {
+            return write!(f, "Attached      no: run `maint attach`");
+        }
+        writeln!(
+            f,
+            "Attached      yes, on {}{}",
+            self.covered
+                .iter()
+                .map(|b| format!("`{b}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if self.function_current {
+                ""
+            } else {
+                " (the function differs from the config: run `maint attach`)"
+            }
+        )?;
+        write!(
+            f,
+            "State         {}",
+            match (self.on, &self.until) {
+                (true, Some(until)) => format!("ON until {until}"),
+                (true, None) => "ON until `maint off`".to_string(),
+                (false, _) => "off".to_string(),
+            }
+        )?;
+        if let (true, Some(message)) = (self.on, &self.message) {
+            write!(f, "\nMessage       {message}")?;
+        }
+        Ok(())
+    }
+}
+
+pub async fn status(spec: &WindowSpec, clients: &Clients) -> Result<WindowStatus> {
+    let (observed, _) = observe(spec, clients, false).await?;
+    let covered: Vec<String> = observed
+        .behaviors
+        .iter()
+        .filter(|b| b.slot == Slot::Ours)
+        .map(|b| b.pattern.clone())
+        .collect();
+    let published = observed
+        .function
+        .as_ref()
+        .is_some_and(|f| f.live_code.is_some());
+    let current = observed
+        .function
+        .as_ref()
+        .is_some_and(|f| f.live_code.as_deref() == Some(spec.code.as_bytes()));
+    let state = match &observed.store {
+        Some(store) => adapter::get_key(&clients.kvs, &store.arn, STATE_KEY)
+            .await?
+            .and_then(|v| State::from_value(&v)),
+        None => None,
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or_default();
+    let on = state.as_ref().is_some_and(|s| s.active_at(now));
+    Ok(WindowStatus {
+        distribution: spec.distribution.to_string(),
+        attached: published && !covered.is_empty() && observed.store.is_some(),
+        function_published: published,
+        function_current: current,
+        covered,
+        on,
+        until: state.as_ref().and_then(|s| s.until).map(show_time),
+        message: state
+            .and_then(|s| s.message)
+            .or_else(|| Some(spec.default_message.clone())),
+    })
+}
+
+#[cfg(test)]
+#[path = "window_tests.rs"]
+mod tests;

@@ -1,0 +1,796 @@
+//! Window mode's whole flow against a small, stateful stand-in for CloudFront
+//! and its KeyValueStore data plane, built from the SDK's own mocks
+//! (aws-smithy-mocks) with the request and response shapes of the AWS API
+//! reference. The local emulator has neither PublishFunction nor the
+//! KeyValueStore data API, so this is where those calls are proven.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_cloudfront::operation::create_function::CreateFunctionOutput;
+use aws_sdk_cloudfront::operation::create_key_value_store::CreateKeyValueStoreOutput;
+use aws_sdk_cloudfront::operation::delete_function::{DeleteFunctionError, DeleteFunctionOutput};
+use aws_sdk_cloudfront::operation::delete_key_value_store::DeleteKeyValueStoreOutput;
+use aws_sdk_cloudfront::operation::describe_function::{
+    DescribeFunctionError, DescribeFunctionOutput,
+};
+use aws_sdk_cloudfront::operation::describe_key_value_store::{
+    DescribeKeyValueStoreError, DescribeKeyValueStoreOutput,
+};
+use aws_sdk_cloudfront::operation::get_distribution::GetDistributionOutput;
+use aws_sdk_cloudfront::operation::get_function::GetFunctionOutput;
+use aws_sdk_cloudfront::operation::list_tags_for_resource::ListTagsForResourceOutput;
+use aws_sdk_cloudfront::operation::publish_function::{
+    PublishFunctionError, PublishFunctionOutput,
+};
+use aws_sdk_cloudfront::operation::update_distribution::{
+    UpdateDistributionError, UpdateDistributionOutput,
+};
+use aws_sdk_cloudfront::operation::update_function::{UpdateFunctionError, UpdateFunctionOutput};
+use aws_sdk_cloudfront::primitives::Blob;
+use aws_sdk_cloudfront::types::error::{EntityNotFound, NoSuchFunctionExists, PreconditionFailed};
+use aws_sdk_cloudfront::types::{
+    CacheBehavior, CacheBehaviors, DefaultCacheBehavior, Distribution, DistributionConfig,
+    EventType, FunctionAssociations, FunctionMetadata, FunctionStage, FunctionSummary,
+    KeyValueStore, LambdaFunctionAssociation, LambdaFunctionAssociations, Origin, Origins, Tags,
+    ViewerProtocolPolicy,
+};
+use aws_sdk_cloudfrontkeyvaluestore::operation::describe_key_value_store::DescribeKeyValueStoreOutput as KvsDescribeOutput;
+use aws_sdk_cloudfrontkeyvaluestore::operation::get_key::{GetKeyError, GetKeyOutput};
+use aws_sdk_cloudfrontkeyvaluestore::operation::put_key::{PutKeyError, PutKeyOutput};
+use aws_sdk_cloudfrontkeyvaluestore::types::error::{ConflictException, ResourceNotFoundException};
+use aws_smithy_mocks::{MockResponse, RuleMode, mock, mock_client};
+use aws_smithy_types::DateTime;
+
+use super::*;
+use crate::config::Config;
+
+const DIST: &str = "E2EXAMPLE12345";
+const ACCOUNT: &str = "123456789012";
+const SECRET: &str = "s3cret-for-the-team-0123";
+
+#[derive(Default)]
+struct Func {
+    code: Vec<u8>,
+    live: Option<Vec<u8>>,
+    etag: u32,
+    stores: Vec<String>,
+}
+
+/// What the fake AWS holds, and every write it was sent.
+#[derive(Default)]
+struct World {
+    config: Option<DistributionConfig>,
+    etag: u32,
+    /// Someone else edits the distribution just before maint's next update.
+    interloper: bool,
+    store: Option<u32>,
+    function: Option<Func>,
+    keys: BTreeMap<String, String>,
+    kvs_etag: u32,
+    writes: Vec<String>,
+}
+
+type Shared = Arc<Mutex<World>>;
+
+fn behavior_config(pattern: Option<&str>) -> (Option<DefaultCacheBehavior>, Option<CacheBehavior>) {
+    let none = FunctionAssociations::builder().quantity(0).build().unwrap();
+    match pattern {
+        None => (
+            Some(
+                DefaultCacheBehavior::builder()
+                    .target_origin_id("web")
+                    .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+                    .function_associations(none)
+                    .build()
+                    .unwrap(),
+            ),
+            None,
+        ),
+        Some(p) => (
+            None,
+            Some(
+                CacheBehavior::builder()
+                    .path_pattern(p)
+                    .target_origin_id("web")
+                    .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+                    .function_associations(none)
+                    .build()
+                    .unwrap(),
+            ),
+        ),
+    }
+}
+
+/// A customer's existing distribution: two behaviors and fields maint must keep.
+fn customer_distribution() -> DistributionConfig {
+    let (default, _) = behavior_config(None);
+    let (_, api) = behavior_config(Some("/api/*"));
+    let mut config = DistributionConfig::builder()
+        .caller_reference("shop-2019")
+        .comment("the shop")
+        .enabled(true)
+        .origins(
+            Origins::builder()
+                .quantity(1)
+                .items(
+                    Origin::builder()
+                        .id("web")
+                        .domain_name("shop.example.com")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .cache_behaviors(
+            CacheBehaviors::builder()
+                .quantity(1)
+                .items(api.unwrap())
+                .build()
+                .unwrap(),
+        )
+        .web_acl_id("arn:aws:wafv2:us-east-1:123456789012:global/webacl/shop/1")
+        .build()
+        .unwrap();
+    config.default_cache_behavior = default;
+    config
+}
+
+fn store_arn() -> String {
+    format!("arn:aws:cloudfront::{ACCOUNT}:key-value-store/0f1e2d3c-maint")
+}
+
+fn function_arn() -> String {
+    format!("arn:aws:cloudfront::{ACCOUNT}:function/maint-window-{DIST}")
+}
+
+fn summary(f: &Func, stage: FunctionStage) -> FunctionSummary {
+    FunctionSummary::builder()
+        .name(format!("maint-window-{DIST}"))
+        .status("DEPLOYED")
+        .function_config(
+            aws_sdk_cloudfront::types::FunctionConfig::builder()
+                .comment("maint")
+                .runtime(aws_sdk_cloudfront::types::FunctionRuntime::CloudfrontJs20)
+                .set_key_value_store_associations(Some(
+                    aws_sdk_cloudfront::types::KeyValueStoreAssociations::builder()
+                        .quantity(f.stores.len() as i32)
+                        .set_items(Some(
+                            f.stores
+                                .iter()
+                                .map(|a| {
+                                    aws_sdk_cloudfront::types::KeyValueStoreAssociation::builder()
+                                        .key_value_store_arn(a)
+                                        .build()
+                                        .unwrap()
+                                })
+                                .collect(),
+                        ))
+                        .build()
+                        .unwrap(),
+                ))
+                .build()
+                .unwrap(),
+        )
+        .function_metadata(
+            FunctionMetadata::builder()
+                .function_arn(function_arn())
+                .stage(stage)
+                .last_modified_time(DateTime::from_secs(0))
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap()
+}
+
+fn store_shape() -> KeyValueStore {
+    KeyValueStore::builder()
+        .name(format!("maint-window-{DIST}"))
+        .id("0f1e2d3c-maint")
+        .comment("maint")
+        .arn(store_arn())
+        .status("READY")
+        .last_modified_time(DateTime::from_secs(0))
+        .build()
+        .unwrap()
+}
+
+fn clients(world: &Shared) -> Clients {
+    let w = world.clone();
+    let get_distribution =
+        mock!(aws_sdk_cloudfront::Client::get_distribution).then_compute_output(move |_| {
+            let w = w.lock().unwrap();
+            GetDistributionOutput::builder()
+                .e_tag(format!("D{}", w.etag))
+                .distribution(
+                    Distribution::builder()
+                        .id(DIST)
+                        .arn(format!("arn:aws:cloudfront::{ACCOUNT}:distribution/{DIST}"))
+                        .status("Deployed")
+                        .last_modified_time(DateTime::from_secs(0))
+                        .in_progress_invalidation_batches(0)
+                        .domain_name("d111111abcdef8.cloudfront.net")
+                        .distribution_config(w.config.clone().unwrap())
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        });
+    let tags = mock!(aws_sdk_cloudfront::Client::list_tags_for_resource).then_output(|| {
+        ListTagsForResourceOutput::builder()
+            .tags(Tags::builder().build())
+            .build()
+    });
+    let w = world.clone();
+    let update_distribution = mock!(aws_sdk_cloudfront::Client::update_distribution)
+        .then_compute_response(move |req| {
+            let mut w = w.lock().unwrap();
+            if w.interloper {
+                // Another person's edit lands first and moves the ETag on.
+                w.interloper = false;
+                w.config.as_mut().unwrap().comment = "the shop (edited by Sam)".into();
+                w.etag += 1;
+            }
+            if req.if_match() != Some(format!("D{}", w.etag).as_str()) {
+                return MockResponse::Error(UpdateDistributionError::PreconditionFailed(
+                    PreconditionFailed::builder().build(),
+                ));
+            }
+            w.config = req.distribution_config().cloned();
+            w.etag += 1;
+            w.writes.push("UpdateDistribution".into());
+            MockResponse::Output(UpdateDistributionOutput::builder().build())
+        });
+    let w = world.clone();
+    let describe_store = mock!(aws_sdk_cloudfront::Client::describe_key_value_store)
+        .then_compute_response(move |_| {
+            let w = w.lock().unwrap();
+            match w.store {
+                Some(tag) => MockResponse::Output(
+                    DescribeKeyValueStoreOutput::builder()
+                        .key_value_store(store_shape())
+                        .e_tag(format!("S{tag}"))
+                        .build(),
+                ),
+                None => MockResponse::Error(DescribeKeyValueStoreError::EntityNotFound(
+                    EntityNotFound::builder().build(),
+                )),
+            }
+        });
+    let w = world.clone();
+    let create_store = mock!(aws_sdk_cloudfront::Client::create_key_value_store)
+        .then_compute_output(move |req| {
+            let mut w = w.lock().unwrap();
+            w.store = Some(1);
+            w.writes
+                .push(format!("CreateKeyValueStore {}", req.name().unwrap()));
+            CreateKeyValueStoreOutput::builder()
+                .key_value_store(store_shape())
+                .e_tag("S1")
+                .build()
+        });
+    let w = world.clone();
+    let delete_store = mock!(aws_sdk_cloudfront::Client::delete_key_value_store)
+        .then_compute_output(move |_| {
+            let mut w = w.lock().unwrap();
+            w.store = None;
+            w.writes.push("DeleteKeyValueStore".into());
+            DeleteKeyValueStoreOutput::builder().build()
+        });
+    let w = world.clone();
+    let describe_function = mock!(aws_sdk_cloudfront::Client::describe_function)
+        .then_compute_response(move |req| {
+            let w = w.lock().unwrap();
+            let live = req.stage() == Some(&FunctionStage::Live);
+            match &w.function {
+                Some(f) if !live || f.live.is_some() => MockResponse::Output(
+                    DescribeFunctionOutput::builder()
+                        .function_summary(summary(
+                            f,
+                            if live {
+                                FunctionStage::Live
+                            } else {
+                                FunctionStage::Development
+                            },
+                        ))
+                        .e_tag(format!("F{}", f.etag))
+                        .build(),
+                ),
+                _ => MockResponse::Error(DescribeFunctionError::NoSuchFunctionExists(
+                    NoSuchFunctionExists::builder().build(),
+                )),
+            }
+        });
+    let w = world.clone();
+    let get_function =
+        mock!(aws_sdk_cloudfront::Client::get_function).then_compute_output(move |req| {
+            let w = w.lock().unwrap();
+            let f = w.function.as_ref().unwrap();
+            let code = if req.stage() == Some(&FunctionStage::Live) {
+                f.live.clone().unwrap()
+            } else {
+                f.code.clone()
+            };
+            GetFunctionOutput::builder()
+                .function_code(Blob::new(code))
+                .e_tag(format!("F{}", f.etag))
+                .build()
+        });
+    let w = world.clone();
+    let create_function =
+        mock!(aws_sdk_cloudfront::Client::create_function).then_compute_output(move |req| {
+            let mut w = w.lock().unwrap();
+            let config = req.function_config().unwrap();
+            assert_eq!(
+                config.runtime(),
+                &aws_sdk_cloudfront::types::FunctionRuntime::CloudfrontJs20
+            );
+            let f = Func {
+                code: req.function_code().unwrap().as_ref().to_vec(),
+                live: None,
+                etag: 1,
+                stores: config
+                    .key_value_store_associations()
+                    .map(|a| {
+                        a.items()
+                            .iter()
+                            .map(|i| i.key_value_store_arn().to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            };
+            let out = CreateFunctionOutput::builder()
+                .function_summary(summary(&f, FunctionStage::Development))
+                .e_tag("F1")
+                .build();
+            w.function = Some(f);
+            w.writes.push("CreateFunction".into());
+            out
+        });
+    let w = world.clone();
+    let update_function =
+        mock!(aws_sdk_cloudfront::Client::update_function).then_compute_response(move |req| {
+            let mut w = w.lock().unwrap();
+            let f = w.function.as_mut().unwrap();
+            if req.if_match() != Some(format!("F{}", f.etag).as_str()) {
+                return MockResponse::Error(UpdateFunctionError::PreconditionFailed(
+                    PreconditionFailed::builder().build(),
+                ));
+            }
+            f.code = req.function_code().unwrap().as_ref().to_vec();
+            f.etag += 1;
+            let tag = f.etag;
+            w.writes.push("UpdateFunction".into());
+            MockResponse::Output(
+                UpdateFunctionOutput::builder()
+                    .e_tag(format!("F{tag}"))
+                    .build(),
+            )
+        });
+    let w = world.clone();
+    let publish_function = mock!(aws_sdk_cloudfront::Client::publish_function)
+        .then_compute_response(move |req| {
+            let mut w = w.lock().unwrap();
+            let f = w.function.as_mut().unwrap();
+            if req.if_match() != Some(format!("F{}", f.etag).as_str()) {
+                return MockResponse::Error(PublishFunctionError::PreconditionFailed(
+                    PreconditionFailed::builder().build(),
+                ));
+            }
+            f.live = Some(f.code.clone());
+            w.writes.push("PublishFunction".into());
+            MockResponse::Output(PublishFunctionOutput::builder().build())
+        });
+    let w = world.clone();
+    let delete_function =
+        mock!(aws_sdk_cloudfront::Client::delete_function).then_compute_response(move |_| {
+            let mut w = w.lock().unwrap();
+            let in_use = w
+                .config
+                .as_ref()
+                .is_some_and(|c| format!("{c:?}").contains(&function_arn()));
+            if in_use {
+                return MockResponse::Error(DeleteFunctionError::FunctionInUse(
+                    aws_sdk_cloudfront::types::error::FunctionInUse::builder().build(),
+                ));
+            }
+            w.function = None;
+            w.writes.push("DeleteFunction".into());
+            MockResponse::Output(DeleteFunctionOutput::builder().build())
+        });
+    let cloudfront = mock_client!(
+        aws_sdk_cloudfront,
+        RuleMode::MatchAny,
+        [
+            &get_distribution,
+            &tags,
+            &update_distribution,
+            &describe_store,
+            &create_store,
+            &delete_store,
+            &describe_function,
+            &get_function,
+            &create_function,
+            &update_function,
+            &publish_function,
+            &delete_function
+        ]
+    );
+
+    let w = world.clone();
+    let kvs_describe = mock!(aws_sdk_cloudfrontkeyvaluestore::Client::describe_key_value_store)
+        .then_compute_output(move |req| {
+            assert_eq!(req.kvs_arn(), Some(store_arn().as_str()));
+            let w = w.lock().unwrap();
+            KvsDescribeOutput::builder()
+                .kvs_arn(store_arn())
+                .item_count(w.keys.len() as i32)
+                .total_size_in_bytes(0)
+                .created(DateTime::from_secs(0))
+                .e_tag(format!("K{}", w.kvs_etag))
+                .build()
+                .unwrap()
+        });
+    let w = world.clone();
+    let get_key =
+        mock!(aws_sdk_cloudfrontkeyvaluestore::Client::get_key).then_compute_response(move |req| {
+            let w = w.lock().unwrap();
+            match w.keys.get(req.key().unwrap()) {
+                Some(v) => MockResponse::Output(
+                    GetKeyOutput::builder()
+                        .key(req.key().unwrap())
+                        .value(v)
+                        .item_count(w.keys.len() as i32)
+                        .total_size_in_bytes(0)
+                        .build()
+                        .unwrap(),
+                ),
+                None => MockResponse::Error(GetKeyError::ResourceNotFoundException(
+                    ResourceNotFoundException::builder()
+                        .message("Key not found")
+                        .build(),
+                )),
+            }
+        });
+    let w = world.clone();
+    let put_key =
+        mock!(aws_sdk_cloudfrontkeyvaluestore::Client::put_key).then_compute_response(move |req| {
+            let mut w = w.lock().unwrap();
+            if req.if_match() != Some(format!("K{}", w.kvs_etag).as_str()) {
+                return MockResponse::Error(PutKeyError::ConflictException(
+                    ConflictException::builder().message("stale").build(),
+                ));
+            }
+            w.keys
+                .insert(req.key().unwrap().into(), req.value().unwrap().into());
+            w.kvs_etag += 1;
+            w.writes.push(format!("PutKey {}", req.key().unwrap()));
+            MockResponse::Output(
+                PutKeyOutput::builder()
+                    .e_tag(format!("K{}", w.kvs_etag))
+                    .item_count(w.keys.len() as i32)
+                    .total_size_in_bytes(0)
+                    .build()
+                    .unwrap(),
+            )
+        });
+    let kvs = mock_client!(
+        aws_sdk_cloudfrontkeyvaluestore,
+        RuleMode::MatchAny,
+        [&kvs_describe, &get_key, &put_key]
+    );
+    Clients {
+        s3: mock_client!(aws_sdk_s3, []),
+        cloudfront,
+        kvs,
+    }
+}
+
+fn world() -> Shared {
+    Arc::new(Mutex::new(World {
+        config: Some(customer_distribution()),
+        ..World::default()
+    }))
+}
+
+fn spec(window_yaml: &str) -> WindowSpec {
+    let text = format!(
+        "environments:\n  shop:\n    region: eu-west-1\n    distribution: {DIST}\n    window:\n{window_yaml}"
+    );
+    let config = Config::parse(std::path::Path::new("maint.yaml"), &text).unwrap();
+    let (_, env) = config.select(None).unwrap();
+    WindowSpec::new(
+        &env,
+        env.distribution.as_ref().unwrap(),
+        std::path::Path::new("."),
+    )
+    .unwrap()
+}
+
+fn quiet() -> Output {
+    Output {
+        json: false,
+        quiet: true,
+    }
+}
+
+async fn attach_now(
+    world: &Shared,
+    spec: &WindowSpec,
+    secret_hash: Option<&str>,
+) -> Result<AttachReport> {
+    let options = AttachOptions {
+        environment: "shop",
+        secret_hash,
+        dry_run: false,
+        no_wait: false,
+    };
+    attach_with(spec, &clients(world), &quiet(), &options).await
+}
+
+fn viewer_request_arns(config: &DistributionConfig) -> Vec<(String, Vec<String>)> {
+    let arns = |fa: Option<&FunctionAssociations>| -> Vec<String> {
+        fa.map(FunctionAssociations::items)
+            .unwrap_or_default()
+            .iter()
+            .filter(|a| a.event_type() == &EventType::ViewerRequest)
+            .map(|a| a.function_arn().to_string())
+            .collect()
+    };
+    let mut out = vec![(
+        "*".to_string(),
+        arns(
+            config
+                .default_cache_behavior()
+                .unwrap()
+                .function_associations(),
+        ),
+    )];
+    for b in config.cache_behaviors().unwrap().items() {
+        out.push((
+            b.path_pattern().to_string(),
+            arns(b.function_associations()),
+        ));
+    }
+    out
+}
+
+#[tokio::test]
+async fn attach_builds_store_function_publish_secret_and_association_in_order() {
+    let world = world();
+    let spec = spec("      bypass:\n        secret_env: MAINT_BYPASS_SECRET\n");
+    let hash = bypass_hash(SECRET);
+    let report = attach_now(&world, &spec, Some(&hash)).await.unwrap();
+    assert!(report.applied);
+    assert_eq!(report.covered, ["*", "/api/*"]);
+
+    let w = world.lock().unwrap();
+    assert_eq!(
+        w.writes,
+        [
+            format!("CreateKeyValueStore maint-window-{DIST}"),
+            "CreateFunction".to_string(),
+            "PublishFunction".to_string(),
+            "PutKey bypass".to_string(),
+            "UpdateDistribution".to_string(),
+        ]
+    );
+    let f = w.function.as_ref().unwrap();
+    assert_eq!(f.code, spec.code.as_bytes());
+    assert_eq!(f.live.as_deref(), Some(spec.code.as_bytes()));
+    assert_eq!(f.stores, [store_arn()]);
+    assert_eq!(w.keys["bypass"], hash);
+    assert!(
+        !w.keys.values().any(|v| v.contains(SECRET)),
+        "the secret never reaches AWS"
+    );
+    let config = w.config.as_ref().unwrap();
+    assert_eq!(
+        viewer_request_arns(config),
+        [
+            ("*".to_string(), vec![function_arn()]),
+            ("/api/*".to_string(), vec![function_arn()])
+        ]
+    );
+    // Nothing else changed.
+    let mut expected = customer_distribution();
+    expected.default_cache_behavior = config.default_cache_behavior.clone();
+    expected.cache_behaviors = config.cache_behaviors.clone();
+    assert_eq!(config, &expected);
+}
+
+#[tokio::test]
+async fn attach_again_changes_nothing() {
+    let world = world();
+    let spec = spec("      retry_after: 120\n");
+    attach_now(&world, &spec, None).await.unwrap();
+    let writes = world.lock().unwrap().writes.len();
+    let report = attach_now(&world, &spec, None).await.unwrap();
+    assert!(report.steps.is_empty(), "{:?}", report.steps);
+    assert_eq!(world.lock().unwrap().writes.len(), writes);
+}
+
+#[tokio::test]
+async fn a_changed_config_updates_and_republishes_the_function_only() {
+    let world = world();
+    attach_now(&world, &spec("      retry_after: 120\n"), None)
+        .await
+        .unwrap();
+    world.lock().unwrap().writes.clear();
+    let changed = spec("      retry_after: 600\n");
+    attach_now(&world, &changed, None).await.unwrap();
+    let w = world.lock().unwrap();
+    assert_eq!(w.writes, ["UpdateFunction", "PublishFunction"]);
+    assert_eq!(
+        w.function.as_ref().unwrap().live.as_deref(),
+        Some(changed.code.as_bytes())
+    );
+}
+
+#[tokio::test]
+async fn attach_refuses_a_behavior_with_lambda_at_edge_and_changes_nothing() {
+    let world = world();
+    {
+        let mut w = world.lock().unwrap();
+        let config = w.config.as_mut().unwrap();
+        let api = &mut config
+            .cache_behaviors
+            .as_mut()
+            .unwrap()
+            .items
+            .as_mut()
+            .unwrap()[0];
+        api.lambda_function_associations = Some(
+            LambdaFunctionAssociations::builder()
+                .quantity(1)
+                .items(
+                    LambdaFunctionAssociation::builder()
+                        .lambda_function_arn(
+                            "arn:aws:lambda:us-east-1:123456789012:function:maintenance:7",
+                        )
+                        .event_type(EventType::ViewerRequest)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        );
+    }
+    let err = attach_now(&world, &spec("      retry_after: 60\n"), None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("behavior `/api/*`"), "{err}");
+    assert!(
+        err.contains("Lambda@Edge") && err.contains("function:maintenance:7"),
+        "{err}"
+    );
+    assert!(world.lock().unwrap().writes.is_empty());
+
+    // Leaving that behavior out works, and covers only the default one.
+    let report = attach_now(&world, &spec("      behaviors: [\"*\"]\n"), None)
+        .await
+        .unwrap();
+    assert_eq!(report.covered, ["*"]);
+    let w = world.lock().unwrap();
+    assert_eq!(
+        viewer_request_arns(w.config.as_ref().unwrap()),
+        [
+            ("*".to_string(), vec![function_arn()]),
+            ("/api/*".to_string(), vec![])
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_concurrent_distribution_edit_is_kept() {
+    let world = world();
+    world.lock().unwrap().interloper = true;
+    attach_now(&world, &spec("      retry_after: 60\n"), None)
+        .await
+        .unwrap();
+    let w = world.lock().unwrap();
+    let config = w.config.as_ref().unwrap();
+    assert_eq!(config.comment(), "the shop (edited by Sam)");
+    assert_eq!(viewer_request_arns(config)[0].1, [function_arn()]);
+}
+
+#[tokio::test]
+async fn on_and_off_are_one_store_write_each() {
+    let world = world();
+    let spec = spec("      retry_after: 90\n");
+    attach_now(&world, &spec, None).await.unwrap();
+    world.lock().unwrap().writes.clear();
+    let clients = clients(&world);
+
+    let state = on_state(&spec, Some("Back at 14:00 UTC".into()), None, Some("2h")).unwrap();
+    let report = switch_with("shop", &spec, &clients, state).await.unwrap();
+    assert!(report.to_string().contains("ON for `shop`"));
+    {
+        let w = world.lock().unwrap();
+        assert_eq!(w.writes, ["PutKey state"]);
+        let stored = State::from_value(&w.keys["state"]).unwrap();
+        assert!(stored.on);
+        assert_eq!(stored.message.as_deref(), Some("Back at 14:00 UTC"));
+        assert_eq!(stored.retry_after, Some(90));
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let until = stored.until.unwrap();
+        assert!(
+            (now + 7190..=now + 7210).contains(&until),
+            "{until} vs {now}"
+        );
+    }
+    let status = status(&spec, &clients).await.unwrap();
+    assert!(status.attached && status.on, "{status:?}");
+    assert_eq!(status.message.as_deref(), Some("Back at 14:00 UTC"));
+
+    switch_with("shop", &spec, &clients, off_state())
+        .await
+        .unwrap();
+    let w = world.lock().unwrap();
+    assert_eq!(w.writes, ["PutKey state", "PutKey state"]);
+    assert!(!State::from_value(&w.keys["state"]).unwrap().on);
+}
+
+#[tokio::test]
+async fn on_before_attach_says_so_and_writes_nothing() {
+    let world = world();
+    let spec = spec("      retry_after: 90\n");
+    let err = switch_with(
+        "shop",
+        &spec,
+        &clients(&world),
+        on_state(&spec, None, None, None).unwrap(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("run `maint attach` first"), "{err}");
+    assert!(world.lock().unwrap().writes.is_empty());
+}
+
+#[tokio::test]
+async fn detach_leaves_the_distribution_as_it_was() {
+    let world = world();
+    let before = world.lock().unwrap().config.clone().unwrap();
+    let spec = spec("      retry_after: 90\n");
+    attach_now(&world, &spec, None).await.unwrap();
+    world.lock().unwrap().writes.clear();
+    let report = detach_with("shop", &spec, &clients(&world), &quiet(), false)
+        .await
+        .unwrap();
+    assert!(report.applied);
+    let w = world.lock().unwrap();
+    assert_eq!(
+        w.writes,
+        [
+            "UpdateDistribution",
+            "DeleteFunction",
+            "DeleteKeyValueStore"
+        ]
+    );
+    assert_eq!(w.config.as_ref().unwrap(), &before);
+    assert!(w.function.is_none() && w.store.is_none());
+}
+
+#[test]
+fn window_times_are_checked() {
+    let now = SystemTime::now();
+    assert!(window_end(None, Some("90m"), now).unwrap().is_some());
+    let err = window_end(Some("2001-01-01T00:00:00Z"), None, now)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("in the past"), "{err}");
+    let err = window_end(Some("tomorrow"), None, now)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("2026-11-22T14:00:00Z"), "{err}");
+    let err = window_end(None, Some("soon"), now).unwrap_err().to_string();
+    assert!(err.contains("90m"), "{err}");
+    assert_eq!(window_end(None, None, now).unwrap(), None);
+}

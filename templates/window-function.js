@@ -1,0 +1,82 @@
+// maint window mode (cloudfront-js-2.0, viewer request): a 503 page while KVS
+// "state" is on, but for open paths, allowed networks and bypass holders.
+import cf from 'cloudfront';
+const crypto = require('crypto');
+const kvs = cf.kvs();
+const C = __MAINT_CONFIG__;
+
+const ESC = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const hv = v => ({ value: v });
+const all = o => o.multiValue || [o];
+const any = (res, s) => res.some(p => new RegExp(p).test(s));
+const hex = (h, s) => h.update(s).digest('hex');
+const dec = s => { try { return decodeURIComponent(s); } catch (e) { return s; } };
+// Queries come as sent: normalize escapes, keep '+'.
+const enc = s => s.split('+').map(p => encodeURIComponent(dec(p))).join('+');
+const eq = (a, b) => { // constant time
+  let d = a.length ^ b.length;
+  for (let i = 0; i < b.length; i++) d |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return !d;
+};
+
+// Address text -> eight 16-bit groups (IPv4 as ::ffff:a.b.c.d), or null.
+const groups = s => {
+  const m = /^(.*:)?(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (m) s = m.slice(2).every(x => x < 256) ? (m[1] || '::ffff:') + (m[2] * 256 + +m[3]).toString(16) + ':' + (m[4] * 256 + +m[5]).toString(16) : '';
+  const h = s.split('::');
+  const a = h[0] ? h[0].split(':') : [];
+  const b = h[1] ? h[1].split(':') : [];
+  if (h.length == 2) { // '::' is one zero group or more
+    do a.push('0');
+    while (a.length + b.length < 8);
+  }
+  const g = a.concat(b);
+  return h.length < 3 && g.length == 8 && g.every(x => /^[\da-f]{1,4}$/i.test(x)) ? g.map(x => parseInt(x, 16)) : null;
+};
+// Groups -> bit string (16 characters per group).
+const bits = g => g.map(x => (x + 65536).toString(2).slice(1)).join('');
+const allowed = ip => {
+  const g = groups(ip);
+  const inside = (net, n) => !!g && bits(g).slice(0, n) == bits(net).slice(0, n);
+  return (ip.indexOf(':') >= 0 && C.ipv6.some(c => inside(c[0], c[1]))) ||
+    C.ipv4.some(c => inside([0, 0, 0, 0, 0, 65535, c[0] >>> 16, c[0] & 65535], 96 + c[1]));
+};
+
+async function handler(event) {
+  const r = event.request;
+  let s, H;
+  try { s = JSON.parse(await kvs.get('state')); } catch (e) {}
+  if (!s || s.on !== true) return r;
+  const left = typeof s.until == 'number' ? s.until - Date.now() / 1000 : NaN;
+  if (left <= 0 || any(C.open, r.uri) || allowed('' + event.viewer.ip)) return r;
+
+  const B = C.bypass;
+  try { H = B && (await kvs.get('bypass')); } catch (e) {}
+  if (H) {
+    const T = hex(crypto.createHmac('sha256', H), 'maint-bypass-cookie');
+    const q = r.querystring, p = q[B.param];
+    if (p && eq(hex(crypto.createHash('sha256'), 'maint-bypass:' + dec(p.value)), H)) {
+      const rest = [], cookies = {};
+      Object.keys(q).forEach(k => k != B.param && all(q[k]).forEach(v => rest.push(enc(k) + (v.value ? '=' + enc(v.value) : ''))));
+      cookies[B.cookie] = { value: T, attributes: 'Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=' + B.maxAge };
+      const location = r.uri.replace(/^\/+/, '/') + (rest.length ? '?' + rest.join('&') : '');
+      return { statusCode: 302, statusDescription: 'Found', headers: { location: hv(location), 'cache-control': hv('no-store') }, cookies: cookies };
+    }
+    const c = r.cookies[B.cookie];
+    if (c && all(c).some(v => eq(v.value, T))) return r;
+  }
+
+  const a = r.headers.accept, accept = a ? all(a).map(v => v.value).join().toLowerCase() : '';
+  const json = any(C.api, r.uri) || (/application\/json|\+json/.test(accept) && accept.indexOf('text/html') < 0);
+  const msg = typeof s.message == 'string' && s.message ? s.message : C.message;
+  const ra = s.retryAfter, retry = Math.ceil(left || (typeof ra == 'number' && ra > 0 ? ra : C.retryAfter));
+  const data = json ? C.page.json.join(JSON.stringify(msg)) : C.page.html.join(msg.replace(/[&<>"']/g, x => ESC[x]));
+  return {
+    statusCode: 503, statusDescription: 'Service Unavailable', body: { encoding: 'text', data: data },
+    headers: {
+      'content-type': hv(json ? 'application/json' : 'text/html; charset=utf-8'),
+      'cache-control': hv('no-store'),
+      'retry-after': hv(String(retry))
+    }
+  };
+}
