@@ -425,7 +425,7 @@ async fn set_message_uploads_only_when_the_page_changes() {
         .unwrap();
     let status: Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(
-        status["document"]["message"],
+        status["site"]["document"]["message"],
         "Back at <b>14:00</b> UTC & \"soon\""
     );
 }
