@@ -627,11 +627,17 @@ pub fn function(session: &Session, out: &Output) -> Result<()> {
         spec.function_name(),
         spec.code.len()
     ));
-    out.result(&FunctionCode {
+    let code = FunctionCode {
         name: spec.function_name(),
         bytes: spec.code.len(),
         code: spec.code.clone(),
-    })
+    };
+    if out.json {
+        return out.result(&code);
+    }
+    // Exactly the bytes CloudFront gets, so `maint function > f.js` can be diffed.
+    print!("{}", code.code);
+    Ok(())
 }
 
 /// Window mode's part of `maint status`.
