@@ -117,43 +117,29 @@ pub struct FunctionState {
 }
 
 pub async fn find_function(cf: &Client, name: &str) -> Result<Option<FunctionState>> {
-    let described = match cf
-        .describe_function()
-        .name(name)
-        .stage(FunctionStage::Development)
-        .send()
-        .await
-    {
-        Ok(out) => out,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_function_exists()) =>
-        {
-            return Ok(None);
-        }
-        Err(e) => return Err(explain("reading the window function", e)),
+    let Some(described) = describe_stage(cf, name, FunctionStage::Development).await? else {
+        return Ok(None);
     };
     let Some(summary) = described.function_summary() else {
         return Ok(None);
     };
     let config = summary.function_config();
-    let code = cf
-        .get_function()
-        .name(name)
-        .stage(FunctionStage::Development)
-        .send()
-        .await
-        .map_err(|e| explain("reading the window function's code", e))?
-        .function_code()
-        .map(|b| b.as_ref().to_vec())
-        .unwrap_or_default();
+    // A LIVE answer for another stage means "never published" (AWS says
+    // NoSuchFunctionExists; an emulator may ignore the stage asked for).
+    let live = describe_stage(cf, name, FunctionStage::Live)
+        .await?
+        .and_then(|d| d.function_summary()?.function_metadata()?.stage().cloned());
+    let live_code = match live {
+        Some(FunctionStage::Live) => Some(stage_code(cf, name, FunctionStage::Live).await?),
+        _ => None,
+    };
     Ok(Some(FunctionState {
         arn: summary
             .function_metadata()
             .map(|m| m.function_arn().to_string())
             .unwrap_or_default(),
         etag: described.e_tag().unwrap_or_default().to_string(),
-        code,
+        code: stage_code(cf, name, FunctionStage::Development).await?,
         runtime: config
             .map(|c| c.runtime().as_str().to_string())
             .unwrap_or_default(),
@@ -166,48 +152,48 @@ pub async fn find_function(cf: &Client, name: &str) -> Result<Option<FunctionSta
                     .collect()
             })
             .unwrap_or_default(),
-        live_code: live_code(cf, name).await?,
+        live_code,
     }))
 }
 
-/// The LIVE stage's code. An answer for another stage means "never published"
-/// (AWS says NoSuchFunctionExists; an emulator may ignore the stage).
-async fn live_code(cf: &Client, name: &str) -> Result<Option<Vec<u8>>> {
-    let described = match cf
+async fn describe_stage(
+    cf: &Client,
+    name: &str,
+    stage: FunctionStage,
+) -> Result<Option<aws_sdk_cloudfront::operation::describe_function::DescribeFunctionOutput>> {
+    match cf
         .describe_function()
         .name(name)
-        .stage(FunctionStage::Live)
+        .stage(stage.clone())
         .send()
         .await
     {
-        Ok(out) => out,
+        Ok(out) => Ok(Some(out)),
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_no_such_function_exists()) =>
         {
-            return Ok(None);
+            Ok(None)
         }
-        Err(e) => return Err(explain("reading the published window function", e)),
-    };
-    let stage = described
-        .function_summary()
-        .and_then(|s| s.function_metadata())
-        .and_then(|m| m.stage().cloned());
-    if stage != Some(FunctionStage::Live) {
-        return Ok(None);
+        Err(e) => Err(explain(
+            &format!("reading the window function ({stage})"),
+            e,
+        )),
     }
+}
+
+async fn stage_code(cf: &Client, name: &str, stage: FunctionStage) -> Result<Vec<u8>> {
     let out = cf
         .get_function()
         .name(name)
-        .stage(FunctionStage::Live)
+        .stage(stage.clone())
         .send()
         .await
-        .map_err(|e| explain("reading the published window function's code", e))?;
-    Ok(Some(
-        out.function_code()
-            .map(|b| b.as_ref().to_vec())
-            .unwrap_or_default(),
-    ))
+        .map_err(|e| explain(&format!("reading the window function's code ({stage})"), e))?;
+    Ok(out
+        .function_code()
+        .map(|b| b.as_ref().to_vec())
+        .unwrap_or_default())
 }
 
 fn function_config(distribution: &str, store_arn: &str) -> Result<FunctionConfig> {
