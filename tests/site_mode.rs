@@ -554,6 +554,37 @@ async fn destroy_asks_first_then_removes_everything() {
 }
 
 #[tokio::test]
+async fn destroy_on_a_terminal_deletes_only_after_the_name_is_typed() {
+    let emulator = Emulator::start();
+    let project = provisioned(&emulator);
+    let s3 = emulator.s3("eu-west-1").await;
+
+    emulator.clear_requests();
+    let wrong = project.maint_in_terminal(&["destroy"], "prod\n");
+    assert_eq!(wrong.status.code(), Some(1));
+    let shown = stdout_of(&wrong);
+    assert!(
+        shown.contains("Type the environment name to confirm"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("not confirmed: nothing was deleted"),
+        "{shown}"
+    );
+    assert_eq!(emulator.writes(), Vec::<String>::new());
+
+    let right = project.maint_in_terminal(&["destroy"], "staging\n");
+    assert!(right.status.success(), "{}", stdout_of(&right));
+    assert!(
+        s3.head_bucket()
+            .bucket("acme-maint-it")
+            .send()
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
 async fn destroy_never_deletes_objects_maint_did_not_create() {
     let emulator = Emulator::start();
     let project = provisioned(&emulator);

@@ -151,3 +151,54 @@ fn chain_text(err: &(dyn StdError + 'static)) -> String {
     }
     parts.join(": ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_s3::operation::head_bucket::HeadBucketError;
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn service_error(status: u16, code: Option<&str>, message: &str) -> anyhow::Error {
+        let mut meta = ErrorMetadata::builder().message(message);
+        if let Some(code) = code {
+            meta = meta.code(code);
+        }
+        let err = SdkError::service_error(
+            HeadBucketError::generic(meta.build()),
+            HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty()),
+        );
+        explain("reading bucket acme", err)
+    }
+
+    #[test]
+    fn throttling_says_wait_and_run_again() {
+        let text =
+            service_error(503, Some("SlowDown"), "Please reduce your request rate.").to_string();
+        assert!(
+            text.starts_with("reading bucket acme failed: SlowDown: Please reduce"),
+            "{text}"
+        );
+        assert!(text.contains("wait a minute and run again"), "{text}");
+    }
+
+    #[test]
+    fn expired_and_denied_credentials_say_what_to_do() {
+        let text =
+            service_error(400, Some("ExpiredToken"), "The provided token has expired.").to_string();
+        assert!(text.contains("aws sso login"), "{text}");
+        let text = service_error(403, Some("AccessDenied"), "Access Denied").to_string();
+        assert!(
+            text.contains("lack this permission") && text.contains("IAM policy"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_error_without_a_code_shows_its_http_status() {
+        let text = service_error(501, None, "").to_string();
+        assert_eq!(text, "reading bucket acme failed: HTTP 501");
+    }
+}

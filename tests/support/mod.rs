@@ -232,6 +232,41 @@ impl Project {
     }
 }
 
+impl Project {
+    /// `maint ARGS` on a pseudo-terminal (through util-linux `script`), with
+    /// `input` typed at it: for the prompts maint shows only to a person.
+    pub fn maint_in_terminal(&self, args: &[&str], input: &str) -> std::process::Output {
+        use std::io::Write as _;
+        let binary = assert_cmd::cargo::cargo_bin!("maint");
+        let command = std::iter::once(binary.display().to_string())
+            .chain(args.iter().map(|a| (*a).to_string()))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let template = self.maint(&[]);
+        let mut script = Command::new("script");
+        script.args(["-qec", &command, "/dev/null"]);
+        script.current_dir(self.dir.path()).env_clear();
+        for (key, value) in template.get_envs() {
+            if let Some(value) = value {
+                script.env(key, value);
+            }
+        }
+        let mut child = script
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("util-linux `script` runs maint on a pseudo-terminal");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+}
+
 pub fn stdout_of(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
