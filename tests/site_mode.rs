@@ -517,6 +517,24 @@ async fn invalidate_validates_paths_then_waits() {
 }
 
 #[tokio::test]
+async fn invalidate_lists_once_and_creates_once() {
+    let emulator = Emulator::start();
+    let project = provisioned(&emulator);
+    emulator.clear_requests();
+    project.maint(&["invalidate"]).assert().success();
+    let requests = emulator.requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert!(
+        requests[0].starts_with("GET ") && requests[0].contains("/distribution"),
+        "{requests:?}"
+    );
+    assert!(
+        requests[1].starts_with("POST ") && requests[1].contains("/invalidation"),
+        "{requests:?}"
+    );
+}
+
+#[tokio::test]
 async fn destroy_asks_first_then_removes_everything() {
     let emulator = Emulator::start();
     let project = provisioned(&emulator);

@@ -146,8 +146,17 @@ pub struct FoundDistribution {
     pub etag: String,
 }
 
-/// Finds the distribution whose Comment is `marker`.
+/// Finds the distribution whose Comment is `marker`, read in full.
 pub async fn find_distribution(cf: &Client, marker: &str) -> Result<Option<FoundDistribution>> {
+    match find_distribution_id(cf, marker).await? {
+        Some(id) => read_distribution(cf, &id).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The id of the distribution whose Comment is `marker`: listing only, for
+/// commands that need nothing more (invalidations).
+pub async fn find_distribution_id(cf: &Client, marker: &str) -> Result<Option<String>> {
     let mut page_marker = None;
     let mut matches = Vec::new();
     loop {
@@ -175,7 +184,7 @@ pub async fn find_distribution(cf: &Client, marker: &str) -> Result<Option<Found
     }
     match matches.as_slice() {
         [] => Ok(None),
-        [id] => read_distribution(cf, id).await.map(Some),
+        [id] => Ok(Some(id.clone())),
         ids => bail!(
             "{} distributions carry the comment \"{marker}\" ({}): maint manages one. Delete the \
              extra ones in the CloudFront console, then run again",

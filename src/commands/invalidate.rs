@@ -60,10 +60,9 @@ pub async fn run(session: &Session, out: &Output, paths: Vec<String>, wait: bool
     let site = session.site()?;
     check_paths(&paths)?;
     let clients = session.clients().await;
-    let dist = cloudfront::find_distribution(&clients.cloudfront, &site.spec.distribution.comment)
+    let id = cloudfront::find_distribution_id(&clients.cloudfront, &site.spec.distribution.comment)
         .await?
         .ok_or_else(|| not_provisioned(&session.environment))?;
-    let id = dist.observed.id;
     let inv = cloudfront::create_invalidation(&clients.cloudfront, &id, &paths).await?;
     out.progress(format!("Invalidation {inv} started."));
     if wait {

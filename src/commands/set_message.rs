@@ -105,10 +105,9 @@ pub async fn run(session: &Session, out: &Output, request: Request) -> Result<()
         report.applied = true;
     }
     if request.invalidate {
-        let dist = cloudfront::find_distribution(&clients.cloudfront, &spec.distribution.comment)
+        let id = cloudfront::find_distribution_id(&clients.cloudfront, &spec.distribution.comment)
             .await?
             .ok_or_else(|| not_provisioned(&session.environment))?;
-        let id = dist.observed.id;
         let inv =
             cloudfront::create_invalidation(&clients.cloudfront, &id, &["/*".to_string()]).await?;
         if request.wait {

@@ -154,7 +154,6 @@ async fn site_status(
     site: &super::Site,
     clients: &crate::aws::Clients,
 ) -> Result<Report> {
-    let clients = clients.clone();
     let (observed, _) = site.observe(&clients).await?;
     let spec = &site.spec;
     let message = desired_message(spec, &observed);

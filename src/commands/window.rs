@@ -222,7 +222,6 @@ pub async fn attach_with(
     options: &AttachOptions<'_>,
 ) -> Result<AttachReport> {
     let (secret_hash, environment) = (options.secret_hash, options.environment);
-    let clients = clients.clone();
     let (observed, _) = observe(spec, &clients, secret_hash.is_some()).await?;
     let covered = covered(&observed.behaviors, spec.behaviors.as_deref())?;
     let steps = attach_plan(spec, &covered, secret_hash, &observed);
