@@ -154,7 +154,7 @@ async fn site_status(
     site: &super::Site,
     clients: &crate::aws::Clients,
 ) -> Result<Report> {
-    let (observed, _) = site.observe(&clients).await?;
+    let (observed, _) = site.observe(clients).await?;
     let spec = &site.spec;
     let message = desired_message(spec, &observed);
     let document = site.template.render(&spec.key, &spec.title, &message)?;

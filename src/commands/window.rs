@@ -222,7 +222,7 @@ pub async fn attach_with(
     options: &AttachOptions<'_>,
 ) -> Result<AttachReport> {
     let (secret_hash, environment) = (options.secret_hash, options.environment);
-    let (observed, _) = observe(spec, &clients, secret_hash.is_some()).await?;
+    let (observed, _) = observe(spec, clients, secret_hash.is_some()).await?;
     let covered = covered(&observed.behaviors, spec.behaviors.as_deref())?;
     let steps = attach_plan(spec, &covered, secret_hash, &observed);
     if steps.is_empty() {
@@ -247,7 +247,7 @@ pub async fn attach_with(
     }
     apply_attach(
         spec,
-        &clients,
+        clients,
         out,
         &report.steps,
         &covered,
@@ -257,7 +257,7 @@ pub async fn attach_with(
     .await?;
     report.applied = true;
 
-    let (again, _) = observe(spec, &clients, secret_hash.is_some()).await?;
+    let (again, _) = observe(spec, clients, secret_hash.is_some()).await?;
     let left = attach_plan(spec, &covered, secret_hash, &again);
     if !left.is_empty() {
         bail!(
@@ -274,7 +274,7 @@ pub async fn attach_with(
             .iter()
             .any(|s| matches!(s, AttachStep::Associate { .. }))
     {
-        wait_deployed(&clients, out, spec.distribution.as_str()).await?;
+        wait_deployed(clients, out, spec.distribution.as_str()).await?;
     }
     Ok(report)
 }
