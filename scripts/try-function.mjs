@@ -1,16 +1,17 @@
-// Runs a function rendered by `maint function` on sample viewer requests,
-// under the same stand-in for the CloudFront runtime that its tests use, and
-// prints what each visitor would get. The local emulator cannot execute
-// CloudFront Functions; this shows their behaviour without AWS.
+// Runs a function rendered by `maint function` on sample viewer requests, on
+// njs (CloudFront's engine) and Node with the same KeyValueStore stand-in its
+// tests use (the two must agree), and prints what each visitor would get. The
+// local emulator cannot execute CloudFront Functions; this shows their
+// behaviour without AWS.
 //
 // Usage: node scripts/try-function.mjs FUNCTION.js STATE_JSON [SECRET]
 import { readFileSync } from 'node:fs';
-import { bypassHash, load, makeEvent } from '../tests/function/harness.mjs';
+import { bypassHash, makeEvent, runBoth } from '../tests/function/harness.mjs';
 
 const [file, state, secret] = process.argv.slice(2);
 const kvs = { state };
 if (secret) kvs.bypass = bypassHash(secret);
-const { handler } = load(readFileSync(file, 'utf8'), { kvs });
+const code = readFileSync(file, 'utf8');
 
 const html = { accept: { value: 'text/html,application/xhtml+xml' } };
 const cases = [
@@ -23,9 +24,9 @@ if (secret) {
   cases.push(['a teammate with ?maint-bypass=SECRET', makeEvent({ uri: '/cart', querystring: { 'maint-bypass': { value: secret }, step: { value: '2' } } })]);
 }
 for (const [who, event] of cases) {
-  const r = await handler(event);
-  const req = event.request;
-  if (r === req) {
+  const { res: r, event: seen, sent } = await runBoth(code, { kvs, event });
+  const req = sent.request;
+  if (r === seen.request) {
     console.log(`${req.method} ${req.uri} from ${who} -> passes to the origin`);
   } else if (r.statusCode === 302) {
     const cookie = Object.keys(r.cookies)[0];

@@ -1,5 +1,8 @@
 // maint window mode (cloudfront-js-2.0, viewer request): a 503 page while KVS
 // "state" is on, but for open paths, allowed networks and bypass holders.
+// CloudFront runs this on njs, not V8: `await` only as a whole statement (never
+// in a call's arguments), no async closures, modules cloudfront and crypto
+// only. Short names keep it far under the 10 KB code limit.
 import cf from 'cloudfront';
 const crypto = require('crypto');
 const kvs = cf.kvs();
@@ -17,6 +20,21 @@ const eq = (a, b) => { // constant time
   let d = a.length ^ b.length;
   for (let i = 0; i < b.length; i++) d |= a.charCodeAt(i) ^ b.charCodeAt(i);
   return !d;
+};
+// No dot segment, raw or escaped (`..;` too): an origin could resolve
+// /webhooks/../admin to a path that is not open.
+const plain = u => u.replace(/%2e/gi, '.').split(/\/|\\|%2f|%5c/i).every(x => !/^\.\.?(;|$)/.test(x));
+// JSON when the Accept header ranks a JSON type above HTML (q-values; a tie is HTML).
+const wantsJson = a => {
+  let j = 0, h = 0;
+  a.split(',').forEach(t => {
+    const f = t.split(';'), type = f[0].trim();
+    let q = 1;
+    f.slice(1).forEach(x => { const m = /^\s*q\s*=\s*([\d.]+)\s*$/.exec(x); if (m) q = +m[1]; });
+    if (/^application\/([\w.-]+\+)?json$/.test(type)) j = Math.max(j, q);
+    else if (type == 'text/html') h = Math.max(h, q);
+  });
+  return j > h;
 };
 
 // Address text -> eight 16-bit groups (IPv4 as ::ffff:a.b.c.d), or null.
@@ -43,21 +61,29 @@ const allowed = ip => {
 };
 
 async function handler(event) {
-  const r = event.request;
+  const r = event.request, B = C.bypass, q = r.querystring;
+  // The secret never reaches the origin (nor its logs), whatever the state.
+  const p = B && q[B.param];
+  if (p) delete q[B.param];
   let s, H;
-  try { s = JSON.parse(await kvs.get('state')); } catch (e) {}
+  try {
+    const raw = await kvs.get('state');
+    s = JSON.parse(raw);
+  } catch (e) {}
   if (!s || s.on !== true) return r;
   const left = typeof s.until == 'number' ? s.until - Date.now() / 1000 : NaN;
-  if (left <= 0 || any(C.open, r.uri) || allowed('' + event.viewer.ip)) return r;
+  if (left <= 0 || (plain(r.uri) && any(C.open, r.uri)) || allowed('' + event.viewer.ip)) return r;
 
-  const B = C.bypass;
-  try { H = B && (await kvs.get('bypass')); } catch (e) {}
+  if (B) {
+    try {
+      H = await kvs.get('bypass');
+    } catch (e) {}
+  }
   if (H) {
     const T = hex(crypto.createHmac('sha256', H), 'maint-bypass-cookie');
-    const q = r.querystring, p = q[B.param];
     if (p && eq(hex(crypto.createHash('sha256'), 'maint-bypass:' + dec(p.value)), H)) {
       const rest = [], cookies = {};
-      Object.keys(q).forEach(k => k != B.param && all(q[k]).forEach(v => rest.push(enc(k) + (v.value ? '=' + enc(v.value) : ''))));
+      Object.keys(q).forEach(k => all(q[k]).forEach(v => rest.push(enc(k) + (v.value ? '=' + enc(v.value) : ''))));
       cookies[B.cookie] = { value: T, attributes: 'Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=' + B.maxAge };
       const location = r.uri.replace(/^\/+/, '/') + (rest.length ? '?' + rest.join('&') : '');
       return { statusCode: 302, statusDescription: 'Found', headers: { location: hv(location), 'cache-control': hv('no-store') }, cookies: cookies };
@@ -66,8 +92,8 @@ async function handler(event) {
     if (c && all(c).some(v => eq(v.value, T))) return r;
   }
 
-  const a = r.headers.accept, accept = a ? all(a).map(v => v.value).join().toLowerCase() : '';
-  const json = any(C.api, r.uri) || (/application\/json|\+json/.test(accept) && accept.indexOf('text/html') < 0);
+  const a = r.headers.accept;
+  const json = any(C.api, r.uri) || (!!a && wantsJson(all(a).map(v => v.value).join().toLowerCase()));
   const msg = typeof s.message == 'string' && s.message ? s.message : C.message;
   const ra = s.retryAfter, retry = Math.ceil(left || (typeof ra == 'number' && ra > 0 ? ra : C.retryAfter));
   const data = json ? C.page.json.join(JSON.stringify(msg)) : C.page.html.join(msg.replace(/[&<>"']/g, x => ESC[x]));
