@@ -114,25 +114,66 @@ impl fmt::Display for BucketName {
 pub struct Region(String);
 validated_string!(Region);
 
+/// Every region of the public AWS partitions (aws, aws-cn, aws-us-gov,
+/// aws-eusc), from the partition data the AWS SDK for Rust embeds
+/// (`endpoint_lib.rs` of the locked SDK crates, the same data as botocore's
+/// `partitions.json`). The emulator accepts any name and AWS fails only at
+/// DNS, so an unknown region is refused here, before any call.
+const REGIONS: [&str; 39] = [
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    // aws-cn, aws-us-gov, aws-eusc
+    "cn-north-1",
+    "cn-northwest-1",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "eusc-de-east-1",
+];
+
 impl TryFrom<String> for Region {
     type Error = String;
 
     fn try_from(name: String) -> Result<Self, String> {
-        // partition-prefix(es), a direction word, a number: us-east-1, us-gov-west-1,
-        // ap-southeast-2, cn-north-1, eu-central-2, il-central-1, mx-central-1.
-        let parts: Vec<&str> = name.split('-').collect();
-        let shape_ok = (3..=4).contains(&parts.len())
-            && parts[..parts.len() - 1]
-                .iter()
-                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-            && parts[parts.len() - 1].parse::<u8>().is_ok();
-        if shape_ok {
-            Ok(Self(name))
-        } else {
-            Err(format!(
-                "invalid region `{name}`: expected an AWS region name such as `us-east-1` or `eu-west-1`"
-            ))
+        if REGIONS.contains(&name.as_str()) {
+            return Ok(Self(name));
         }
+        Err(format!(
+            "invalid region `{name}`: AWS has no region of that name. The regions are {} (if AWS \
+             opened it after this maint was built, upgrade maint)",
+            REGIONS.join(", ")
+        ))
     }
 }
 
@@ -464,13 +505,40 @@ mod tests {
     }
 
     #[test]
-    fn regions_have_the_aws_shape() {
-        for ok in ["us-east-1", "eu-west-1", "us-gov-west-1", "ap-southeast-2"] {
+    fn regions_are_the_ones_aws_has() {
+        for ok in [
+            "us-east-1",
+            "eu-west-1",
+            "us-gov-west-1",
+            "ap-southeast-2",
+            "mx-central-1",
+            "ap-southeast-7",
+            "cn-northwest-1",
+            "eusc-de-east-1",
+        ] {
             assert!(Region::try_from(ok.to_string()).is_ok(), "{ok}");
         }
-        for bad in ["useast1", "us-east", "US-EAST-1", "us-east-1a", ""] {
+        for bad in [
+            "useast1",
+            "us-east",
+            "US-EAST-1",
+            "us-east-1a",
+            "",
+            // The shape of a region, but AWS has none of these.
+            "mars-north-1",
+            "us-mars-1",
+            "eu-west-9",
+            "aws-global",
+        ] {
             assert!(Region::try_from(bad.to_string()).is_err(), "{bad}");
         }
+        let err = Region::try_from("mars-north-1".to_string()).unwrap_err();
+        assert!(
+            err.contains("invalid region `mars-north-1`: AWS has no region of that name")
+                && err.contains("eu-west-1")
+                && err.contains("us-east-1"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -100,6 +100,25 @@ fn unknown_keys_and_bad_values_are_reported_with_their_line() {
 }
 
 #[test]
+fn a_region_aws_does_not_have_is_refused_naming_the_real_ones() {
+    // The emulator takes any name, and AWS would fail only at DNS.
+    fails_before_aws(
+        "environments:\n  staging:\n    region: mars-north-1\n    bucket: acme-maint\n",
+        &["provision", "--dry-run"],
+        &[
+            "line 3",
+            "invalid region `mars-north-1`: AWS has no region of that name",
+            "eu-west-1",
+        ],
+    );
+    fails_before_aws(
+        SMALLEST,
+        &["provision", "--dry-run", "--region", "mars-north-1"],
+        &["--region", "invalid region `mars-north-1`"],
+    );
+}
+
+#[test]
 fn an_alias_needs_a_us_east_1_certificate() {
     fails_before_aws(
         "environments:\n  p:\n    region: eu-west-1\n    bucket: acme-maint\n    aliases: [down.example.com]\n    certificate_arn: arn:aws:acm:eu-west-1:123456789012:certificate/abc\n",
