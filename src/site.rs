@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use crate::config::Environment;
 use crate::values::{BucketName, DocumentKey, Region};
@@ -19,9 +20,16 @@ pub const ORIGIN_ID: &str = "maint-error-document";
 /// Every HTTP method CloudFront knows, so every request reaches S3 and gets the page.
 pub const ALL_METHODS: [&str; 7] = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"];
 pub const CACHED_METHODS: [&str; 2] = ["GET", "HEAD"];
-/// What S3 may answer for anything but the document (403 without ListBucket,
-/// 404 if the document itself went missing, 400/405 for odd methods).
-pub const ERROR_CODES: [i32; 4] = [400, 403, 404, 405];
+/// Every code a custom error response can take (AWS, "Creating a custom
+/// error page": 400, 403, 404, 405, 414, 416, 500-504), each mapped to a 503
+/// with the page. S3 answers 403 for anything but the document (no
+/// s3:ListBucket), 404 if the document went missing, 400/405 for odd methods,
+/// 416 for a bad Range, 500 InternalError and 503 SlowDown; 414, 501, 502
+/// and 504 come from the way there. Left unmapped, any of them reaches the
+/// visitor as S3's raw XML (aws-facts: custom error responses).
+pub const ERROR_CODES: [i32; 11] = [400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504];
+/// CreateOriginAccessControl: "You can specify up to 64 characters."
+const MAX_OAC_NAME: usize = 64;
 pub const TAG_MANAGED_BY: &str = "maint:managed-by";
 pub const TAG_ENVIRONMENT: &str = "maint:environment";
 
@@ -99,9 +107,18 @@ impl SiteSpec {
         format!("maint-site-{}", self.bucket)
     }
 
-    /// The name of the Origin Access Control (unique per account, like buckets).
+    /// The name of the Origin Access Control (unique per account, like
+    /// buckets): `maint-BUCKET`, or for a bucket over 58 characters, which
+    /// would break the 64-character limit of an OAC name, its first 49
+    /// characters and a hash of the whole name.
     pub fn oac_name(&self) -> String {
-        format!("maint-{}", self.bucket)
+        let name = format!("maint-{}", self.bucket);
+        if name.len() <= MAX_OAC_NAME {
+            return name;
+        }
+        let digest = hex::encode(Sha256::digest(self.bucket.as_str().as_bytes()));
+        let keep = MAX_OAC_NAME - "maint-".len() - 1 - 8;
+        format!("maint-{}-{}", &self.bucket.as_str()[..keep], &digest[..8])
     }
 }
 
@@ -223,11 +240,62 @@ mod tests {
         assert_eq!(spec.tags[TAG_ENVIRONMENT], "staging");
     }
 
+    fn spec_for_bucket(bucket: &str) -> SiteSpec {
+        let config = Config::parse(
+            Path::new("maint.yaml"),
+            &format!("environments:\n  staging:\n    region: eu-west-1\n    bucket: {bucket}\n"),
+        )
+        .unwrap();
+        let (name, env) = config.select(None).unwrap();
+        SiteSpec::new(&name, &env, env.bucket.as_ref().unwrap())
+    }
+
+    #[test]
+    fn every_name_fits_aws_limits_for_the_longest_bucket() {
+        let longest = "a".repeat(63);
+        for bucket in [
+            longest.as_str(),
+            "abc",
+            "acme-maint",
+            &"b".repeat(58),
+            &"c".repeat(59),
+        ] {
+            let spec = spec_for_bucket(bucket);
+            let oac = spec.oac_name();
+            // CreateOriginAccessControl: "You can specify up to 64 characters."
+            assert!(oac.len() <= 64, "{oac}: {} characters", oac.len());
+            assert!(oac.starts_with("maint-"), "{oac}");
+            // DistributionConfig.Comment: at most 128 characters.
+            assert!(spec.distribution.comment.len() <= 128);
+            // Tag values: at most 256 characters.
+            assert!(spec.tags.values().all(|v| v.len() <= 256));
+        }
+        // Names that always fitted keep their form, so existing OACs are found again.
+        assert_eq!(
+            spec_for_bucket(&"b".repeat(58)).oac_name(),
+            format!("maint-{}", "b".repeat(58))
+        );
+        // Two long buckets that share their first 58 characters get different names.
+        let one = spec_for_bucket(&format!("{}-one", "d".repeat(59))).oac_name();
+        let two = spec_for_bucket(&format!("{}-two", "d".repeat(59))).oac_name();
+        assert_ne!(one, two);
+        assert_eq!(
+            one,
+            spec_for_bucket(&format!("{}-one", "d".repeat(59))).oac_name()
+        );
+    }
+
     #[test]
     fn every_error_s3_can_give_becomes_a_503_with_the_page() {
         let spec = spec();
         let codes: Vec<i32> = spec.distribution.error_responses.keys().copied().collect();
-        assert_eq!(codes, vec![400, 403, 404, 405]);
+        // Every code CloudFront lets a custom error response take; S3 answers
+        // 500 InternalError, 503 SlowDown and 416 for a bad Range, which would
+        // otherwise reach visitors as S3's XML.
+        assert_eq!(
+            codes,
+            vec![400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504]
+        );
         for response in spec.distribution.error_responses.values() {
             assert_eq!(response.response_code, "503");
             assert_eq!(response.page_path, "/maintenance.html");

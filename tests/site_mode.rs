@@ -161,7 +161,7 @@ async fn provision_builds_a_private_bucket_page_and_distribution() {
     let errors = config.custom_error_responses().unwrap().items();
     let mut codes: Vec<i32> = errors.iter().map(|e| e.error_code()).collect();
     codes.sort_unstable();
-    assert_eq!(codes, [400, 403, 404, 405]);
+    assert_eq!(codes, [400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504]);
     for e in errors {
         assert_eq!(e.response_code(), Some("503"));
         assert_eq!(e.response_page_path(), Some("/maintenance.html"));
@@ -629,4 +629,86 @@ async fn destroy_never_deletes_objects_maint_did_not_create() {
             .await
             .is_ok()
     );
+}
+
+#[tokio::test]
+async fn a_create_whose_answer_was_lost_is_found_again_not_blamed_on_the_user() {
+    // CreateDistribution succeeds, its answer is lost, the SDK retries and
+    // AWS answers DistributionAlreadyExists (the CallerReference is taken):
+    // the distribution is maint's own, so provision goes on with it. The
+    // same for the origin access control (OriginAccessControlAlreadyExists).
+    let emulator = Emulator::start();
+    let project = Project::new(CONFIG).against(&emulator);
+    emulator.lose_next_answer("POST", "/2020-05-31/origin-access-control");
+    emulator.lose_next_answer("POST", "/2020-05-31/distribution");
+    let output = project.maint(&["provision"]).output().unwrap();
+    let stderr = stderr_of(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("delete"), "{stderr}");
+    let cf = emulator.cloudfront().await;
+    the_distribution(&cf).await;
+    let oacs = cf.list_origin_access_controls().send().await.unwrap();
+    assert_eq!(oacs.origin_access_control_list().unwrap().items().len(), 1);
+    // And it has converged.
+    emulator.clear_requests();
+    project.maint(&["provision"]).assert().success();
+    assert_eq!(emulator.writes(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn the_longest_bucket_name_fits_every_aws_name_limit() {
+    // 63 characters: `maint-BUCKET` would exceed the OAC name limit of 64,
+    // which the emulator enforces as AWS does.
+    let bucket = format!("acme-{}", "m".repeat(58));
+    assert_eq!(bucket.len(), 63);
+    let emulator = Emulator::start();
+    let project = Project::new(&format!(
+        "environments:\n  staging:\n    region: eu-west-1\n    bucket: {bucket}\n"
+    ))
+    .against(&emulator);
+    let output = project.maint(&["provision"]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let cf = emulator.cloudfront().await;
+    let oacs = cf.list_origin_access_controls().send().await.unwrap();
+    let oacs = oacs.origin_access_control_list().unwrap().items().to_vec();
+    assert_eq!(oacs.len(), 1);
+    assert!(oacs[0].name().len() <= 64, "{}", oacs[0].name());
+    emulator.clear_requests();
+    project.maint(&["provision"]).assert().success();
+    assert_eq!(emulator.writes(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_distribution_whose_comment_was_changed_is_never_called_deletable() {
+    let emulator = Emulator::start();
+    let project = provisioned(&emulator);
+    let cf = emulator.cloudfront().await;
+    // Someone renames maint's distribution by hand.
+    let summary = the_distribution(&cf).await;
+    let current = cf
+        .get_distribution_config()
+        .id(summary.id())
+        .send()
+        .await
+        .unwrap();
+    let mut config = current.distribution_config().unwrap().clone();
+    config.comment = "the old maintenance site".into();
+    cf.update_distribution()
+        .id(summary.id())
+        .if_match(current.e_tag().unwrap())
+        .distribution_config(config)
+        .send()
+        .await
+        .unwrap();
+    let output = project.maint(&["provision"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains("maint-site-acme-maint-it")
+            && stderr.contains("set its comment back to \"maint site mode: acme-maint-it\""),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("delete"), "{stderr}");
+    // Still the one distribution.
+    the_distribution(&cf).await;
 }

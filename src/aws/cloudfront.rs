@@ -452,12 +452,19 @@ fn tags_of(tags: &BTreeMap<String, String>) -> Result<Tags> {
 }
 
 /// Creates the distribution. Returns its id, ARN and domain.
+///
+/// CloudFront answers DistributionAlreadyExists to a CallerReference already
+/// used, even for the same config (aws-facts: invalidations and waiting). The
+/// SDK retries a create whose answer was lost, and two runs may create at
+/// once, so that answer usually means the distribution is maint's own: it is
+/// found again by its Comment and used.
 pub async fn create_distribution(
     cf: &Client,
     config: DistributionConfig,
     tags: &BTreeMap<String, String>,
 ) -> Result<(String, String, String)> {
     let caller_reference = config.caller_reference().to_string();
+    let marker = config.comment().to_string();
     let with_tags = DistributionConfigWithTags::builder()
         .distribution_config(config)
         .tags(tags_of(tags)?)
@@ -482,12 +489,22 @@ pub async fn create_distribution(
             if e.as_service_error()
                 .is_some_and(|s| s.is_distribution_already_exists()) =>
         {
+            // A listing can lag a create by a moment: look a few times.
+            for pause in [0, 1, 2] {
+                tokio::time::sleep(std::time::Duration::from_secs(pause)).await;
+                if let Some(id) = find_distribution_id(cf, &marker).await? {
+                    let found = read_distribution(cf, &id).await?;
+                    return Ok((id, found.observed.arn, found.observed.domain));
+                }
+            }
             bail!(
-                "a distribution with CallerReference {caller_reference} already exists, but its \
-             comment no longer says it is maint's ({}). Restore its comment, or delete it, then run again",
+                "CloudFront says a distribution was already created with CallerReference \
+                 {caller_reference}, but no distribution has maint's comment \"{marker}\": its \
+                 comment was changed. Find it in the CloudFront console ({}), set its comment back \
+                 to \"{marker}\", and run again",
                 e.as_service_error()
                     .and_then(ProvideErrorMetadata::message)
-                    .unwrap_or_default()
+                    .unwrap_or("no detail")
             )
         }
         Err(e) => Err(explain("creating the distribution", e)),

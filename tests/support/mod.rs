@@ -114,6 +114,19 @@ impl Emulator {
         std::fs::write(&self.log, "").expect("clear request log");
     }
 
+    /// Makes the next `method` request whose path matches `path_regex` take
+    /// effect and then answer 500, as when the answer is lost on its way back
+    /// (the SDK then retries a call that already succeeded).
+    pub fn lose_next_answer(&self, method: &str, path_regex: &str) {
+        http(
+            self.port,
+            "POST",
+            "/maint-api/lose-answer",
+            &format!("{method} {path_regex}"),
+        )
+        .expect("tell the emulator to lose an answer");
+    }
+
     /// Makes CloudFront distributions stay InProgress for `reads` status reads.
     pub fn slow_deployments(&self, reads: u32) {
         let body = format!(
