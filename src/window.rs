@@ -242,7 +242,13 @@ pub enum Slot {
     Free,
     Ours,
     Function(String),
-    LambdaEdge(String),
+    /// A Lambda@Edge function on a viewer event (`viewer-request` or
+    /// `viewer-response`): AWS does not let a CloudFront Function share the
+    /// viewer events with one ("Restrictions on all edge functions").
+    LambdaEdge {
+        arn: String,
+        event: String,
+    },
 }
 
 /// A cache behavior, by path pattern, and its viewer-request slot.
@@ -282,9 +288,10 @@ pub fn covered(all: &[Behavior], selection: Option<&[String]>) -> Result<Vec<Str
                  takes one per event. Remove it, or leave this behavior out of window.behaviors",
                 b.pattern
             ),
-            Slot::LambdaEdge(arn) => bail!(
-                "behavior `{}` already has a viewer-request Lambda@Edge function ({arn}); a behavior \
-                 cannot have both. Remove it, or leave this behavior out of window.behaviors",
+            Slot::LambdaEdge { arn, event } => bail!(
+                "behavior `{}` has a Lambda@Edge function on {event} ({arn}); AWS does not let a \
+                 CloudFront Function and Lambda@Edge share a behavior's viewer events. Remove it, \
+                 or leave this behavior out of window.behaviors",
                 b.pattern
             ),
             Slot::Free | Slot::Ours => {}
@@ -446,7 +453,10 @@ mod tests {
             },
             Behavior {
                 pattern: "/img/*".into(),
-                slot: Slot::LambdaEdge("arn:aws:lambda:us-east-1:1:function:resize:3".into()),
+                slot: Slot::LambdaEdge {
+                    arn: "arn:aws:lambda:us-east-1:1:function:resize:3".into(),
+                    event: "viewer-request".into(),
+                },
             },
         ];
         let only: Vec<String> = vec!["*".into(), "/api/*".into()];

@@ -161,7 +161,10 @@ async fn provision_builds_a_private_bucket_page_and_distribution() {
     let errors = config.custom_error_responses().unwrap().items();
     let mut codes: Vec<i32> = errors.iter().map(|e| e.error_code()).collect();
     codes.sort_unstable();
-    assert_eq!(codes, [400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504]);
+    assert_eq!(
+        codes,
+        [400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504]
+    );
     for e in errors {
         assert_eq!(e.response_code(), Some("503"));
         assert_eq!(e.response_page_path(), Some("/maintenance.html"));

@@ -317,13 +317,24 @@ fn viewer_request_slot(
             Slot::Function(a.function_arn().to_string())
         };
     }
+    // Lambda@Edge on either viewer event rules a CloudFront Function out
+    // (aws-facts: "CloudFront Functions and KeyValueStore"); on origin
+    // events it may stay.
     let lambda = lambdas
         .map(|l| l.items())
         .unwrap_or_default()
         .iter()
-        .find(|a| a.event_type() == &EventType::ViewerRequest);
+        .find(|a| {
+            matches!(
+                a.event_type(),
+                EventType::ViewerRequest | EventType::ViewerResponse
+            )
+        });
     match lambda {
-        Some(a) => Slot::LambdaEdge(a.lambda_function_arn().to_string()),
+        Some(a) => Slot::LambdaEdge {
+            arn: a.lambda_function_arn().to_string(),
+            event: a.event_type().as_str().to_string(),
+        },
         None => Slot::Free,
     }
 }

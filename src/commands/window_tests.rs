@@ -632,32 +632,11 @@ async fn a_changed_config_updates_and_republishes_the_function_only() {
 #[tokio::test]
 async fn attach_refuses_a_behavior_with_lambda_at_edge_and_changes_nothing() {
     let world = world();
-    {
-        let mut w = world.lock().unwrap();
-        let config = w.config.as_mut().unwrap();
-        let api = &mut config
-            .cache_behaviors
-            .as_mut()
-            .unwrap()
-            .items
-            .as_mut()
-            .unwrap()[0];
-        api.lambda_function_associations = Some(
-            LambdaFunctionAssociations::builder()
-                .quantity(1)
-                .items(
-                    LambdaFunctionAssociation::builder()
-                        .lambda_function_arn(
-                            "arn:aws:lambda:us-east-1:123456789012:function:maintenance:7",
-                        )
-                        .event_type(EventType::ViewerRequest)
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        );
-    }
+    with_lambda(
+        &world,
+        EventType::ViewerRequest,
+        "arn:aws:lambda:us-east-1:123456789012:function:maintenance:7",
+    );
     let err = attach_now(&world, &spec("      retry_after: 60\n"), None)
         .await
         .unwrap_err()
@@ -682,6 +661,72 @@ async fn attach_refuses_a_behavior_with_lambda_at_edge_and_changes_nothing() {
             ("/api/*".to_string(), vec![])
         ]
     );
+}
+
+fn with_lambda(world: &Shared, event: EventType, arn: &str) {
+    let mut w = world.lock().unwrap();
+    let config = w.config.as_mut().unwrap();
+    let api = &mut config
+        .cache_behaviors
+        .as_mut()
+        .unwrap()
+        .items
+        .as_mut()
+        .unwrap()[0];
+    api.lambda_function_associations = Some(
+        LambdaFunctionAssociations::builder()
+            .quantity(1)
+            .items(
+                LambdaFunctionAssociation::builder()
+                    .lambda_function_arn(arn)
+                    .event_type(event)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap(),
+    );
+}
+
+#[tokio::test]
+async fn attach_refuses_lambda_at_edge_on_viewer_response_before_any_write() {
+    // AWS: "You can't combine CloudFront Functions and Lambda@Edge in viewer
+    // events (viewer request and viewer response)". UpdateDistribution would
+    // refuse it, after the store and function were made and published.
+    let world = world();
+    with_lambda(
+        &world,
+        EventType::ViewerResponse,
+        "arn:aws:lambda:us-east-1:123456789012:function:headers:3",
+    );
+    let err = attach_now(&world, &spec("      retry_after: 60\n"), None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("behavior `/api/*`"), "{err}");
+    assert!(
+        err.contains("Lambda@Edge")
+            && err.contains("viewer-response")
+            && err.contains("function:headers:3"),
+        "{err}"
+    );
+    assert!(world.lock().unwrap().writes.is_empty());
+}
+
+#[tokio::test]
+async fn lambda_at_edge_on_origin_events_may_stay() {
+    // Allowed beside a CloudFront Function ("All other combinations of edge
+    // functions are allowed").
+    let world = world();
+    with_lambda(
+        &world,
+        EventType::OriginRequest,
+        "arn:aws:lambda:us-east-1:123456789012:function:router:9",
+    );
+    let report = attach_now(&world, &spec("      retry_after: 60\n"), None)
+        .await
+        .unwrap();
+    assert_eq!(report.covered, ["*", "/api/*"]);
 }
 
 #[tokio::test]
