@@ -542,6 +542,37 @@ mod tests {
     }
 
     #[test]
+    fn path_patterns_match_as_cloudfront_matches_them() {
+        let p = |s: &str| PathPattern::try_from(s.to_string()).unwrap();
+        assert!(p("/health").matches("/health"));
+        assert!(!p("/health").matches("/healthz"));
+        assert!(p("/webhooks/*").matches("/webhooks/"));
+        assert!(p("/webhooks/*").matches("/webhooks/a/b"));
+        assert!(!p("/webhooks/*").matches("/webhooks"));
+        assert!(p("/*").matches("/anything"));
+        assert!(p("/a?c").matches("/abc"));
+        assert!(!p("/a?c").matches("/ac"));
+        assert!(p("/img/*.png").matches("/img/x/y.png"));
+        assert!(!p("/img/*.png").matches("/img/x/y.jpg"));
+    }
+
+    #[test]
+    fn cidrs_contain_their_addresses() {
+        let c = |s: &str| Cidr::try_from(s.to_string()).unwrap();
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        assert!(c("10.0.0.0/8").contains(ip("10.255.0.1")));
+        assert!(!c("10.0.0.0/8").contains(ip("11.0.0.1")));
+        assert!(c("10.0.0.0/8").contains(ip("::ffff:10.1.2.3")));
+        assert!(c("0.0.0.0/0").contains(ip("198.51.100.23")));
+        assert!(!c("0.0.0.0/0").contains(ip("2001:db8::1")));
+        assert!(c("2001:db8::/32").contains(ip("2001:db8:ffff::23")));
+        assert!(!c("2001:db8::/32").contains(ip("2001:db9::1")));
+        assert!(c("::/0").contains(ip("::1")));
+        assert!(c("203.0.113.7/32").contains(ip("203.0.113.7")));
+        assert!(!c("203.0.113.7/32").contains(ip("203.0.113.8")));
+    }
+
+    #[test]
     fn seconds_are_bounded_to_a_year() {
         assert!(Seconds::try_from(0).is_ok());
         assert!(Seconds::try_from(i64::from(ONE_YEAR)).is_ok());
@@ -675,6 +706,33 @@ impl fmt::Display for DistributionId {
     }
 }
 
+impl Cidr {
+    /// Whether `ip` is inside the range (an IPv4-mapped IPv6 address counts
+    /// as its IPv4 address, as the window function counts it).
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.network, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
 /// An IP range in CIDR notation whose host bits are zero, e.g. `203.0.113.0/24`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(into = "String")]
@@ -759,6 +817,22 @@ impl From<PathPattern> for String {
 impl PathPattern {
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Whether `path` matches, as CloudFront matches path patterns: `*` is
+    /// any run of characters, `?` exactly one, everything else itself.
+    pub fn matches(&self, path: &str) -> bool {
+        fn glob(p: &[char], s: &[char]) -> bool {
+            match p.split_first() {
+                None => s.is_empty(),
+                Some(('*', rest)) => (0..=s.len()).any(|i| glob(rest, &s[i..])),
+                Some(('?', rest)) => !s.is_empty() && glob(rest, &s[1..]),
+                Some((c, rest)) => s.first() == Some(c) && glob(rest, &s[1..]),
+            }
+        }
+        let pattern: Vec<char> = self.0.chars().collect();
+        let path: Vec<char> = path.chars().collect();
+        glob(&pattern, &path)
     }
 
     /// The pattern as an anchored JavaScript/Rust regular-expression source.

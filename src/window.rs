@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{Environment, WindowConfig};
 use crate::document::Template;
-use crate::values::{DistributionId, Format};
+use crate::values::{Cidr, DistributionId, Format, PathPattern};
 
 pub const FUNCTION_TEMPLATE: &str = include_str!("../templates/window-function.js");
 /// CloudFront Functions' code limit (not adjustable).
@@ -44,6 +44,11 @@ pub struct WindowSpec {
     pub secret_env: Option<String>,
     pub default_message: String,
     pub retry_after: u32,
+    /// The bypass rules, to choose requests no rule lets through when
+    /// CloudFront test-runs the code (`probes`).
+    pub cidrs: Vec<Cidr>,
+    pub open_paths: Vec<PathPattern>,
+    pub api_paths: Vec<PathPattern>,
 }
 
 impl WindowSpec {
@@ -56,6 +61,9 @@ impl WindowSpec {
             secret_env: window.bypass.secret_env.clone(),
             default_message: window.message.clone(),
             retry_after: window.retry_after.get(),
+            cidrs: window.bypass.cidrs.clone(),
+            open_paths: window.bypass.open_paths.clone(),
+            api_paths: window.api_paths.clone(),
         })
     }
 
@@ -154,6 +162,159 @@ pub fn render_function(window: &WindowConfig, base_dir: &Path) -> Result<String>
         );
     }
     Ok(code)
+}
+
+/// A viewer request CloudFront runs the new code on (TestFunction) before it
+/// is published, and the answer the code must give.
+///
+/// Node and njs are stand-ins; TestFunction runs the code on CloudFront's own
+/// engine, with the store it is associated with, so a function the engine
+/// refuses never goes live (aws-facts: "CloudFront Functions runtime 2.0").
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    /// `GET /maint-preflight`, for messages.
+    pub request: String,
+    /// The event object, in the shape of CloudFront's viewer-request events.
+    pub event: serde_json::Value,
+    pub expect: Expect,
+}
+
+/// What a probe must get back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// The request itself, on to the origin (without the bypass parameter).
+    Origin,
+    /// The maintenance page: a 503, JSON or HTML.
+    Page { json: bool },
+    /// Either: the window ends about now, so CloudFront's clock decides.
+    OriginOrPage,
+}
+
+/// How close to its end a window counts as "about now" for `Expect`.
+const CLOCK_SLACK_SECS: i64 = 120;
+
+/// The requests to test-run the code on, for the state the store holds now
+/// (`None`: no state yet, the window is off) at `now` (epoch seconds).
+/// They come from an address no bypass range holds and go to a path no open
+/// path matches, where the configuration allows it.
+pub fn probes(spec: &WindowSpec, state: Option<&State>, now: i64) -> Vec<Probe> {
+    let ip = [
+        "198.51.100.23",
+        "192.0.2.23",
+        "203.0.113.23",
+        "2001:db8:ffff::23",
+    ]
+    .into_iter()
+    .find(|ip| {
+        let addr: std::net::IpAddr = ip.parse().expect("a literal address");
+        !spec.cidrs.iter().any(|c| c.contains(addr))
+    });
+    let path = ["/maint-preflight", "/maint-preflight/x", "/"]
+        .into_iter()
+        .find(|p| !spec.open_paths.iter().any(|o| o.matches(p)))
+        .unwrap_or("/maint-preflight");
+    let passes = ip.is_none() || spec.open_paths.iter().any(|o| o.matches(path));
+    let window = match state {
+        Some(s) if s.on => match s.until {
+            Some(until) if (until - now).abs() <= CLOCK_SLACK_SECS => Expect::OriginOrPage,
+            Some(until) if until <= now => Expect::Origin,
+            _ => Expect::Page { json: false },
+        },
+        _ => Expect::Origin,
+    };
+    let expect = |json: bool| match window {
+        Expect::Page { .. } if passes => Expect::Origin,
+        Expect::Page { .. } => Expect::Page { json },
+        other => other,
+    };
+    let api = spec.api_paths.iter().any(|a| a.matches(path));
+    let event = |method: &str, accept: &str, query: serde_json::Value| {
+        serde_json::json!({
+            "version": "1.0",
+            "context": {"eventType": "viewer-request"},
+            "viewer": {"ip": ip.unwrap_or("198.51.100.23")},
+            "request": {
+                "method": method,
+                "uri": path,
+                "querystring": query,
+                "headers": {"host": {"value": "www.example.com"}, "accept": {"value": accept}},
+                "cookies": {}
+            }
+        })
+    };
+    let mut probes = vec![
+        Probe {
+            request: format!("GET {path} (a browser)"),
+            event: event(
+                "GET",
+                "text/html,application/xhtml+xml",
+                serde_json::json!({}),
+            ),
+            expect: expect(api),
+        },
+        Probe {
+            request: format!("POST {path} (an API client)"),
+            event: event("POST", "application/json", serde_json::json!({})),
+            expect: expect(true),
+        },
+    ];
+    if spec.secret_env.is_some() {
+        // A wrong secret: never let through, and never passed on to the origin.
+        probes.push(Probe {
+            request: format!("GET {path}?{BYPASS_PARAM}=… (a wrong secret)"),
+            event: event(
+                "GET",
+                "text/html",
+                serde_json::json!({ BYPASS_PARAM: {"value": "not-the-secret"} }),
+            ),
+            expect: expect(api),
+        });
+    }
+    probes
+}
+
+impl Probe {
+    /// Checks what CloudFront's TestFunction says the code returned
+    /// (`FunctionOutput`: `{"request": …}` or `{"response": …}`).
+    pub fn judge(&self, output: &str) -> Result<(), String> {
+        let value: serde_json::Value = serde_json::from_str(output)
+            .map_err(|e| format!("its output is not JSON ({e}): {output}"))?;
+        let sent = &self.event["request"];
+        let passed = value.get("request").map(|r| {
+            r["uri"] == sent["uri"]
+                && r["method"] == sent["method"]
+                && r["querystring"].get(BYPASS_PARAM).is_none()
+        });
+        let page = value.get("response").map(|r| {
+            let kind = r["headers"]["content-type"]["value"].as_str().unwrap_or("");
+            (r["statusCode"] == 503, kind.starts_with("application/json"))
+        });
+        let ok = match (self.expect, passed, page) {
+            (Expect::Origin | Expect::OriginOrPage, Some(true), _)
+            | (Expect::OriginOrPage, _, Some((true, _))) => true,
+            (Expect::Page { json }, _, Some((true, is_json))) => is_json == json,
+            _ => false,
+        };
+        if ok {
+            return Ok(());
+        }
+        let wanted = match self.expect {
+            Expect::Origin => "the request passed on to the origin, without the bypass parameter",
+            Expect::Page { json: true } => "a 503 with the JSON body",
+            Expect::Page { json: false } => "a 503 with the HTML page",
+            Expect::OriginOrPage => "the request passed on, or a 503 with the page",
+        };
+        let mut shown = output.to_string();
+        if shown.len() > 300 {
+            let mut end = 300;
+            while !shown.is_char_boundary(end) {
+                end -= 1;
+            }
+            shown.truncate(end);
+            shown.push('…');
+        }
+        Err(format!("expected {wanted}, got {shown}"))
+    }
 }
 
 /// The value of the store's `state` key: everything that switching changes.
@@ -394,6 +555,133 @@ mod tests {
             render_function(&window("      message: \"a\\u2028b\"\n"), Path::new(".")).unwrap();
         assert!(!code.contains('\u{2028}'));
         assert!(code.contains("a\\u2028b"));
+    }
+
+    fn spec_with(window_yaml: &str) -> WindowSpec {
+        let text = format!(
+            "environments:\n  shop:\n    region: eu-west-1\n    distribution: E2EXAMPLE12345\n    window:\n{window_yaml}"
+        );
+        let config = Config::parse(Path::new("maint.yaml"), &text).unwrap();
+        let (_, env) = config.select(None).unwrap();
+        WindowSpec::new(&env, env.distribution.as_ref().unwrap(), Path::new(".")).unwrap()
+    }
+
+    fn on(until: Option<i64>) -> State {
+        State {
+            on: true,
+            until,
+            message: None,
+            retry_after: None,
+        }
+    }
+
+    fn expectations(probes: &[Probe]) -> Vec<Expect> {
+        probes.iter().map(|p| p.expect).collect()
+    }
+
+    #[test]
+    fn probes_expect_the_origin_while_the_window_is_off() {
+        let spec = spec_with("      bypass:\n        secret_env: MAINT_BYPASS_SECRET\n");
+        let probes = probes(&spec, None, 1_000);
+        assert_eq!(expectations(&probes), [Expect::Origin; 3]);
+        assert_eq!(probes[0].event["viewer"]["ip"], "198.51.100.23");
+        assert_eq!(probes[0].event["request"]["uri"], "/maint-preflight");
+        assert_eq!(probes[0].event["context"]["eventType"], "viewer-request");
+        assert_eq!(probes[1].event["request"]["method"], "POST");
+        assert_eq!(
+            probes[2].event["request"]["querystring"][BYPASS_PARAM]["value"],
+            "not-the-secret"
+        );
+        let off = State {
+            on: false,
+            ..on(None)
+        };
+        assert_eq!(
+            expectations(&super::probes(&spec, Some(&off), 1_000)),
+            [Expect::Origin; 3]
+        );
+        // Without a secret configured, no bypass probe.
+        assert_eq!(
+            super::probes(&spec_with("      retry_after: 60\n"), None, 0).len(),
+            2
+        );
+    }
+
+    #[test]
+    fn probes_expect_the_page_while_the_window_is_on() {
+        let spec = spec_with("      bypass:\n        secret_env: MAINT_BYPASS_SECRET\n");
+        assert_eq!(
+            expectations(&probes(&spec, Some(&on(None)), 1_000)),
+            [
+                Expect::Page { json: false },
+                Expect::Page { json: true },
+                Expect::Page { json: false }
+            ]
+        );
+        // An API path answers JSON whatever it accepts.
+        let api = spec_with("      api_paths: [/maint-*]\n");
+        assert_eq!(
+            expectations(&probes(&api, Some(&on(None)), 1_000)),
+            [Expect::Page { json: true }; 2]
+        );
+        // A window that has ended, or ends about now.
+        assert_eq!(
+            expectations(&probes(&spec, Some(&on(Some(500))), 1_000)),
+            [Expect::Origin; 3]
+        );
+        assert_eq!(
+            expectations(&probes(&spec, Some(&on(Some(1_060))), 1_000)),
+            [Expect::OriginOrPage; 3]
+        );
+    }
+
+    #[test]
+    fn probes_come_from_outside_the_bypass_rules() {
+        let spec = spec_with(
+            "      bypass:\n        cidrs: [198.51.100.0/24, 192.0.2.0/24]\n        open_paths: [/maint-preflight]\n",
+        );
+        let probes = probes(&spec, Some(&on(None)), 0);
+        assert_eq!(probes[0].event["viewer"]["ip"], "203.0.113.23");
+        assert_eq!(probes[0].event["request"]["uri"], "/maint-preflight/x");
+        assert_eq!(probes[0].expect, Expect::Page { json: false });
+        // Where every address or every path passes, the request must pass.
+        let everyone = spec_with("      bypass:\n        cidrs: [0.0.0.0/0, \"::/0\"]\n");
+        assert_eq!(
+            expectations(&super::probes(&everyone, Some(&on(None)), 0)),
+            [Expect::Origin; 2]
+        );
+        let open = spec_with("      bypass:\n        open_paths: [\"/*\"]\n");
+        assert_eq!(
+            expectations(&super::probes(&open, Some(&on(None)), 0)),
+            [Expect::Origin; 2]
+        );
+    }
+
+    #[test]
+    fn cloudfronts_answers_are_judged() {
+        let spec = spec_with("      bypass:\n        secret_env: MAINT_BYPASS_SECRET\n");
+        let off = probes(&spec, None, 0);
+        let passed = r#"{"request":{"method":"GET","uri":"/maint-preflight","querystring":{},"headers":{},"cookies":{}}}"#;
+        assert_eq!(off[0].judge(passed), Ok(()));
+        // The secret must never reach the origin.
+        let leaked = r#"{"request":{"method":"GET","uri":"/maint-preflight","querystring":{"maint-bypass":{"value":"not-the-secret"}}}}"#;
+        assert!(
+            off[2]
+                .judge(leaked)
+                .unwrap_err()
+                .contains("without the bypass parameter")
+        );
+        let html = r#"{"response":{"statusCode":503,"headers":{"content-type":{"value":"text/html; charset=utf-8"}}}}"#;
+        let json = r#"{"response":{"statusCode":503,"headers":{"content-type":{"value":"application/json"}}}}"#;
+        assert!(off[0].judge(html).is_err(), "a 503 while off");
+        let during = probes(&spec, Some(&on(None)), 0);
+        assert_eq!(during[0].judge(html), Ok(()));
+        assert_eq!(during[1].judge(json), Ok(()));
+        assert!(during[0].judge(json).unwrap_err().contains("HTML page"));
+        assert!(during[0].judge(passed).is_err(), "passed while on");
+        let teapot = r#"{"response":{"statusCode":418,"headers":{}}}"#;
+        assert!(during[0].judge(teapot).unwrap_err().contains("418"));
+        assert!(during[0].judge("").unwrap_err().contains("not JSON"));
     }
 
     #[test]

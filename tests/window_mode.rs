@@ -118,13 +118,15 @@ async fn an_interrupted_attach_resumes_without_a_second_store_or_function() {
         "environments:\n  shop:\n    region: eu-west-1\n    distribution: {id}\n    window:\n      retry_after: 120\n"
     ))
     .against(&emulator);
-    // The emulator cannot publish: attach stops there, as an interrupted run would.
+    // The emulator has no KeyValueStore data plane yet: attach stops when
+    // it reads the store's state to test the function, as an interrupted
+    // run would, before anything is published.
     for _ in 0..2 {
         let output = project.maint(&["attach"]).output().unwrap();
         assert!(!output.status.success());
         let stderr = stderr_of(&output);
         assert!(
-            stderr.contains("publishing the window function failed"),
+            stderr.contains("reading `state` from the key value store failed: HTTP 404"),
             "{stderr}"
         );
         assert_eq!(

@@ -45,14 +45,58 @@ impl Connection {
             loader = loader.endpoint_url(url);
         }
         let shared = loader.load().await;
-        let s3 = aws_sdk_s3::config::Builder::from(&shared)
-            .force_path_style(self.endpoint_url.is_some())
+        clients_for(&shared, self.endpoint_url.as_deref())
+    }
+}
+
+/// The clients for an SDK config, with what a custom endpoint needs: S3 with
+/// path-style addressing, and the KeyValueStore data plane at the endpoint
+/// as given.
+fn clients_for(shared: &aws_config::SdkConfig, endpoint_url: Option<&str>) -> Clients {
+    let s3 = aws_sdk_s3::config::Builder::from(shared)
+        .force_path_style(endpoint_url.is_some())
+        .build();
+    let mut kvs = aws_sdk_cloudfrontkeyvaluestore::config::Builder::from(shared);
+    if let Some(url) = endpoint_url {
+        kvs = kvs.endpoint_resolver(KvsAtEndpoint {
+            url: url.to_string(),
+        });
+    }
+    Clients {
+        s3: aws_sdk_s3::Client::from_conf(s3),
+        cloudfront: aws_sdk_cloudfront::Client::new(shared),
+        kvs: aws_sdk_cloudfrontkeyvaluestore::Client::from_conf(kvs.build()),
+    }
+}
+
+/// The KeyValueStore data plane at a custom endpoint, as given. The SDK's
+/// own rules put the store's account id in front of any endpoint's host
+/// (`{account}.{host}`, as for `{account}.cloudfront-kvs.global.api.aws`),
+/// which no local or private endpoint answers (aws-facts: KeyValueStore).
+/// Requests are still signed with SigV4A for every region, as AWS requires.
+#[derive(Debug)]
+struct KvsAtEndpoint {
+    url: String,
+}
+
+impl aws_sdk_cloudfrontkeyvaluestore::config::endpoint::ResolveEndpoint for KvsAtEndpoint {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        _params: &'a aws_sdk_cloudfrontkeyvaluestore::config::endpoint::Params,
+    ) -> aws_sdk_cloudfrontkeyvaluestore::config::endpoint::EndpointFuture<'a> {
+        use aws_smithy_types::endpoint::{Endpoint, EndpointAuthScheme};
+        let endpoint = Endpoint::builder()
+            .url(self.url.clone())
+            .auth_scheme(
+                EndpointAuthScheme::with_capacity("sigv4a", 2)
+                    .put("signingName", "cloudfront-keyvaluestore".to_string())
+                    .put(
+                        "signingRegionSet",
+                        vec![aws_smithy_types::Document::from("*")],
+                    ),
+            )
             .build();
-        Clients {
-            s3: aws_sdk_s3::Client::from_conf(s3),
-            cloudfront: aws_sdk_cloudfront::Client::new(&shared),
-            kvs: aws_sdk_cloudfrontkeyvaluestore::Client::new(&shared),
-        }
+        aws_sdk_cloudfrontkeyvaluestore::config::endpoint::EndpointFuture::ready(Ok(endpoint))
     }
 }
 
@@ -193,6 +237,71 @@ mod tests {
         assert!(
             text.contains("lack this permission") && text.contains("IAM policy"),
             "{text}"
+        );
+    }
+
+    /// A one-request HTTP server on loopback: answers `body` and hands back
+    /// the request head it received.
+    fn one_request_server(body: &'static str) -> (String, std::thread::JoinHandle<String>) {
+        use std::io::{BufRead as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let handle = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            stream
+                .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                .unwrap();
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let mut stream = stream;
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap();
+            head
+        });
+        (url, handle)
+    }
+
+    #[tokio::test]
+    async fn a_custom_endpoint_reaches_the_key_value_store_as_given() {
+        let (url, server) = one_request_server(
+            r#"{"Key":"state","Value":"{}","ItemCount":1,"TotalSizeInBytes":2}"#,
+        );
+        let shared = aws_config::defaults(BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-west-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "AKIDEXAMPLE",
+                "secret",
+                None,
+                None,
+                "test",
+            ))
+            .endpoint_url(&url)
+            .load()
+            .await;
+        let clients = clients_for(&shared, Some(&url));
+        let arn = "arn:aws:cloudfront::123456789012:key-value-store/0f1e2d3c";
+        let value = window::get_key(&clients.kvs, arn, "state").await.unwrap();
+        assert_eq!(value.as_deref(), Some("{}"));
+        let head = server.join().unwrap().to_lowercase();
+        let host = url.trim_start_matches("http://");
+        // Not `123456789012.127.0.0.1:port`, which the SDK's rules build.
+        assert!(head.contains(&format!("host: {host}\r\n")), "{head}");
+        assert!(head.starts_with("get /key-value-stores/"), "{head}");
+        // Still SigV4A, which the data plane requires.
+        assert!(
+            head.contains("authorization: aws4-ecdsa-p256-sha256"),
+            "{head}"
         );
     }
 

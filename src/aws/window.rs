@@ -213,7 +213,10 @@ fn function_config(distribution: &str, store_arn: &str) -> Result<FunctionConfig
         .build()?)
 }
 
-/// Creates the function; returns its ARN and ETag.
+/// Creates the function; returns its ARN and the ETag of its DEVELOPMENT
+/// stage. A function of that name already there (an earlier run, or a
+/// create whose answer was lost and which the SDK retried: AWS answers
+/// FunctionAlreadyExists) is described and given this code instead.
 pub async fn create_function(
     cf: &Client,
     name: &str,
@@ -221,20 +224,40 @@ pub async fn create_function(
     distribution: &str,
     store_arn: &str,
 ) -> Result<(String, String)> {
-    let out = cf
+    let created = cf
         .create_function()
         .name(name)
         .function_config(function_config(distribution, store_arn)?)
         .function_code(Blob::new(code.as_bytes()))
         .send()
-        .await
-        .map_err(|e| explain("creating the window function", e))?;
-    let arn = out
-        .function_summary()
-        .and_then(|s| s.function_metadata())
-        .map(|m| m.function_arn().to_string())
-        .unwrap_or_default();
-    Ok((arn, out.e_tag().unwrap_or_default().to_string()))
+        .await;
+    match created {
+        Ok(out) => {
+            let arn = out
+                .function_summary()
+                .and_then(|s| s.function_metadata())
+                .map(|m| m.function_arn().to_string())
+                .unwrap_or_default();
+            Ok((arn, out.e_tag().unwrap_or_default().to_string()))
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_function_already_exists()) =>
+        {
+            let Some(found) = describe_stage(cf, name, FunctionStage::Development).await? else {
+                return Err(explain("creating the window function", e));
+            };
+            let arn = found
+                .function_summary()
+                .and_then(|s| s.function_metadata())
+                .map(|m| m.function_arn().to_string())
+                .unwrap_or_default();
+            let etag = found.e_tag().unwrap_or_default();
+            let etag = update_function(cf, name, etag, code, distribution, store_arn).await?;
+            Ok((arn, etag))
+        }
+        Err(e) => Err(explain("creating the window function", e)),
+    }
 }
 
 /// Replaces the function's DEVELOPMENT code and config; returns the new ETag.
@@ -269,31 +292,81 @@ pub async fn publish_function(cf: &Client, name: &str, etag: &str) -> Result<()>
     Ok(())
 }
 
-pub async fn delete_function(cf: &Client, name: &str) -> Result<()> {
-    let etag = match cf.describe_function().name(name).send().await {
-        Ok(out) => out.e_tag().unwrap_or_default().to_string(),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_function_exists()) =>
-        {
-            return Ok(());
-        }
-        Err(e) => return Err(explain("reading the window function", e)),
+/// What CloudFront's TestFunction said of one run of the DEVELOPMENT code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestRun {
+    /// `FunctionErrorMessage`: a syntax error, an exception, a limit.
+    pub error: Option<String>,
+    /// `FunctionOutput`: `{"request": …}` or `{"response": …}`, as JSON.
+    pub output: Option<String>,
+    /// `ComputeUtilization`: the share of the time limit used, 0-100.
+    pub compute_utilization: Option<u32>,
+    pub logs: Vec<String>,
+}
+
+/// Runs the function's DEVELOPMENT stage on CloudFront's own engine, on one
+/// event (JSON), with the store it is associated with.
+pub async fn test_function(cf: &Client, name: &str, etag: &str, event: &[u8]) -> Result<TestRun> {
+    let out = cf
+        .test_function()
+        .name(name)
+        .if_match(etag)
+        .stage(FunctionStage::Development)
+        .event_object(Blob::new(event))
+        .send()
+        .await
+        .map_err(|e| {
+            explain(
+                "testing the window function on CloudFront (TestFunction)",
+                e,
+            )
+        })?;
+    let Some(result) = out.test_result() else {
+        bail!("testing the window function on CloudFront: AWS returned no result");
     };
-    match cf.delete_function().name(name).if_match(etag).send().await {
-        Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_function_exists()) =>
-        {
-            Ok(())
+    Ok(TestRun {
+        error: result
+            .function_error_message()
+            .filter(|m| !m.is_empty())
+            .map(str::to_string),
+        output: result.function_output().map(str::to_string),
+        compute_utilization: result
+            .compute_utilization()
+            .and_then(|u| u.trim().parse::<f64>().ok())
+            .map(|u| u.clamp(0.0, 1000.0).round() as u32),
+        logs: result.function_execution_logs().to_vec(),
+    })
+}
+
+/// Deletes the function. DeleteFunction's If-Match takes the ETag of the
+/// DEVELOPMENT stage (DescribeFunction's default stage is not documented; it
+/// is asked for by name, as Terraform does); a PreconditionFailed means the
+/// function changed meanwhile: read it again and retry.
+pub async fn delete_function(cf: &Client, name: &str) -> Result<()> {
+    for _ in 0..4 {
+        let Some(found) = describe_stage(cf, name, FunctionStage::Development).await? else {
+            return Ok(());
+        };
+        let etag = found.e_tag().unwrap_or_default();
+        match cf.delete_function().name(name).if_match(etag).send().await {
+            Ok(_) => return Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_function_exists()) =>
+            {
+                return Ok(());
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_precondition_failed()) => {}
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_function_in_use()) => bail!(
+                "function {name} is still associated with a distribution (the change may still be \
+                 deploying): run `maint detach` again in a few minutes"
+            ),
+            Err(e) => return Err(explain("deleting the window function", e)),
         }
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_function_in_use()) => bail!(
-            "function {name} is still associated with a distribution (the change may still be \
-             deploying): run `maint detach` again in a few minutes"
-        ),
-        Err(e) => Err(explain("deleting the window function", e)),
     }
+    bail!("function {name} kept changing while maint deleted it: run `maint detach` again")
 }
 
 fn is_ours(arn: &str, function_name: &str) -> bool {

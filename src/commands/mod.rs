@@ -240,6 +240,11 @@ impl Output {
         }
     }
 
+    /// Something the user should know even with --quiet: always on stderr.
+    pub fn warn(&self, line: impl Display) {
+        eprintln!("maint: warning: {line}");
+    }
+
     /// Whether waits may show a spinner or lines.
     pub fn quiet_waits(&self) -> bool {
         self.quiet || self.json

@@ -22,12 +22,30 @@ use crate::window::{
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum AttachStep {
-    CreateStore { name: String },
-    CreateFunction { name: String, bytes: usize },
-    UpdateFunction { name: String, bytes: usize },
-    PublishFunction { name: String },
+    CreateStore {
+        name: String,
+    },
+    CreateFunction {
+        name: String,
+        bytes: usize,
+    },
+    UpdateFunction {
+        name: String,
+        bytes: usize,
+    },
+    /// CloudFront's TestFunction runs the new code on its own engine before
+    /// anything is published (see `crate::window::probes`).
+    TestFunction {
+        name: String,
+        requests: usize,
+    },
+    PublishFunction {
+        name: String,
+    },
     SetBypassSecret,
-    Associate { behaviors: Vec<String> },
+    Associate {
+        behaviors: Vec<String>,
+    },
 }
 
 impl fmt::Display for AttachStep {
@@ -40,6 +58,10 @@ impl fmt::Display for AttachStep {
             Self::UpdateFunction { name, bytes } => {
                 write!(f, "~ update function {name} ({bytes} bytes)")
             }
+            Self::TestFunction { name, requests } => write!(
+                f,
+                "~ test function {name} on CloudFront's engine ({requests} requests), before it can go live"
+            ),
             Self::PublishFunction { name } => write!(f, "+ publish function {name} (LIVE)"),
             Self::SetBypassSecret => {
                 write!(f, "~ store the bypass secret's hash (never the secret)")
@@ -106,6 +128,10 @@ pub fn attach_plan(
         }
     };
     if publish {
+        steps.push(AttachStep::TestFunction {
+            name: name.clone(),
+            requests: crate::window::probes(spec, None, 0).len(),
+        });
         steps.push(AttachStep::PublishFunction { name });
     }
     if let Some(hash) = secret_hash
@@ -132,7 +158,25 @@ pub struct AttachReport {
     pub steps: Vec<AttachStep>,
     pub applied: bool,
     pub covered: Vec<String>,
+    /// What CloudFront's TestFunction reported, when the code was tested.
+    pub function_test: Option<FunctionTest>,
+    /// What the user should know although it worked.
+    pub warnings: Vec<String>,
 }
+
+/// The new code, run on CloudFront's own engine before publishing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FunctionTest {
+    pub requests: usize,
+    /// The highest ComputeUtilization of the runs: the share of the time
+    /// limit used, 0-100.
+    pub compute_utilization: Option<u32>,
+}
+
+/// ComputeUtilization is the share of CloudFront's time limit a run used;
+/// at 100 the function is throttled. Above 70 leaves little headroom for a
+/// slower edge or a longer request, so attach warns.
+pub const COMPUTE_UTILIZATION_WARNING: u32 = 70;
 
 impl fmt::Display for AttachReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -241,11 +285,13 @@ pub async fn attach_with(
         steps,
         applied: false,
         covered: covered.clone(),
+        function_test: None,
+        warnings: Vec::new(),
     };
     if options.dry_run || report.steps.is_empty() {
         return Ok(report);
     }
-    apply_attach(
+    report.function_test = apply_attach(
         spec,
         clients,
         out,
@@ -256,6 +302,20 @@ pub async fn attach_with(
     )
     .await?;
     report.applied = true;
+    if let Some(u) = report
+        .function_test
+        .as_ref()
+        .and_then(|t| t.compute_utilization)
+        && u > COMPUTE_UTILIZATION_WARNING
+    {
+        let warning = format!(
+            "the window function used {u}% of CloudFront's compute limit on a test request \
+             (keep it under {COMPUTE_UTILIZATION_WARNING}%): CloudFront may throttle it. Shorten \
+             the page or the bypass lists"
+        );
+        out.warn(&warning);
+        report.warnings.push(warning);
+    }
 
     let (again, _) = observe(spec, clients, secret_hash.is_some()).await?;
     let left = attach_plan(spec, &covered, secret_hash, &again);
@@ -287,8 +347,9 @@ async fn apply_attach(
     covered: &[String],
     secret_hash: Option<&str>,
     observed: ObservedWindow,
-) -> Result<()> {
+) -> Result<Option<FunctionTest>> {
     let cf = &clients.cloudfront;
+    let mut tested = None;
     let (store_name, function_name) = (spec.store_name(), spec.function_name());
     let distribution = spec.distribution.as_str();
     let mut store = observed.store;
@@ -345,6 +406,24 @@ async fn apply_attach(
                 function_arn = Some(arn);
                 etag = Some(tag);
             }
+            AttachStep::TestFunction { .. } => {
+                let (Some(s), Some(tag)) = (&store, &etag) else {
+                    bail!("internal: testing the function needs it and its store first");
+                };
+                let state = adapter::get_key(&clients.kvs, &s.arn, STATE_KEY)
+                    .await?
+                    .and_then(|v| State::from_value(&v));
+                let result = test_on_cloudfront(cf, spec, tag, state.as_ref()).await?;
+                out.progress(format!(
+                    "  CloudFront ran the new code on {} requests and it answered as expected \
+                     (compute utilization {} of 100)",
+                    result.requests,
+                    result
+                        .compute_utilization
+                        .map_or_else(|| "not reported".to_string(), |u| u.to_string())
+                ));
+                tested = Some(result);
+            }
             AttachStep::PublishFunction { .. } => {
                 adapter::publish_function(cf, &function_name, etag.as_deref().unwrap_or_default())
                     .await?;
@@ -366,7 +445,55 @@ async fn apply_attach(
             }
         }
     }
-    Ok(())
+    Ok(tested)
+}
+
+/// Runs the DEVELOPMENT code on CloudFront's engine (TestFunction) on the
+/// probe requests, and stops unless every answer is what the store's state
+/// calls for. Nothing is published, and the distribution is untouched, when
+/// this fails.
+async fn test_on_cloudfront(
+    cf: &aws_sdk_cloudfront::Client,
+    spec: &WindowSpec,
+    etag: &str,
+    state: Option<&State>,
+) -> Result<FunctionTest> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or_default();
+    let probes = crate::window::probes(spec, state, now);
+    let name = spec.function_name();
+    let mut worst: Option<u32> = None;
+    for probe in &probes {
+        let run =
+            adapter::test_function(cf, &name, etag, &serde_json::to_vec(&probe.event)?).await?;
+        let refused = |why: String| {
+            let logs = if run.logs.is_empty() {
+                String::new()
+            } else {
+                format!(" (function logs: {})", run.logs.join(" | "))
+            };
+            anyhow::anyhow!(
+                "CloudFront's engine rejected the new window function, so nothing was published \
+                 and the distribution is unchanged. On {}, {why}{logs}. This is a fault in \
+                 maint's function or in a custom template: run `maint function` to see the code, \
+                 and report it",
+                probe.request
+            )
+        };
+        if let Some(error) = &run.error {
+            return Err(refused(format!("AWS reported: {error}")));
+        }
+        probe
+            .judge(run.output.as_deref().unwrap_or_default())
+            .map_err(refused)?;
+        worst = worst.max(run.compute_utilization);
+    }
+    Ok(FunctionTest {
+        requests: probes.len(),
+        compute_utilization: worst,
+    })
 }
 
 /// Read-modify-write with If-Match, retried on a concurrent change so that

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use aws_sdk_cloudfront::operation::create_function::CreateFunctionOutput;
+use aws_sdk_cloudfront::operation::create_function::{CreateFunctionError, CreateFunctionOutput};
 use aws_sdk_cloudfront::operation::create_key_value_store::CreateKeyValueStoreOutput;
 use aws_sdk_cloudfront::operation::delete_function::{DeleteFunctionError, DeleteFunctionOutput};
 use aws_sdk_cloudfront::operation::delete_key_value_store::DeleteKeyValueStoreOutput;
@@ -23,6 +23,7 @@ use aws_sdk_cloudfront::operation::list_tags_for_resource::ListTagsForResourceOu
 use aws_sdk_cloudfront::operation::publish_function::{
     PublishFunctionError, PublishFunctionOutput,
 };
+use aws_sdk_cloudfront::operation::test_function::{TestFunctionError, TestFunctionOutput};
 use aws_sdk_cloudfront::operation::update_distribution::{
     UpdateDistributionError, UpdateDistributionOutput,
 };
@@ -33,7 +34,7 @@ use aws_sdk_cloudfront::types::{
     CacheBehavior, CacheBehaviors, DefaultCacheBehavior, Distribution, DistributionConfig,
     EventType, FunctionAssociations, FunctionMetadata, FunctionStage, FunctionSummary,
     KeyValueStore, LambdaFunctionAssociation, LambdaFunctionAssociations, Origin, Origins, Tags,
-    ViewerProtocolPolicy,
+    TestResult, ViewerProtocolPolicy,
 };
 use aws_sdk_cloudfrontkeyvaluestore::operation::describe_key_value_store::DescribeKeyValueStoreOutput as KvsDescribeOutput;
 use aws_sdk_cloudfrontkeyvaluestore::operation::get_key::{GetKeyError, GetKeyOutput};
@@ -69,6 +70,15 @@ struct World {
     keys: BTreeMap<String, String>,
     kvs_etag: u32,
     writes: Vec<String>,
+    /// DescribeFunction(DEVELOPMENT) answers NoSuchFunctionExists this many
+    /// more times although the function exists (another run made it meanwhile).
+    hidden_function: u32,
+    /// Someone updates the function just before maint deletes it.
+    function_interloper: bool,
+    /// TestFunction answers this instead of running the code on njs.
+    canned_test: Option<TestResult>,
+    /// The ComputeUtilization TestFunction reports (default 12).
+    utilization: Option<String>,
 }
 
 type Shared = Arc<Mutex<World>>;
@@ -197,6 +207,54 @@ fn store_shape() -> KeyValueStore {
         .unwrap()
 }
 
+/// CloudFront's TestFunction, emulated on njs (the engine CloudFront
+/// Functions are built on): the DEVELOPMENT code runs on the event with the
+/// store's keys through the same `cloudfront` stand-in as the function's own
+/// tests. An error from the engine becomes `FunctionErrorMessage`, as on AWS.
+fn run_on_njs(code: &[u8], event: &[u8], keys: &BTreeMap<String, String>) -> TestResult {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/function/cloudfront.js"),
+        dir.path().join("cloudfront"),
+    )
+    .unwrap();
+    let driver = format!(
+        "\n;(function () {{\n  globalThis.__maint = {{ entries: {}, reads: [], down: false }};\n  var ev = {};\n  handler(ev).then(function (res) {{\n    console.log('MAINT_OUTPUT ' + JSON.stringify(res === ev.request ? {{ request: res }} : {{ response: res }}));\n  }}, function (e) {{ console.log('MAINT_ERROR ' + String(e)); }});\n}})();\n",
+        serde_json::to_string(keys).unwrap(),
+        String::from_utf8_lossy(event)
+    );
+    let file = dir.path().join("function.js");
+    std::fs::write(&file, [code, driver.as_bytes()].concat()).unwrap();
+    let mut child =
+        std::process::Command::new(std::env::var("MAINT_NJS").unwrap_or_else(|_| "njs".into()))
+            .arg("-p")
+            .arg(dir.path())
+            .arg(&file)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("njs is needed to emulate TestFunction: run scripts/setup-njs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        assert!(std::time::Instant::now() < deadline, "njs did not finish");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let result = TestResult::builder().compute_utilization("12");
+    if let Some(output) = stdout.lines().find_map(|l| l.strip_prefix("MAINT_OUTPUT ")) {
+        return result.function_output(output).build();
+    }
+    let error = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("MAINT_ERROR "))
+        .map_or_else(
+            || String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            str::to_string,
+        );
+    result.function_error_message(error).build()
+}
+
 fn clients(world: &Shared) -> Clients {
     let w = world.clone();
     let get_distribution =
@@ -282,8 +340,20 @@ fn clients(world: &Shared) -> Clients {
     let w = world.clone();
     let describe_function = mock!(aws_sdk_cloudfront::Client::describe_function)
         .then_compute_response(move |req| {
-            let w = w.lock().unwrap();
-            let live = req.stage() == Some(&FunctionStage::Live);
+            let mut w = w.lock().unwrap();
+            // DescribeFunction's default stage is not documented: here it is
+            // LIVE once published, so only a caller that asks for DEVELOPMENT
+            // gets the ETag that DeleteFunction and UpdateFunction take.
+            let live = match req.stage() {
+                Some(stage) => stage == &FunctionStage::Live,
+                None => w.function.as_ref().is_some_and(|f| f.live.is_some()),
+            };
+            if !live && w.function.is_some() && w.hidden_function > 0 {
+                w.hidden_function -= 1;
+                return MockResponse::Error(DescribeFunctionError::NoSuchFunctionExists(
+                    NoSuchFunctionExists::builder().build(),
+                ));
+            }
             match &w.function {
                 Some(f) if !live || f.live.is_some() => MockResponse::Output(
                     DescribeFunctionOutput::builder()
@@ -295,7 +365,11 @@ fn clients(world: &Shared) -> Clients {
                                 FunctionStage::Development
                             },
                         ))
-                        .e_tag(format!("F{}", f.etag))
+                        .e_tag(if live {
+                            format!("L{}", f.etag)
+                        } else {
+                            format!("F{}", f.etag)
+                        })
                         .build(),
                 ),
                 _ => MockResponse::Error(DescribeFunctionError::NoSuchFunctionExists(
@@ -320,8 +394,13 @@ fn clients(world: &Shared) -> Clients {
         });
     let w = world.clone();
     let create_function =
-        mock!(aws_sdk_cloudfront::Client::create_function).then_compute_output(move |req| {
+        mock!(aws_sdk_cloudfront::Client::create_function).then_compute_response(move |req| {
             let mut w = w.lock().unwrap();
+            if w.function.is_some() {
+                return MockResponse::Error(CreateFunctionError::FunctionAlreadyExists(
+                    aws_sdk_cloudfront::types::error::FunctionAlreadyExists::builder().build(),
+                ));
+            }
             let config = req.function_config().unwrap();
             assert_eq!(
                 config.runtime(),
@@ -347,7 +426,7 @@ fn clients(world: &Shared) -> Clients {
                 .build();
             w.function = Some(f);
             w.writes.push("CreateFunction".into());
-            out
+            MockResponse::Output(out)
         });
     let w = world.clone();
     let update_function =
@@ -385,8 +464,18 @@ fn clients(world: &Shared) -> Clients {
         });
     let w = world.clone();
     let delete_function =
-        mock!(aws_sdk_cloudfront::Client::delete_function).then_compute_response(move |_| {
+        mock!(aws_sdk_cloudfront::Client::delete_function).then_compute_response(move |req| {
             let mut w = w.lock().unwrap();
+            if w.function_interloper {
+                w.function_interloper = false;
+                w.function.as_mut().unwrap().etag += 1;
+            }
+            let dev = format!("F{}", w.function.as_ref().unwrap().etag);
+            if req.if_match() != Some(dev.as_str()) {
+                return MockResponse::Error(DeleteFunctionError::PreconditionFailed(
+                    PreconditionFailed::builder().build(),
+                ));
+            }
             let in_use = w
                 .config
                 .as_ref()
@@ -400,10 +489,37 @@ fn clients(world: &Shared) -> Clients {
             w.writes.push("DeleteFunction".into());
             MockResponse::Output(DeleteFunctionOutput::builder().build())
         });
+    let w = world.clone();
+    let test_function =
+        mock!(aws_sdk_cloudfront::Client::test_function).then_compute_response(move |req| {
+            let mut w = w.lock().unwrap();
+            let f = w.function.as_ref().unwrap();
+            // TestFunction takes the ETag of the stage it runs.
+            assert_eq!(req.stage(), Some(&FunctionStage::Development));
+            if req.if_match() != Some(format!("F{}", f.etag).as_str()) {
+                return MockResponse::Error(TestFunctionError::InvalidIfMatchVersion(
+                    aws_sdk_cloudfront::types::error::InvalidIfMatchVersion::builder().build(),
+                ));
+            }
+            let result = match &w.canned_test {
+                Some(canned) => canned.clone(),
+                None => {
+                    let mut run =
+                        run_on_njs(&f.code, req.event_object().unwrap().as_ref(), &w.keys);
+                    if let Some(u) = &w.utilization {
+                        run.compute_utilization = Some(u.clone());
+                    }
+                    run
+                }
+            };
+            w.writes.push("TestFunction".into());
+            MockResponse::Output(TestFunctionOutput::builder().test_result(result).build())
+        });
     let cloudfront = mock_client!(
         aws_sdk_cloudfront,
         RuleMode::MatchAny,
         [
+            &test_function,
             &get_distribution,
             &tags,
             &update_distribution,
@@ -565,6 +681,13 @@ async fn attach_builds_store_function_publish_secret_and_association_in_order() 
     let report = attach_now(&world, &spec, Some(&hash)).await.unwrap();
     assert!(report.applied);
     assert_eq!(report.covered, ["*", "/api/*"]);
+    assert_eq!(
+        report.function_test,
+        Some(FunctionTest {
+            requests: 3,
+            compute_utilization: Some(12)
+        })
+    );
 
     let w = world.lock().unwrap();
     assert_eq!(
@@ -572,6 +695,11 @@ async fn attach_builds_store_function_publish_secret_and_association_in_order() 
         [
             format!("CreateKeyValueStore maint-window-{DIST}"),
             "CreateFunction".to_string(),
+            // Run on CloudFront's engine before anything can go live: a
+            // browser, an API client, a wrong bypass secret.
+            "TestFunction".to_string(),
+            "TestFunction".to_string(),
+            "TestFunction".to_string(),
             "PublishFunction".to_string(),
             "PutKey bypass".to_string(),
             "UpdateDistribution".to_string(),
@@ -622,7 +750,15 @@ async fn a_changed_config_updates_and_republishes_the_function_only() {
     let changed = spec("      retry_after: 600\n");
     attach_now(&world, &changed, None).await.unwrap();
     let w = world.lock().unwrap();
-    assert_eq!(w.writes, ["UpdateFunction", "PublishFunction"]);
+    assert_eq!(
+        w.writes,
+        [
+            "UpdateFunction",
+            "TestFunction",
+            "TestFunction",
+            "PublishFunction"
+        ]
+    );
     assert_eq!(
         w.function.as_ref().unwrap().live.as_deref(),
         Some(changed.code.as_bytes())
@@ -838,4 +974,185 @@ fn window_times_are_checked() {
     let err = window_end(None, Some("soon"), now).unwrap_err().to_string();
     assert!(err.contains("90m"), "{err}");
     assert_eq!(window_end(None, None, now).unwrap(), None);
+}
+
+fn canned(error: Option<&str>, output: Option<&str>, utilization: &str) -> TestResult {
+    TestResult::builder()
+        .set_function_error_message(error.map(str::to_string))
+        .set_function_output(output.map(str::to_string))
+        .compute_utilization(utilization)
+        .function_execution_logs("log line")
+        .build()
+}
+
+async fn attach_refused_by_cloudfront(result: TestResult) -> String {
+    let world = world();
+    world.lock().unwrap().canned_test = Some(result);
+    let spec = spec("      bypass:\n        secret_env: MAINT_BYPASS_SECRET\n");
+    let hash = bypass_hash(SECRET);
+    let err = attach_now(&world, &spec, Some(&hash))
+        .await
+        .unwrap_err()
+        .to_string();
+    let w = world.lock().unwrap();
+    // Tested, then stopped: nothing published, no secret, no association.
+    assert_eq!(
+        w.writes,
+        [
+            format!("CreateKeyValueStore maint-window-{DIST}"),
+            "CreateFunction".to_string(),
+            "TestFunction".to_string()
+        ]
+    );
+    assert!(w.function.as_ref().unwrap().live.is_none());
+    assert_eq!(w.config.as_ref().unwrap(), &customer_distribution());
+    assert!(
+        err.contains("nothing was published and the distribution is unchanged"),
+        "{err}"
+    );
+    err
+}
+
+#[tokio::test]
+async fn attach_stops_when_cloudfront_reports_a_syntax_error() {
+    // What TestFunction answers for the form njs refuses.
+    let err = attach_refused_by_cloudfront(canned(
+        Some("SyntaxError: await in arguments not supported in 5"),
+        None,
+        "0",
+    ))
+    .await;
+    assert!(
+        err.contains("AWS reported: SyntaxError: await in arguments not supported"),
+        "{err}"
+    );
+    assert!(err.contains("GET /maint-preflight"), "{err}");
+}
+
+#[tokio::test]
+async fn attach_stops_when_the_function_throws_on_cloudfront() {
+    let err = attach_refused_by_cloudfront(canned(
+        Some("TypeError: cannot get property \"value\" of undefined"),
+        None,
+        "3",
+    ))
+    .await;
+    assert!(err.contains("TypeError: cannot get property"), "{err}");
+    assert!(err.contains("function logs: log line"), "{err}");
+}
+
+#[tokio::test]
+async fn attach_stops_when_the_answer_is_not_what_the_state_calls_for() {
+    // The window is off (no state yet): a 503 would take the site down.
+    let err = attach_refused_by_cloudfront(canned(
+        None,
+        Some(r#"{"response":{"statusCode":503,"statusDescription":"Service Unavailable","headers":{"content-type":{"value":"text/html"}}}}"#),
+        "5",
+    ))
+    .await;
+    assert!(
+        err.contains("expected the request passed on to the origin"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn the_test_requests_get_the_page_while_the_window_is_on() {
+    // Re-attaching a changed config while the window is on: CloudFront (njs
+    // here) runs the new code with the store's state, and the probes must
+    // get the 503 page, HTML and JSON.
+    let world = world();
+    let first = spec("      retry_after: 120\n");
+    attach_now(&world, &first, None).await.unwrap();
+    let clients = clients(&world);
+    switch_with(
+        "shop",
+        &first,
+        &clients,
+        on_state(&first, None, None, None).unwrap(),
+    )
+    .await
+    .unwrap();
+    world.lock().unwrap().writes.clear();
+    let changed = spec("      retry_after: 600\n");
+    let report = attach_now(&world, &changed, None).await.unwrap();
+    assert_eq!(report.function_test.unwrap().requests, 2);
+    assert_eq!(
+        world.lock().unwrap().writes,
+        [
+            "UpdateFunction",
+            "TestFunction",
+            "TestFunction",
+            "PublishFunction"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_high_compute_utilization_is_shown_with_a_warning() {
+    let world = world();
+    world.lock().unwrap().utilization = Some("85".into());
+    let report = attach_now(&world, &spec("      retry_after: 60\n"), None)
+        .await
+        .unwrap();
+    assert_eq!(report.function_test.unwrap().compute_utilization, Some(85));
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    assert!(
+        report.warnings[0].contains("85% of CloudFront's compute limit"),
+        "{:?}",
+        report.warnings
+    );
+    // Under the threshold: no warning.
+    let world = self::world();
+    world.lock().unwrap().utilization = Some("70".into());
+    let report = attach_now(&world, &spec("      retry_after: 60\n"), None)
+        .await
+        .unwrap();
+    assert!(report.warnings.is_empty());
+}
+
+#[tokio::test]
+async fn a_function_made_by_a_lost_create_is_updated_not_duplicated() {
+    // Another run created the function after this one looked: CreateFunction
+    // answers FunctionAlreadyExists, and maint describes it and updates it.
+    let world = world();
+    {
+        let mut w = world.lock().unwrap();
+        w.function = Some(Func {
+            code: b"old code".to_vec(),
+            live: None,
+            etag: 4,
+            stores: vec![store_arn()],
+        });
+        w.hidden_function = 1;
+    }
+    let spec = spec("      retry_after: 60\n");
+    attach_now(&world, &spec, None).await.unwrap();
+    let w = world.lock().unwrap();
+    assert_eq!(
+        w.writes,
+        [
+            format!("CreateKeyValueStore maint-window-{DIST}"),
+            "UpdateFunction".to_string(),
+            "TestFunction".to_string(),
+            "TestFunction".to_string(),
+            "PublishFunction".to_string(),
+            "UpdateDistribution".to_string(),
+        ]
+    );
+    let f = w.function.as_ref().unwrap();
+    assert_eq!(f.live.as_deref(), Some(spec.code.as_bytes()));
+}
+
+#[tokio::test]
+async fn detach_deletes_with_the_development_etag_and_retries_a_concurrent_change() {
+    let world = world();
+    let spec = spec("      retry_after: 90\n");
+    attach_now(&world, &spec, None).await.unwrap();
+    world.lock().unwrap().function_interloper = true;
+    detach_with("shop", &spec, &clients(&world), &quiet(), false)
+        .await
+        .unwrap();
+    let w = world.lock().unwrap();
+    assert!(w.function.is_none() && w.store.is_none());
 }
