@@ -59,6 +59,22 @@ pub struct Global {
     /// Print only results and errors: no plan, no progress.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Give up after this long, waits included (e.g. 90s, 10m, 1h). Every AWS
+    /// call is bounded too: 5 s to connect, 30 s per attempt, 2 min with retries.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "30m", value_parser = parse_timeout)]
+    pub timeout: humantime::Duration,
+}
+
+/// A `--timeout`: a duration from one second to a day.
+fn parse_timeout(text: &str) -> Result<humantime::Duration, String> {
+    let d: humantime::Duration = text
+        .parse()
+        .map_err(|e| format!("{e}; write a duration such as 90s, 10m or 1h"))?;
+    let secs = std::time::Duration::from(d).as_secs();
+    if !(1..=86_400).contains(&secs) {
+        return Err("give a duration from 1s to 24h".to_string());
+    }
+    Ok(d)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

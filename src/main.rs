@@ -3,6 +3,7 @@
 //! The binary is thin: parse flags, run the command, and print any error once,
 //! as `maint: {error chain}`, with a non-zero exit code.
 
+mod activity;
 mod aws;
 mod cli;
 mod commands;
@@ -15,23 +16,27 @@ mod site;
 mod values;
 mod window;
 
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use clap::Parser as _;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    // -v: one line per AWS operation (maint::aws); -vv: the SDK's own detail.
     let filter = match cli.global.verbose {
         0 => "warn",
-        1 => "warn,maint=debug,aws_smithy_runtime=debug",
+        1 => "warn,maint=debug",
         _ => "debug",
     };
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("MAINT_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .without_time()
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -44,11 +49,33 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(cli)) {
+    let deadline = cli.global.timeout;
+    let outcome = runtime.block_on(async {
+        match tokio::time::timeout(deadline.into(), commands::run(cli)).await {
+            Ok(done) => done,
+            Err(_) => Err(out_of_time(deadline)),
+        }
+    });
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("maint: {err:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// The message when a command runs past `--timeout`: what it was doing, and
+/// that AWS may go on without it.
+fn out_of_time(deadline: humantime::Duration) -> anyhow::Error {
+    let doing = activity::now();
+    let what = if doing.is_empty() {
+        String::new()
+    } else {
+        format!(" while {}", doing.join(", "))
+    };
+    anyhow::anyhow!(
+        "gave up after {deadline} (--timeout){what}. Changes already sent go on in AWS: run the \
+         same command again to pick up where it stopped, or raise --timeout"
+    )
 }

@@ -31,6 +31,7 @@ where
     Fut: Future<Output = Result<(String, bool)>>,
 {
     let started = Instant::now();
+    let _doing = crate::activity::doing(format!("waiting for {what}"));
     let spinner = (!quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new_spinner();
         bar.set_style(

@@ -261,3 +261,60 @@ fn preview_answers_every_path_and_method_with_the_503_page() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// A listener that accepts connections and never answers.
+fn hanging_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    url
+}
+
+#[test]
+fn an_endpoint_that_never_answers_fails_within_the_deadline_naming_the_call() {
+    let project = Project::new(SMALLEST);
+    let endpoint = hanging_endpoint();
+    for args in [&["status"][..], &["provision"][..]] {
+        let output = project
+            .maint(&[args, &["--timeout", "3s"]].concat())
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .env("AWS_ACCESS_KEY_ID", "x")
+            .env("AWS_SECRET_ACCESS_KEY", "y")
+            // The test fails, rather than hangs, if maint does.
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
+        let stderr = stderr_of(&output);
+        assert!(
+            stderr.starts_with("maint: gave up after 3s (--timeout) while "),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("S3 ") || stderr.contains("CloudFront "),
+            "names the AWS call in flight: {stderr}"
+        );
+        assert!(stderr.contains("run the same command again"), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+}
+
+#[test]
+fn a_timeout_out_of_range_is_a_usage_error() {
+    let project = Project::new(SMALLEST);
+    let output = project
+        .maint(&["status", "--timeout", "0s"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr_of(&output).contains("from 1s to 24h"),
+        "{}",
+        stderr_of(&output)
+    );
+}

@@ -2,6 +2,7 @@
 //! adapters that turn SDK types into maint's own and SDK errors into
 //! messages that say what to do.
 
+pub mod calls;
 pub mod cloudfront;
 pub mod s3;
 pub mod window;
@@ -10,8 +11,18 @@ use std::error::Error as StdError;
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// Time to open a connection: AWS answers in milliseconds.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// Time without a byte from an open connection.
+pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// One attempt of a call; a slower one is retried.
+pub const ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// A call and all its retries.
+pub const OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// How to reach AWS: from the global flags and the environment.
 #[derive(Debug, Clone, Default)]
@@ -37,7 +48,17 @@ impl Connection {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(aws_config::Region::new(self.region.clone()))
             // Throttling is retried with backoff before it becomes an error.
-            .retry_config(RetryConfig::standard().with_max_attempts(6));
+            .retry_config(RetryConfig::standard().with_max_attempts(6))
+            // Every call is bounded: an endpoint that accepts and never
+            // answers fails the call instead of hanging the command.
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .read_timeout(READ_TIMEOUT)
+                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                    .operation_timeout(OPERATION_TIMEOUT)
+                    .build(),
+            );
         if let Some(profile) = &self.profile {
             loader = loader.profile_name(profile);
         }
@@ -55,8 +76,13 @@ impl Connection {
 fn clients_for(shared: &aws_config::SdkConfig, endpoint_url: Option<&str>) -> Clients {
     let s3 = aws_sdk_s3::config::Builder::from(shared)
         .force_path_style(endpoint_url.is_some())
+        .interceptor(calls::CallLog)
         .build();
-    let mut kvs = aws_sdk_cloudfrontkeyvaluestore::config::Builder::from(shared);
+    let cloudfront = aws_sdk_cloudfront::config::Builder::from(shared)
+        .interceptor(calls::CallLog)
+        .build();
+    let mut kvs =
+        aws_sdk_cloudfrontkeyvaluestore::config::Builder::from(shared).interceptor(calls::CallLog);
     if let Some(url) = endpoint_url {
         kvs = kvs.endpoint_resolver(KvsAtEndpoint {
             url: url.to_string(),
@@ -64,7 +90,7 @@ fn clients_for(shared: &aws_config::SdkConfig, endpoint_url: Option<&str>) -> Cl
     }
     Clients {
         s3: aws_sdk_s3::Client::from_conf(s3),
-        cloudfront: aws_sdk_cloudfront::Client::new(shared),
+        cloudfront: aws_sdk_cloudfront::Client::from_conf(cloudfront),
         kvs: aws_sdk_cloudfrontkeyvaluestore::Client::from_conf(kvs.build()),
     }
 }

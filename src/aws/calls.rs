@@ -1,0 +1,82 @@
+//! One interceptor on every client: each AWS operation is marked as under way
+//! while it runs (`crate::activity`, so a command that runs out of time says
+//! which call hung) and logged once it ends, one line per operation at debug
+//! level (`-v`): service, operation, HTTP status, time. Never headers or
+//! bodies, so no secret reaches the log.
+
+use std::time::Instant;
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
+
+#[derive(Debug)]
+pub struct CallLog;
+
+/// When this call started, and its entry in the activity registry.
+#[derive(Debug, Clone)]
+struct Started {
+    at: Instant,
+    activity: u64,
+}
+
+impl Storable for Started {
+    type Storer = StoreReplace<Self>;
+}
+
+fn operation(cfg: &ConfigBag) -> String {
+    cfg.load::<Metadata>().map_or_else(
+        || "AWS call".to_string(),
+        |m| format!("{} {}", m.service(), m.name()),
+    )
+}
+
+impl Intercept for CallLog {
+    fn name(&self) -> &'static str {
+        "maint::CallLog"
+    }
+
+    // Not read_before_execution: a client's interceptors run that before the
+    // operation's config (with its name) is in the bag.
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let activity = crate::activity::start(operation(cfg));
+        cfg.interceptor_state().store_put(Started {
+            at: Instant::now(),
+            activity,
+        });
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(started) = cfg.load::<Started>().cloned() else {
+            return Ok(());
+        };
+        crate::activity::end(started.activity);
+        let status = context.response().map_or_else(
+            || "no answer".to_string(),
+            |r| r.status().as_u16().to_string(),
+        );
+        tracing::debug!(
+            target: "maint::aws",
+            "{} -> {status} in {} ms",
+            operation(cfg),
+            started.at.elapsed().as_millis()
+        );
+        Ok(())
+    }
+}
