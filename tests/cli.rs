@@ -318,3 +318,102 @@ fn a_timeout_out_of_range_is_a_usage_error() {
         stderr_of(&output)
     );
 }
+
+/// A listener that records the head of each request it gets, then never answers.
+fn recording_endpoint() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::Read as _;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = heads.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for mut stream in listener.incoming().flatten() {
+            let mut buf = [0u8; 8192];
+            let n = stream.read(&mut buf).unwrap_or(0);
+            seen.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&buf[..n]).to_string());
+            held.push(stream);
+        }
+    });
+    (url, heads)
+}
+
+fn aws_files(project: &Project) -> (std::path::PathBuf, std::path::PathBuf) {
+    let config = project.path("aws-config");
+    let credentials = project.path("aws-credentials");
+    std::fs::write(&config, "[profile staging]\nregion = eu-west-1\n").unwrap();
+    std::fs::write(
+        &credentials,
+        "[staging]\naws_access_key_id = AKIASTAGINGPROFILE\naws_secret_access_key = s\n",
+    )
+    .unwrap();
+    (config, credentials)
+}
+
+#[test]
+fn a_profile_that_does_not_exist_is_an_error_naming_the_files() {
+    let project = Project::new(SMALLEST);
+    let (config, credentials) = aws_files(&project);
+    for (args, env_profile, from) in [
+        (&["status", "--profile", "prod"][..], None, "(--profile)"),
+        (&["status"][..], Some("prod"), "(AWS_PROFILE)"),
+    ] {
+        let mut cmd = project.maint(args);
+        cmd.env("AWS_CONFIG_FILE", &config)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+            .env("AWS_ENDPOINT_URL", DEAD_ENDPOINT)
+            .env("AWS_ACCESS_KEY_ID", "AKIAENVIRONMENT")
+            .env("AWS_SECRET_ACCESS_KEY", "y")
+            .env_remove("AWS_PROFILE");
+        if let Some(p) = env_profile {
+            cmd.env("AWS_PROFILE", p);
+        }
+        let output = cmd.output().unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        let stderr = stderr_of(&output);
+        assert!(
+            stderr.contains(&format!("AWS profile `prod` {from}")),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains(config.to_str().unwrap())
+                && stderr.contains(credentials.to_str().unwrap()),
+            "{stderr}"
+        );
+        assert!(stderr.contains("profiles there: staging"), "{stderr}");
+        assert!(!stderr.contains("could not reach"), "no AWS call: {stderr}");
+    }
+}
+
+#[test]
+fn a_named_profile_wins_over_credentials_in_the_environment() {
+    // As `--profile` in the AWS CLI: otherwise a command could act in the
+    // account of whatever keys the shell happens to hold.
+    let project = Project::new(SMALLEST);
+    let (config, credentials) = aws_files(&project);
+    let (endpoint, heads) = recording_endpoint();
+    let output = project
+        .maint(&["status", "--profile", "staging", "--timeout", "2s"])
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_ACCESS_KEY_ID", "AKIAENVIRONMENT")
+        .env("AWS_SECRET_ACCESS_KEY", "y")
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr_of(&output).contains("the credentials in AWS_ACCESS_KEY_ID are ignored"),
+        "{}",
+        stderr_of(&output)
+    );
+    let heads = heads.lock().unwrap();
+    assert!(!heads.is_empty());
+    for head in heads.iter() {
+        assert!(head.contains("Credential=AKIASTAGINGPROFILE/"), "{head}");
+        assert!(!head.contains("AKIAENVIRONMENT"), "{head}");
+    }
+}

@@ -9,6 +9,7 @@ pub mod window;
 
 use std::error::Error as StdError;
 
+use anyhow::{Result, bail};
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -44,7 +45,12 @@ pub struct Clients {
 }
 
 impl Connection {
-    pub async fn clients(&self) -> Clients {
+    /// The clients, with credentials from the profile when one is named
+    /// (`--profile`, else `AWS_PROFILE`). A named profile wins over
+    /// credentials in the environment, as `--profile` does in the AWS CLI,
+    /// and one that does not exist is an error, never a silent fallback to
+    /// whatever else the chain finds: that could be another account.
+    pub async fn clients(&self) -> Result<Clients> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(aws_config::Region::new(self.region.clone()))
             // Throttling is retried with backoff before it becomes an error.
@@ -59,15 +65,64 @@ impl Connection {
                     .operation_timeout(OPERATION_TIMEOUT)
                     .build(),
             );
-        if let Some(profile) = &self.profile {
-            loader = loader.profile_name(profile);
+        if let Some((name, from)) = self.named_profile() {
+            check_profile_exists(&name, from).await?;
+            if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
+                tracing::warn!(
+                    "using AWS profile `{name}` ({from}); the credentials in AWS_ACCESS_KEY_ID are ignored"
+                );
+            }
+            loader = loader.profile_name(&name).credentials_provider(
+                aws_config::profile::ProfileFileCredentialsProvider::builder()
+                    .profile_name(&name)
+                    .build(),
+            );
         }
         if let Some(url) = &self.endpoint_url {
             loader = loader.endpoint_url(url);
         }
         let shared = loader.load().await;
-        clients_for(&shared, self.endpoint_url.as_deref())
+        Ok(clients_for(&shared, self.endpoint_url.as_deref()))
     }
+
+    /// The profile asked for, and where the name came from.
+    fn named_profile(&self) -> Option<(String, &'static str)> {
+        if let Some(name) = &self.profile {
+            return Some((name.clone(), "--profile"));
+        }
+        std::env::var("AWS_PROFILE")
+            .ok()
+            .filter(|p| !p.is_empty())
+            .map(|p| (p, "AWS_PROFILE"))
+    }
+}
+
+/// Fails, naming the files read and the profiles they hold, when `name` is
+/// in neither the AWS config file nor the credentials file.
+async fn check_profile_exists(name: &str, from: &str) -> Result<()> {
+    use aws_types::os_shim_internal::{Env, Fs};
+    let files = aws_runtime::env_config::file::EnvConfigFiles::default();
+    let set = aws_config::profile::load(&Fs::real(), &Env::real(), &files, None)
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the AWS config files for profile `{name}`: {e}"))?;
+    if set.get_profile(name).is_some() {
+        return Ok(());
+    }
+    let home = std::env::var("HOME").unwrap_or_else(|_| "~".to_string());
+    let config = std::env::var("AWS_CONFIG_FILE").unwrap_or_else(|_| format!("{home}/.aws/config"));
+    let credentials = std::env::var("AWS_SHARED_CREDENTIALS_FILE")
+        .unwrap_or_else(|_| format!("{home}/.aws/credentials"));
+    let mut known: Vec<&str> = set.profiles().collect();
+    known.sort_unstable();
+    let known = if known.is_empty() {
+        "none".to_string()
+    } else {
+        known.join(", ")
+    };
+    bail!(
+        "AWS profile `{name}` ({from}) is in neither {config} nor {credentials} (profiles there: \
+         {known}): check the name, or create it with `aws configure --profile {name}`"
+    )
 }
 
 /// The clients for an SDK config, with what a custom endpoint needs: S3 with

@@ -173,7 +173,7 @@ impl Session {
         })
     }
 
-    async fn clients(&self) -> Clients {
+    async fn clients(&self) -> Result<Clients> {
         self.connection.clients().await
     }
 }

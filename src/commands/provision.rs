@@ -57,7 +57,7 @@ impl fmt::Display for Report {
 
 pub async fn run(session: &Session, out: &Output, dry_run: bool, no_wait: bool) -> Result<()> {
     let site = session.site()?;
-    let clients = session.clients().await;
+    let clients = session.clients().await?;
     let (observed, found) = site.observe(&clients).await?;
     let spec = &site.spec;
     let message = desired_message(spec, &observed);

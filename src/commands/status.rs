@@ -133,7 +133,7 @@ impl fmt::Display for Report {
 }
 
 pub async fn run(session: &Session, out: &Output) -> Result<()> {
-    let clients = session.clients().await;
+    let clients = session.clients().await?;
     let site = match &session.site {
         Some(site) => Some(site_status(session, site, &clients).await?),
         None => None,
