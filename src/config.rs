@@ -201,8 +201,10 @@ impl Environment {
                     .into(),
             );
         }
+        check_no_control("title", &self.title)?;
         if let Some(window) = &self.window {
             check_message(&window.message).map_err(|e| format!("window.message: {e}"))?;
+            check_no_control("window.title", &window.title)?;
             if let Some(var) = &window.bypass.secret_env {
                 let ok = !var.is_empty()
                     && var
@@ -262,7 +264,23 @@ pub fn check_message(message: &str) -> Result<(), String> {
             message.len()
         ));
     }
-    Ok(())
+    check_no_control("the message", message)
+}
+
+/// Refuses control characters other than newline and tab: NUL, ESC, BEL and
+/// the like could rewrite the terminal of whoever reads them back (`status`).
+pub fn check_no_control(what: &str, text: &str) -> Result<(), String> {
+    match text
+        .char_indices()
+        .find(|(_, c)| c.is_control() && *c != '\n' && *c != '\t')
+    {
+        Some((at, c)) => Err(format!(
+            "{what} holds a control character (U+{:04X} at byte {at}): newlines and tabs are \
+             fine, other control characters are not allowed",
+            u32::from(c)
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The loaded file: where it was and what it holds.
@@ -481,6 +499,20 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("same bucket"), "{err}");
+    }
+
+    #[test]
+    fn titles_with_control_characters_are_refused() {
+        let err = Config::parse(
+            Path::new("maint.yaml"),
+            "environments:\n  s:\n    region: us-east-1\n    bucket: acme-x\n    title: \"Down\\e[2J\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("title holds a control character (U+001B"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -417,3 +417,61 @@ fn a_named_profile_wins_over_credentials_in_the_environment() {
         assert!(!head.contains("AKIAENVIRONMENT"), "{head}");
     }
 }
+
+#[test]
+fn control_characters_in_a_message_are_refused() {
+    // NUL, ESC and BEL could rewrite the terminal of whoever reads the status.
+    for message in ["back \u{1b}[2Jsoon", "ding\u{7}"] {
+        fails_before_aws(
+            SMALLEST,
+            &["set-message", "--message", message],
+            &["control character", "newlines and tabs are fine"],
+        );
+    }
+    // A NUL cannot be an argument; it can be in a file.
+    let project = Project::new(SMALLEST);
+    std::fs::write(project.path("m.txt"), "nul\u{0}here\n").unwrap();
+    let output = project
+        .maint(&["set-message", "--file", "m.txt"])
+        .env("AWS_ENDPOINT_URL", DEAD_ENDPOINT)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr_of(&output).contains("control character (U+0000"),
+        "{}",
+        stderr_of(&output)
+    );
+}
+
+#[test]
+fn a_message_file_is_read_with_a_size_cap() {
+    // /dev/zero never ends: maint must stop reading, not fill the memory.
+    fails_before_aws(
+        SMALLEST,
+        &["set-message", "--file", "/dev/zero"],
+        &["/dev/zero", "more than"],
+    );
+}
+
+#[test]
+fn absurd_window_lengths_are_refused_not_a_panic() {
+    let window =
+        "environments:\n  shop:\n    region: eu-west-1\n    distribution: E2EXAMPLE12345\n";
+    for args in [
+        &["on", "--for", "300000000000y"][..],
+        &["on", "--for", "2y"][..],
+        &["on", "--until", "9999-01-01T00:00:00Z"][..],
+    ] {
+        let project = Project::new(window);
+        let output = project
+            .maint(args)
+            .env("AWS_ENDPOINT_URL", DEAD_ENDPOINT)
+            .output()
+            .unwrap();
+        let stderr = stderr_of(&output);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("at most a year"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}

@@ -715,3 +715,33 @@ async fn a_distribution_whose_comment_was_changed_is_never_called_deletable() {
     // Still the one distribution.
     the_distribution(&cf).await;
 }
+
+#[tokio::test]
+async fn status_shows_control_characters_from_aws_as_escapes() {
+    // Anyone with s3:PutObject can write the page's metadata; status must
+    // not let an escape sequence in it act on the operator's terminal.
+    let emulator = Emulator::start();
+    let project = provisioned(&emulator);
+    let s3 = emulator.s3("eu-west-1").await;
+    s3.put_object()
+        .bucket("acme-maint-it")
+        .key("maintenance.html")
+        .body(b"<p>hi</p>".to_vec().into())
+        .content_type("text/html; charset=utf-8")
+        // base64("evil \x1b]0;pwned\x07 done")
+        .metadata("maint-message", "ZXZpbCAbXTA7cHduZWQHIGRvbmU=")
+        .send()
+        .await
+        .unwrap();
+    let output = project.maint(&["status"]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let stdout = stdout_of(&output);
+    assert!(
+        !stdout.contains('\u{1b}') && !stdout.contains('\u{7}'),
+        "{stdout:?}"
+    );
+    assert!(
+        stdout.contains("evil \\u{1b}]0;pwned\\u{7} done"),
+        "{stdout}"
+    );
+}

@@ -222,13 +222,36 @@ pub struct Output {
     pub quiet: bool,
 }
 
+/// Text for a terminal with its control characters (other than newline and
+/// tab) shown as escapes: what maint prints may hold text read from AWS (a
+/// message in page metadata that anyone with s3:PutObject can write), and
+/// ESC, BEL or NUL would act on the terminal instead of being read.
+pub fn neutralize(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
 impl Output {
-    /// A command's result.
+    /// A command's result (JSON escapes control characters by itself).
     pub fn result<T: Display + Serialize>(&self, value: &T) -> Result<()> {
         if self.json {
             println!("{}", serde_json::to_string_pretty(value)?);
         } else {
-            println!("{value}");
+            println!("{}", neutralize(&value.to_string()));
         }
         Ok(())
     }
@@ -236,13 +259,13 @@ impl Output {
     /// Progress for a person; silent with --quiet or --output json.
     pub fn progress(&self, line: impl Display) {
         if !self.quiet && !self.json {
-            eprintln!("{line}");
+            eprintln!("{}", neutralize(&line.to_string()));
         }
     }
 
     /// Something the user should know even with --quiet: always on stderr.
     pub fn warn(&self, line: impl Display) {
-        eprintln!("maint: warning: {line}");
+        eprintln!("maint: warning: {}", neutralize(&line.to_string()));
     }
 
     /// Whether waits may show a spinner or lines.
@@ -290,4 +313,19 @@ pub fn not_provisioned(environment: &str) -> anyhow::Error {
     anyhow::anyhow!(
         "environment `{environment}` has no maint distribution yet: run `maint provision` first"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::neutralize;
+
+    #[test]
+    fn control_characters_are_shown_not_obeyed() {
+        assert_eq!(neutralize("plain\ttext\nline"), "plain\ttext\nline");
+        assert_eq!(
+            neutralize("evil \u{1b}]0;pwned\u{7} \u{0}"),
+            "evil \\u{1b}]0;pwned\\u{7} \\u{0}"
+        );
+        assert_eq!(neutralize("\r\u{9b}"), "\\u{d}\\u{9b}");
+    }
 }

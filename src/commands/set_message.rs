@@ -60,20 +60,40 @@ impl fmt::Display for Report {
     }
 }
 
+/// How much of a message file is read: far more than a message may hold,
+/// far less than a mistake like `-f /dev/zero` would feed.
+const MAX_FILE_BYTES: u64 = 64 * 1024;
+
+fn read_capped(reader: impl std::io::Read, name: &str) -> Result<String> {
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read the message from {name}"))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        anyhow::bail!(
+            "{name} holds more than {MAX_FILE_BYTES} bytes: a message is at most {} bytes",
+            crate::config::MAX_MESSAGE_BYTES
+        );
+    }
+    String::from_utf8(bytes).with_context(|| format!("{name} is not UTF-8 text"))
+}
+
 fn read_message(request: &Request, default: &str) -> Result<String> {
     let message = match (&request.message, &request.file) {
         (Some(m), _) => m.clone(),
         (None, Some(path)) if path.as_os_str() == "-" => {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .context("cannot read the message from standard input")?;
-            text
+            read_capped(std::io::stdin().lock(), "standard input")?
         }
-        (None, Some(path)) => std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the message file {}", path.display()))?,
+        (None, Some(path)) => {
+            let file = std::fs::File::open(path)
+                .with_context(|| format!("cannot read the message file {}", path.display()))?;
+            read_capped(file, &path.display().to_string())?
+        }
         (None, None) => default.to_string(),
     };
+    // Files written on Windows end their lines with CRLF.
+    let message = message.replace("\r\n", "\n");
     // A file usually ends with a newline nobody means to show.
     let message = message.trim_end_matches(['\n', '\r']).to_string();
     check_message(&message).map_err(anyhow::Error::msg)?;
@@ -117,4 +137,37 @@ pub async fn run(session: &Session, out: &Output, request: Request) -> Result<()
         report.invalidation = Some(inv);
     }
     out.result(&report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_file(text: &str) -> Result<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.txt");
+        std::fs::write(&path, text).unwrap();
+        read_message(
+            &Request {
+                message: None,
+                file: Some(path),
+                invalidate: false,
+                wait: false,
+                dry_run: true,
+            },
+            "default",
+        )
+    }
+
+    #[test]
+    fn windows_line_ends_and_tabs_are_fine_other_controls_are_not() {
+        assert_eq!(
+            from_file("line one\r\n\tline two\r\n").unwrap(),
+            "line one\n\tline two"
+        );
+        let err = from_file("a\rb").unwrap_err().to_string();
+        assert!(err.contains("U+000D"), "{err}");
+        let err = from_file(&"x".repeat(70_000)).unwrap_err().to_string();
+        assert!(err.contains("more than 65536 bytes"), "{err}");
+    }
 }

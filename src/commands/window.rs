@@ -609,12 +609,22 @@ pub async fn detach_with(
     Ok(report)
 }
 
+/// The longest window `maint on` takes: a year. Longer is surely a typo, and
+/// a far end would overflow a clock (`--for 300000000000y`).
+const MAX_WINDOW: Duration = Duration::from_secs(366 * 24 * 3600);
+
 /// When a window ends: `--until` (RFC 3339, UTC) or `--for` (a duration).
 pub fn window_end(
     until: Option<&str>,
     duration: Option<&str>,
     now: SystemTime,
 ) -> Result<Option<i64>> {
+    let too_long = || {
+        anyhow::anyhow!(
+            "a maintenance window lasts at most a year: give an end within 366 days, or leave \
+             --until/--for out and end it with `maint off`"
+        )
+    };
     let end = match (until, duration) {
         (Some(text), _) => humantime::parse_rfc3339_weak(text).map_err(|e| {
             anyhow::anyhow!("--until `{text}`: {e}; write a UTC time such as 2026-11-22T14:00:00Z")
@@ -623,12 +633,18 @@ pub fn window_end(
             let d = humantime::parse_duration(text).map_err(|e| {
                 anyhow::anyhow!("--for `{text}`: {e}; write a duration such as 90m, 2h or 1h30m")
             })?;
-            now + d
+            if d > MAX_WINDOW {
+                return Err(too_long());
+            }
+            now.checked_add(d).ok_or_else(too_long)?
         }
         (None, None) => return Ok(None),
     };
     if end <= now {
         bail!("the window would end in the past: give a time after now");
+    }
+    if end.duration_since(now).unwrap_or_default() > MAX_WINDOW {
+        return Err(too_long());
     }
     let secs = end
         .duration_since(UNIX_EPOCH)
