@@ -51,17 +51,53 @@ fn main() -> ExitCode {
     };
     let deadline = cli.global.timeout;
     let outcome = runtime.block_on(async {
-        match tokio::time::timeout(deadline.into(), commands::run(cli)).await {
-            Ok(done) => done,
-            Err(_) => Err(out_of_time(deadline)),
+        tokio::select! {
+            done = tokio::time::timeout(deadline.into(), commands::run(cli)) => match done {
+                Ok(done) => done.map_err(Stop::Failed),
+                Err(_) => Err(Stop::Failed(out_of_time(deadline))),
+            },
+            signal = interrupted() => Err(Stop::Interrupted(signal)),
         }
     });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
+        Err(Stop::Failed(err)) => {
             eprintln!("maint: {err:#}");
             ExitCode::FAILURE
         }
+        Err(Stop::Interrupted(signal)) => {
+            let doing = activity::now();
+            let what = if doing.is_empty() {
+                String::new()
+            } else {
+                format!(" while {}", doing.join(", "))
+            };
+            eprintln!(
+                "maint: interrupted by {signal}{what}. What was already sent goes on in AWS; run \
+                 the same command again to pick up where it stopped"
+            );
+            ExitCode::from(130)
+        }
+    }
+}
+
+enum Stop {
+    Failed(anyhow::Error),
+    Interrupted(&'static str),
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM (a CI runner cancelling the job).
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
     }
 }
 

@@ -262,17 +262,24 @@ fn preview_answers_every_path_and_method_with_the_503_page() {
     child.wait().unwrap();
 }
 
-/// A listener that accepts connections and never answers.
-fn hanging_endpoint() -> String {
+/// A listener that accepts connections and never answers; counts them.
+fn hanging_endpoint_counted() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
     std::thread::spawn(move || {
         let mut held = Vec::new();
         for stream in listener.incoming() {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             held.push(stream);
         }
     });
-    url
+    (url, count)
+}
+
+fn hanging_endpoint() -> String {
+    hanging_endpoint_counted().0
 }
 
 #[test]
@@ -473,5 +480,49 @@ fn absurd_window_lengths_are_refused_not_a_panic() {
         assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
         assert!(stderr.contains("at most a year"), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn an_interrupted_command_says_what_goes_on_and_exits_130() {
+    let project = Project::new(SMALLEST);
+    for signal in ["INT", "TERM"] {
+        let (endpoint, connections) = hanging_endpoint_counted();
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("maint"));
+        cmd.current_dir(project.dir.path())
+            .arg("status")
+            .env_clear()
+            .env("HOME", project.dir.path())
+            .env("AWS_CONFIG_FILE", project.path("aws-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                project.path("aws-credentials"),
+            )
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .env("AWS_ACCESS_KEY_ID", "x")
+            .env("AWS_SECRET_ACCESS_KEY", "y")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let child = cmd.spawn().unwrap();
+        // Once it is at its AWS calls (its signal handlers are in place
+        // before its first call), interrupt it.
+        let started = std::time::Instant::now();
+        while connections.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            assert!(started.elapsed().as_secs() < 30, "maint never called AWS");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let kill = Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(output.status.code(), Some(130), "{output:?}");
+        let stderr = stderr_of(&output);
+        assert!(
+            stderr.starts_with(&format!("maint: interrupted by SIG{signal} while ")),
+            "{stderr}"
+        );
+        assert!(stderr.contains("run the same command again"), "{stderr}");
     }
 }
