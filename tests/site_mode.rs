@@ -617,6 +617,7 @@ async fn destroy_never_deletes_objects_maint_did_not_create() {
         .send()
         .await
         .unwrap();
+    emulator.clear_requests();
     let output = project.maint(&["destroy", "--yes"]).output().unwrap();
     assert!(!output.status.success());
     assert!(
@@ -624,6 +625,10 @@ async fn destroy_never_deletes_objects_maint_did_not_create() {
         "{}",
         stderr_of(&output)
     );
+    // Found before anything was deleted: not half a destroy.
+    assert_eq!(emulator.writes(), Vec::<String>::new());
+    let cf = emulator.cloudfront().await;
+    the_distribution(&cf).await;
     assert!(
         s3.head_object()
             .bucket("acme-maint-it")

@@ -284,6 +284,33 @@ pub async fn put_policy(
 
 /// Deletes the document, then the bucket. Objects maint did not make are never
 /// deleted: a bucket holding any stops the destroy with a clear message.
+/// Up to five keys in the bucket other than the page's: objects maint did
+/// not create, which `destroy` must never delete. Empty when the bucket is gone.
+pub async fn foreign_objects(
+    s3: &Client,
+    bucket: &BucketName,
+    key: &DocumentKey,
+) -> Result<Vec<String>> {
+    match s3
+        .list_objects_v2()
+        .bucket(bucket.as_str())
+        .max_keys(6)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out
+            .contents()
+            .iter()
+            .filter_map(|o| o.key())
+            .filter(|k| *k != key.as_str())
+            .take(5)
+            .map(str::to_string)
+            .collect()),
+        Err(e) if matches!(status_and_code(&e).0, Some(404)) => Ok(Vec::new()),
+        Err(e) => Err(explain(&format!("listing bucket {bucket}"), e)),
+    }
+}
+
 pub async fn delete_bucket(s3: &Client, bucket: &BucketName, key: &DocumentKey) -> Result<()> {
     match s3
         .delete_object()

@@ -94,6 +94,20 @@ pub async fn run(session: &Session, out: &Output, yes: bool, dry_run: bool) -> R
     let clients = session.clients().await?;
     let (observed, _) = site.observe(&clients).await?;
     let spec = &site.spec;
+    // Checked before anything is deleted: a destroy that stopped at the
+    // bucket would leave the site half gone.
+    if observed.bucket.is_some() {
+        let foreign = s3::foreign_objects(&clients.s3, &spec.bucket, &spec.key).await?;
+        if !foreign.is_empty() {
+            bail!(
+                "bucket {} holds objects maint did not create ({}): maint deletes only what it \
+                 made, so nothing was deleted. Move or remove them yourself, then run `maint \
+                 destroy` again",
+                spec.bucket,
+                foreign.join(", ")
+            );
+        }
+    }
     let mut deletions = Vec::new();
     if let Some(d) = &observed.distribution {
         if d.shape.enabled {
