@@ -12,8 +12,8 @@ use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::values::{
-    Alias, BucketName, CertificateArn, Cidr, DistributionId, DocumentKey, Format, PathPattern,
-    PriceClass, Region, Seconds, Tags,
+    AccountId, Alias, BucketName, CertificateArn, Cidr, DistributionId, DocumentKey, Format,
+    PathPattern, PriceClass, Region, Seconds, Tags,
 };
 
 /// Messages are kept in the document's S3 metadata (base64), whose total size
@@ -35,6 +35,10 @@ struct ConfigFile {
 pub struct Environment {
     /// Region of the bucket. CloudFront itself is global.
     pub region: Region,
+    /// The AWS account the environment lives in: changing commands refuse
+    /// credentials for any other account.
+    #[serde(default)]
+    pub account_id: Option<AccountId>,
     /// Site mode: the private bucket that holds the error document.
     #[serde(default)]
     pub bucket: Option<BucketName>,

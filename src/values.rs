@@ -733,6 +733,39 @@ impl Cidr {
     }
 }
 
+/// A 12-digit AWS account id: the account an environment lives in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub struct AccountId(String);
+validated_string!(AccountId);
+
+impl TryFrom<String> for AccountId {
+    type Error = String;
+
+    fn try_from(id: String) -> Result<Self, String> {
+        if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Self(id))
+        } else {
+            Err(format!(
+                "invalid account id `{id}`: expected the 12 digits AWS shows for the account, \
+                 e.g. `123456789012` (quote it in YAML if it starts with 0)"
+            ))
+        }
+    }
+}
+
+impl From<AccountId> for String {
+    fn from(id: AccountId) -> Self {
+        id.0
+    }
+}
+
+impl AccountId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// An IP range in CIDR notation whose host bits are zero, e.g. `203.0.113.0/24`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(into = "String")]

@@ -303,7 +303,7 @@ fn an_endpoint_that_never_answers_fails_within_the_deadline_naming_the_call() {
             "{stderr}"
         );
         assert!(
-            stderr.contains("S3 ") || stderr.contains("CloudFront "),
+            stderr.contains("S3 ") || stderr.contains("CloudFront ") || stderr.contains("STS "),
             "names the AWS call in flight: {stderr}"
         );
         assert!(stderr.contains("run the same command again"), "{stderr}");

@@ -4,7 +4,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{Emulator, Project, stderr_of, stdout_of};
+use support::{Emulator, IDENTITY, Project, stderr_of, stdout_of};
 
 const CONFIG: &str = "\
 environments:
@@ -384,7 +384,9 @@ async fn set_message_uploads_only_when_the_page_changes() {
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", stderr_of(&output));
-    let requests = emulator.requests();
+    // First the account check, then one HEAD and one PUT.
+    assert_eq!(emulator.requests()[0], IDENTITY);
+    let requests = emulator.aws_calls();
     assert_eq!(requests.len(), 2, "one HEAD and one PUT: {requests:?}");
     assert!(
         requests[0].starts_with("HEAD ") && requests[1].starts_with("PUT "),
@@ -416,7 +418,7 @@ async fn set_message_uploads_only_when_the_page_changes() {
         .output()
         .unwrap();
     assert!(stdout_of(&again).contains("already up to date"));
-    let requests = emulator.requests();
+    let requests = emulator.aws_calls();
     assert_eq!(requests.len(), 1, "one read: {requests:?}");
     assert!(requests[0].starts_with("HEAD "));
 
@@ -525,7 +527,8 @@ async fn invalidate_lists_once_and_creates_once() {
     let project = provisioned(&emulator);
     emulator.clear_requests();
     project.maint(&["invalidate"]).assert().success();
-    let requests = emulator.requests();
+    assert_eq!(emulator.requests()[0], IDENTITY);
+    let requests = emulator.aws_calls();
     assert_eq!(requests.len(), 2, "{requests:?}");
     assert!(
         requests[0].starts_with("GET ") && requests[0].contains("/distribution"),
@@ -749,4 +752,41 @@ async fn status_shows_control_characters_from_aws_as_escapes() {
         stdout.contains("evil \\u{1b}]0;pwned\\u{7} done"),
         "{stdout}"
     );
+}
+
+#[tokio::test]
+async fn changing_commands_show_the_account_and_refuse_another() {
+    let emulator = Emulator::start();
+    // The emulator's account is 123456789012.
+    let right =
+        Project::new(&format!("{CONFIG}    account_id: \"123456789012\"\n")).against(&emulator);
+    let output = right.maint(&["provision", "--dry-run"]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("AWS account 123456789012 (arn:aws:")
+            && stderr_of(&output).contains("as the config says"),
+        "{}",
+        stderr_of(&output)
+    );
+    let wrong =
+        Project::new(&format!("{CONFIG}    account_id: \"210987654321\"\n")).against(&emulator);
+    for args in [
+        &["provision"][..],
+        &["set-message", "-m", "hi"][..],
+        &["invalidate"][..],
+        &["destroy", "--yes"][..],
+    ] {
+        emulator.clear_requests();
+        let output = wrong.maint(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        let stderr = stderr_of(&output);
+        assert!(
+            stderr.contains("are for AWS account 123456789012")
+                && stderr.contains("is in account 210987654321")
+                && stderr.contains("nothing was changed"),
+            "{stderr}"
+        );
+        // Only the account check was sent.
+        assert_eq!(emulator.requests(), [IDENTITY], "{args:?}");
+    }
 }

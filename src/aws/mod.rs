@@ -5,6 +5,7 @@
 pub mod calls;
 pub mod cloudfront;
 pub mod s3;
+pub mod sts;
 pub mod window;
 
 use std::error::Error as StdError;
@@ -42,6 +43,8 @@ pub struct Clients {
     pub cloudfront: aws_sdk_cloudfront::Client,
     /// The KeyValueStore data plane (window mode).
     pub kvs: aws_sdk_cloudfrontkeyvaluestore::Client,
+    /// Which account the credentials are for.
+    pub sts: aws_sdk_sts::Client,
 }
 
 impl Connection {
@@ -147,6 +150,11 @@ fn clients_for(shared: &aws_config::SdkConfig, endpoint_url: Option<&str>) -> Cl
         s3: aws_sdk_s3::Client::from_conf(s3),
         cloudfront: aws_sdk_cloudfront::Client::from_conf(cloudfront),
         kvs: aws_sdk_cloudfrontkeyvaluestore::Client::from_conf(kvs.build()),
+        sts: aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(shared)
+                .interceptor(calls::CallLog)
+                .build(),
+        ),
     }
 }
 
@@ -275,6 +283,17 @@ fn chain_text(err: &(dyn StdError + 'static)) -> String {
         source = e.source();
     }
     parts.join(": ")
+}
+
+/// An STS client for tests that never call it.
+#[cfg(test)]
+pub fn unused_sts() -> aws_sdk_sts::Client {
+    aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .build(),
+    )
 }
 
 #[cfg(test)]

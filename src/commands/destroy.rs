@@ -91,7 +91,7 @@ fn confirm(environment: &str, yes: bool) -> Result<()> {
 
 pub async fn run(session: &Session, out: &Output, yes: bool, dry_run: bool) -> Result<()> {
     let site = session.site()?;
-    let clients = session.clients().await?;
+    let clients = session.changing_clients(out).await?;
     let (observed, _) = site.observe(&clients).await?;
     let spec = &site.spec;
     // Checked before anything is deleted: a destroy that stopped at the

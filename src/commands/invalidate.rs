@@ -59,7 +59,7 @@ pub fn check_paths(paths: &[String]) -> Result<()> {
 pub async fn run(session: &Session, out: &Output, paths: Vec<String>, wait: bool) -> Result<()> {
     let site = session.site()?;
     check_paths(&paths)?;
-    let clients = session.clients().await?;
+    let clients = session.changing_clients(out).await?;
     let id = cloudfront::find_distribution_id(&clients.cloudfront, &site.spec.distribution.comment)
         .await?
         .ok_or_else(|| not_provisioned(&session.environment))?;

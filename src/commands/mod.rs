@@ -102,6 +102,8 @@ pub struct Session {
     /// Window mode, when the environment has a `distribution`.
     pub window: Option<WindowSpec>,
     pub connection: Connection,
+    /// The account the environment lives in, when the config says.
+    pub account_id: Option<crate::values::AccountId>,
 }
 
 /// A site-mode environment: its desired state and page template.
@@ -167,6 +169,7 @@ impl Session {
                 region: env.region.to_string(),
                 endpoint_url: global.endpoint_url.clone(),
             },
+            account_id: env.account_id.clone(),
             environment,
             site,
             window,
@@ -175,6 +178,39 @@ impl Session {
 
     async fn clients(&self) -> Result<Clients> {
         self.connection.clients().await
+    }
+
+    /// The clients for a command that changes AWS: first one STS call to
+    /// learn the credentials' account, shown to the user, and a refusal
+    /// when the environment names another (`account_id`). Never the wrong
+    /// account.
+    async fn changing_clients(&self, out: &Output) -> Result<Clients> {
+        let clients = self.clients().await?;
+        let caller = crate::aws::sts::caller(&clients.sts).await?;
+        if let Some(want) = &self.account_id
+            && want.as_str() != caller.account
+        {
+            bail!(
+                "the credentials in use are for AWS account {} ({}), but environment `{}` is in \
+                 account {} (account_id in the config): nothing was changed. Use the \
+                 environment's credentials, e.g. --profile",
+                caller.account,
+                caller.arn,
+                self.environment,
+                want.as_str()
+            );
+        }
+        out.progress(format!(
+            "AWS account {} ({}){}",
+            caller.account,
+            caller.arn,
+            if self.account_id.is_some() {
+                ", as the config says"
+            } else {
+                ""
+            }
+        ));
+        Ok(clients)
     }
 }
 

@@ -57,7 +57,7 @@ impl fmt::Display for Report {
 
 pub async fn run(session: &Session, out: &Output, dry_run: bool, no_wait: bool) -> Result<()> {
     let site = session.site()?;
-    let clients = session.clients().await?;
+    let clients = session.changing_clients(out).await?;
     let (observed, found) = site.observe(&clients).await?;
     let spec = &site.spec;
     let message = desired_message(spec, &observed);
@@ -292,6 +292,7 @@ mod tests {
             s3: mock_client!(aws_sdk_s3, []),
             cloudfront,
             kvs: mock_client!(aws_sdk_cloudfrontkeyvaluestore, []),
+            sts: crate::aws::unused_sts(),
         };
         update_with_retry(&clients, &spec, "E1", "OAC1")
             .await

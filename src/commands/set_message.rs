@@ -105,7 +105,7 @@ pub async fn run(session: &Session, out: &Output, request: Request) -> Result<()
     let spec = &site.spec;
     let message = read_message(&request, &spec.default_message)?;
     let document = site.template.render(&spec.key, &spec.title, &message)?;
-    let clients = session.clients().await?;
+    let clients = session.changing_clients(out).await?;
     let current = s3::observe_document(&clients.s3, &spec.bucket, &spec.key).await?;
     let changed = !document_is_current(&document, spec.page_max_age, current.as_ref());
     let mut report = Report {

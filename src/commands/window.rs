@@ -241,7 +241,7 @@ pub async fn attach(session: &Session, out: &Output, dry_run: bool, no_wait: boo
     let spec = session.window()?;
     // Everything that can be wrong locally is checked before the first call.
     let secret_hash = secret_from_env(spec)?.map(|s| bypass_hash(&s));
-    let clients = session.clients().await?;
+    let clients = session.changing_clients(out).await?;
     let options = AttachOptions {
         environment: &session.environment,
         secret_hash: secret_hash.as_deref(),
@@ -549,7 +549,7 @@ impl fmt::Display for DetachReport {
 
 pub async fn detach(session: &Session, out: &Output, dry_run: bool) -> Result<()> {
     let spec = session.window()?;
-    let clients = session.clients().await?;
+    let clients = session.changing_clients(out).await?;
     let report = detach_with(&session.environment, spec, &clients, out, dry_run).await?;
     out.result(&report)
 }
@@ -699,7 +699,7 @@ pub async fn switch(session: &Session, out: &Output, state: State) -> Result<()>
     }
     // Checked before any call: a state that cannot be stored changes nothing.
     state.to_value()?;
-    let clients = session.clients().await?;
+    let clients = session.changing_clients(out).await?;
     let report = switch_with(&session.environment, spec, &clients, state).await?;
     out.result(&report)
 }

@@ -601,6 +601,7 @@ fn clients(world: &Shared) -> Clients {
         s3: mock_client!(aws_sdk_s3, []),
         cloudfront,
         kvs,
+        sts: crate::aws::unused_sts(),
     }
 }
 

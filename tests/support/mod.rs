@@ -48,6 +48,9 @@ fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// STS GetCallerIdentity as the request log shows it.
+pub const IDENTITY: &str = "POST /";
+
 impl Emulator {
     pub fn start() -> Self {
         let dir = TempDir::new().expect("temp dir");
@@ -102,11 +105,21 @@ impl Emulator {
             .collect()
     }
 
-    /// The requests that could change something (anything but GET and HEAD).
+    /// The requests that could change something: anything but GET and HEAD,
+    /// and but STS GetCallerIdentity (`POST /`, the query protocol's one
+    /// path; every changing command asks it which account it acts in).
     pub fn writes(&self) -> Vec<String> {
         self.requests()
             .into_iter()
-            .filter(|r| !(r.starts_with("GET ") || r.starts_with("HEAD ")))
+            .filter(|r| !(r.starts_with("GET ") || r.starts_with("HEAD ") || r == IDENTITY))
+            .collect()
+    }
+
+    /// The requests other than the account check.
+    pub fn aws_calls(&self) -> Vec<String> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r != IDENTITY)
             .collect()
     }
 
