@@ -3,7 +3,7 @@
 //!
 //! Unknown keys, wrong types and values AWS would refuse are all reported with
 //! the file, line and column and what was expected, because the value types in
-//! `values` validate themselves while serde_yaml still knows where it is.
+//! `values` validate themselves while the YAML parser still knows where it is.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -287,6 +287,66 @@ pub fn check_no_control(what: &str, text: &str) -> Result<(), String> {
     }
 }
 
+/// Refuses a key given twice in one mapping, anywhere in the file, naming
+/// both lines: YAML parsers keep the last silently, so two environments of
+/// the same name would merge into one.
+fn no_duplicate_keys(text: &str) -> Result<(), String> {
+    use yaml_rust2::parser::{Event, Parser};
+    /// A mapping being read: keys seen (with their line), and whether the
+    /// next node is a key.
+    struct Mapping {
+        seen: BTreeMap<String, usize>,
+        at_key: bool,
+    }
+    let mut stack: Vec<Option<Mapping>> = Vec::new(); // None: a sequence
+    let mut parser = Parser::new_from_str(text);
+    // A node that ends here makes the enclosing mapping expect a key again.
+    fn node_done(stack: &mut [Option<Mapping>]) {
+        if let Some(Some(m)) = stack.last_mut() {
+            m.at_key = !m.at_key;
+        }
+    }
+    loop {
+        // Syntax errors are left to the full parse, which says it better.
+        let Ok((event, mark)) = parser.next_token() else {
+            return Ok(());
+        };
+        match event {
+            Event::StreamEnd => return Ok(()),
+            Event::MappingStart(..) => {
+                stack.push(Some(Mapping {
+                    seen: BTreeMap::new(),
+                    at_key: true,
+                }));
+            }
+            Event::SequenceStart(..) => stack.push(None),
+            Event::MappingEnd | Event::SequenceEnd => {
+                stack.pop();
+                node_done(&mut stack);
+            }
+            Event::Scalar(value, ..) => {
+                if let Some(Some(m)) = stack.last_mut()
+                    && m.at_key
+                {
+                    let line = mark.line();
+                    if let Some(first) = m.seen.insert(value.clone(), line) {
+                        return Err(format!(
+                            "`{value}` is given twice in the same mapping, at line {first} and at \
+                             line {line}: keep one (YAML would silently use the last)"
+                        ));
+                    }
+                }
+                node_done(&mut stack);
+            }
+            Event::Alias(_) => node_done(&mut stack),
+            _ => {}
+        }
+    }
+}
+
+/// The largest config file maint reads: far above any real one.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
 /// The loaded file: where it was and what it holds.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -296,7 +356,19 @@ pub struct Config {
 
 impl Config {
     pub fn load(path: &Path) -> Result<Self> {
-        let text = match std::fs::read_to_string(path) {
+        let read = std::fs::File::open(path).and_then(|file| {
+            let mut text = String::new();
+            std::io::Read::read_to_string(
+                &mut std::io::Read::take(file, MAX_CONFIG_BYTES + 1),
+                &mut text,
+            )?;
+            Ok(text)
+        });
+        let text = match read {
+            Ok(text) if text.len() as u64 > MAX_CONFIG_BYTES => bail!(
+                "{} is over {MAX_CONFIG_BYTES} bytes: that is not a maint config",
+                path.display()
+            ),
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
                 "{} not found: run `maint init` to write one, or point --config at yours",
@@ -308,8 +380,9 @@ impl Config {
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<Self> {
+        no_duplicate_keys(text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let file: ConfigFile =
-            serde_yaml::from_str(text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            yaml_serde::from_str(text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         if file.environments.is_empty() {
             bail!(
                 "{}: `environments` is empty: add one, e.g.\n\nenvironments:\n  staging:\n    region: us-east-1\n    bucket: acme-maintenance-staging",
@@ -503,6 +576,34 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("same bucket"), "{err}");
+    }
+
+    #[test]
+    fn a_key_given_twice_is_refused_with_both_lines() {
+        let err = Config::parse(
+            Path::new("maint.yaml"),
+            "environments:\n  prod:\n    region: us-east-1\n    bucket: acme-a\n  prod:\n    region: eu-west-1\n    bucket: acme-b\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("`prod` is given twice in the same mapping, at line 2 and at line 5"),
+            "{err}"
+        );
+        let err = Config::parse(
+            Path::new("maint.yaml"),
+            "environments:\n  s:\n    region: us-east-1\n    bucket: acme-a\n    window:\n      retry_after: 10\n      retry_after: 20\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("`retry_after` is given twice"), "{err}");
+        assert!(err.contains("at line 6 and at line 7"), "{err}");
+        // The same key in different mappings, and lists of mappings, are fine.
+        Config::parse(
+            Path::new("maint.yaml"),
+            "environments:\n  a:\n    region: us-east-1\n    bucket: acme-a\n    tags: {team: web}\n  b:\n    region: us-east-1\n    bucket: acme-b\n    tags: {team: web}\n",
+        )
+        .unwrap();
     }
 
     #[test]

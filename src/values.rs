@@ -2,7 +2,7 @@
 //!
 //! Each type here checks, when it is built, what AWS would reject later, so a
 //! bad value is reported while reading `maint.yaml` (with its line and column,
-//! since serde_yaml attaches the position to a `try_from` failure) and never
+//! since the YAML parser attaches the position to a `try_from` failure) and never
 //! reaches an API call. The emulator accepts much that AWS refuses; these rules
 //! follow the AWS documentation, not the emulator.
 
