@@ -19,6 +19,76 @@ correction cites its source (see also the README's emulator section).
    400 InvalidErrorCode / InvalidResponseCode; moto stored 999.
 4. Function and KeyValueStore names: AWS requires [a-zA-Z0-9-_]{1,64}
    (CreateFunction, CreateKeyValueStore: InvalidArgument).
+5. Function stages (emulator/cf_functions.py). A function has a DEVELOPMENT
+   and, once published, a LIVE stage, each with its code, config and ETag
+   (FunctionMetadata.Stage; DescribeFunction/GetFunction/ListFunctions take
+   Stage; "When a function is in the DEVELOPMENT stage, you can test the
+   function with TestFunction, and update it with UpdateFunction. When a
+   function is in the LIVE stage, you can attach the function to a
+   distribution's cache behavior"). moto kept one copy and ignored Stage.
+   Asking for LIVE before any publish is 404 NoSuchFunctionExists; with no
+   Stage the emulator answers DEVELOPMENT (AWS does not document a default).
+   Status: UNPUBLISHED, then UNASSOCIATED, or DEPLOYED while associated
+   (the values AWS reports; when exactly it switches is the emulator's
+   reading). GetFunction's Content-Type is application/octet-stream
+   (GetFunctionResult.ContentType; moto wrote application/xml).
+6. UpdateFunction (PUT /2020-05-31/function/{Name}) and PublishFunction
+   (POST .../publish), which moto lacks: If-Match is the DEVELOPMENT ETag,
+   missing -> 400 InvalidIfMatchVersion, stale -> 412 PreconditionFailed
+   (both in the operations' errors). UpdateFunction replaces DEVELOPMENT and
+   gives it a new ETag, sent in the header the model names, `ETtag`
+   (UpdateFunctionResult); PublishFunction copies DEVELOPMENT to LIVE with a
+   new LIVE ETag ("Publishes a CloudFront function by copying the function
+   code from the DEVELOPMENT stage to LIVE"). CreateFunction and
+   UpdateFunction refuse code over 10 KB with 413 FunctionSizeLimitExceeded
+   (CloudFront quotas, "Quotas on CloudFront Functions": function size
+   10 KB; tests/function/harness.mjs holds the same limit).
+   DeleteFunction: If-Match must be the DEVELOPMENT ETag (moto took any),
+   and a function a cache behavior still uses is 409 FunctionInUse.
+7. TestFunction (POST .../test), which moto lacks: runs the stage asked for
+   (Stage, default DEVELOPMENT) on njs, CloudFront Functions' engine, with
+   the event object, the `cloudfront` module stand-in of tests/function
+   (cloudfront.js) and the entries of the KeyValueStore the stage's config
+   associates; at most 10 s. If-Match must be that stage's ETag, otherwise
+   400 InvalidIfMatchVersion (TestFunction's errors have no
+   PreconditionFailed). The answer is the model's TestResult payload:
+   FunctionSummary, ComputeUtilization (a constant, see cf_functions.py),
+   FunctionExecutionLogs (the function's console.log lines),
+   FunctionOutput ({"request": ...} when the handler returned the event's
+   request, else {"response": ...}) or, when njs refused or failed
+   (SyntaxError, exception, crash, time out), FunctionErrorMessage.
+8. Distributions keep the FunctionAssociations and LambdaFunctionAssociations
+   of their cache behaviors (moto read them back as Quantity 0). An
+   association must name a published function ("You can only associate
+   cache behaviors with functions that are in the LIVE stage"), on
+   viewer-request or viewer-response, one per event type, Quantity equal to
+   the items: 400 InvalidFunctionAssociation / InconsistentQuantities.
+   UpdateDistribution and DeleteDistribution compare If-Match with the
+   current ETag (412 PreconditionFailed; moto took any value) and each
+   update gives the distribution a new ETag (moto kept the first).
+9. DeleteKeyValueStore: If-Match must be the store's ETag (missing -> 400
+   InvalidIfMatchVersion, stale -> 412 PreconditionFailed), a store a
+   function's config associates is 409 CannotDeleteEntityWhileInUse (all in
+   the operation's errors); moto deleted regardless. The store's data goes.
+10. The KeyValueStore data plane (emulator/kvs.py; service
+   cloudfront-keyvaluestore, restJson1), which moto lacks, on the same port:
+   DescribeKeyValueStore, GetKey, PutKey, DeleteKey, ListKeys, UpdateKeys at
+   /key-value-stores/{KvsARN}[/keys[/{Key}]], as in the API reference and
+   botocore's model. Writes need If-Match = the store's data ETag (missing
+   -> 400 ValidationException, stale -> 409 ConflictException) and change
+   it; a store the control plane lacks or a missing key -> 404
+   ResourceNotFoundException; key over 512 bytes or value over 1 KB -> 400
+   ValidationException, a store over 5 MB or UpdateKeys over 50 keys -> 402
+   ServiceQuotaExceededException (CloudFront quotas on key value stores;
+   the status codes are the model's).
+11. A CloudFront request without the If-Match header its operation requires
+   (UpdateFunction, PublishFunction, TestFunction, DeleteFunction,
+   UpdateKeyValueStore, DeleteKeyValueStore, ...) reached no
+   operation in moto, which routes on required headers, and got an empty
+   404. AWS answers 400 InvalidIfMatchVersion ("The If-Match version is
+   missing or not valid for the resource"), as the emulator now does. (The
+   Rust SDK leaves out a header whose value is empty, so this is what an
+   empty ETag turns into.)
 
 Tests can also make the emulator lose an answer: POST /maint-api/lose-answer
 with `METHOD PATH-REGEX` makes the next matching request take effect and
@@ -158,6 +228,16 @@ def _create_key_value_store_checked(self, name, comment, tags):
 Backend.create_function = _create_function_checked
 Backend.create_key_value_store = _create_key_value_store_checked
 
+# 5-9. Function stages, TestFunction, distribution associations and ETags,
+# KeyValueStore deletes (emulator/cf_functions.py); 10. the KeyValueStore data
+# plane (emulator/kvs.py), routed in _app below.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True  # no emulator/__pycache__ in the work tree
+import cf_functions  # noqa: E402
+import kvs  # noqa: E402
+
+cf_functions.install()
+
 
 # The request log and lost answers, around moto's WSGI application.
 from moto.moto_server import werkzeug_app  # noqa: E402
@@ -172,6 +252,13 @@ _LOST = (
     b"<Code>InternalError</Code><Message>The answer was lost (maint emulator).</Message>"
     b"</Error></ErrorResponse>"
 )
+
+
+def _serve(self, environ, start_response):
+    routed = kvs.route(environ)  # 10. the KeyValueStore data plane
+    if routed:
+        return kvs.handle(environ, start_response, routed)
+    return _dispatch(self, environ, start_response)
 
 
 def _app(self, environ, start_response):
@@ -193,9 +280,9 @@ def _app(self, environ, start_response):
         if rule:
             _lose.remove(rule)
     if not rule:
-        return _dispatch(self, environ, start_response)
+        return _serve(self, environ, start_response)
     # Let the request take effect, then answer as if the answer was lost.
-    for _ in _dispatch(self, environ, lambda *args, **kwargs: None):
+    for _ in _serve(self, environ, lambda *args, **kwargs: None):
         pass
     start_response("500 Internal Server Error", [("Content-Type", "text/xml")])
     return [_LOST]

@@ -1,7 +1,8 @@
-//! Window mode against the local emulator, for what it supports: reading a
-//! customer's distribution, planning, and creating the store and function.
-//! The emulator has no PublishFunction and no KeyValueStore data plane; those
-//! are covered by the SDK-mock tests in src/commands/window_tests.rs.
+//! Window mode against the local emulator, which emulator/ makes faithful
+//! where window mode needs it: function stages and publishing, associations
+//! kept on distributions, If-Match checked, the KeyValueStore data plane, and
+//! TestFunction running the code on njs. What it cannot stage (a syntax error
+//! from CloudFront, a Lambda@Edge conflict) is in src/commands/window_tests.rs.
 
 mod support;
 
@@ -9,6 +10,7 @@ use aws_sdk_cloudfront::types::{
     CacheBehavior, CacheBehaviors, CustomOriginConfig, DefaultCacheBehavior, DistributionConfig,
     Origin, OriginProtocolPolicy, Origins, ViewerProtocolPolicy,
 };
+use serde_json::Value;
 use support::{Emulator, Project, stderr_of, stdout_of};
 
 const SECRET: &str = "team-secret-0123456789abcdef";
@@ -109,58 +111,182 @@ async fn attach_dry_run_plans_against_the_real_distribution_and_writes_nothing()
     assert_eq!(emulator.writes(), Vec::<String>::new());
 }
 
+/// The distribution's config as the emulator returns it, for comparing.
+async fn config_of(emulator: &Emulator, id: &str) -> DistributionConfig {
+    let cf = emulator.cloudfront().await;
+    cf.get_distribution_config()
+        .id(id)
+        .send()
+        .await
+        .unwrap()
+        .distribution_config()
+        .unwrap()
+        .clone()
+}
+
+fn viewer_request_functions(config: &DistributionConfig) -> Vec<Vec<String>> {
+    let arns = |fa: Option<&aws_sdk_cloudfront::types::FunctionAssociations>| {
+        fa.map(|f| {
+            f.items()
+                .iter()
+                .filter(|a| a.event_type().as_str() == "viewer-request")
+                .map(|a| a.function_arn().to_string())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
+    };
+    let mut out = vec![arns(
+        config
+            .default_cache_behavior()
+            .unwrap()
+            .function_associations(),
+    )];
+    for b in config.cache_behaviors().unwrap().items() {
+        out.push(arns(b.function_associations()));
+    }
+    out
+}
+
+fn status_json(project: &Project) -> Value {
+    let output = project
+        .maint(&["status", "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 #[tokio::test]
-async fn an_interrupted_attach_resumes_without_a_second_store_or_function() {
+async fn attach_on_off_detach_run_end_to_end_against_the_emulator() {
+    // The emulator keeps function stages and associations, serves the
+    // KeyValueStore data plane and runs TestFunction on njs, as AWS would.
     let emulator = Emulator::start();
     let id = customer_distribution(&emulator).await;
-    // No secret: a re-run would read its hash through the KVS data plane.
-    let project = Project::new(&format!(
-        "environments:\n  shop:\n    region: eu-west-1\n    distribution: {id}\n    window:\n      retry_after: 120\n"
-    ))
-    .against(&emulator);
-    // The emulator has no KeyValueStore data plane yet: attach stops when
-    // it reads the store's state to test the function, as an interrupted
-    // run would, before anything is published.
-    for _ in 0..2 {
-        let output = project.maint(&["attach"]).output().unwrap();
-        assert!(!output.status.success());
-        let stderr = stderr_of(&output);
-        assert!(
-            stderr.contains("reading `state` from the key value store failed: HTTP 404"),
-            "{stderr}"
-        );
-        assert_eq!(
-            stderr.matches("maint: ").count(),
-            1,
-            "one message: {stderr}"
-        );
-    }
-    let cf = emulator.cloudfront().await;
-    let stores = cf.list_key_value_stores().send().await.unwrap();
-    let stores = stores.key_value_store_list().unwrap().items();
-    assert_eq!(stores.len(), 1);
-    assert_eq!(stores[0].name(), format!("maint-window-{id}"));
-    let functions = cf.list_functions().send().await.unwrap();
-    let functions = functions.function_list().unwrap().items();
-    assert_eq!(functions.len(), 1);
-    let config = functions[0].function_config().unwrap();
-    assert_eq!(config.runtime().as_str(), "cloudfront-js-2.0");
+    let before = config_of(&emulator, &id).await;
+    let project = window_project(&emulator, &id);
+    let attach = project
+        .maint(&["attach", "--output", "json"])
+        .env("MAINT_BYPASS_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert!(attach.status.success(), "{}", stderr_of(&attach));
+    let report: Value = serde_json::from_slice(&attach.stdout).unwrap();
+    // CloudFront (the emulator's njs) ran the code before it was published.
+    assert_eq!(report["function_test"]["requests"], 3, "{report}");
+    assert!(!stdout_of(&attach).contains(SECRET) && !stderr_of(&attach).contains(SECRET));
 
-    // What was created is exactly what `maint function` renders.
-    let code = cf
+    let cf = emulator.cloudfront().await;
+    let name = format!("maint-window-{id}");
+    let live = cf
         .get_function()
-        .name(format!("maint-window-{id}"))
+        .name(&name)
+        .stage(aws_sdk_cloudfront::types::FunctionStage::Live)
         .send()
         .await
         .unwrap();
     let rendered = project.maint(&["function"]).output().unwrap();
     assert!(
-        code.function_code().unwrap().as_ref() == rendered.stdout.as_slice(),
-        "the created function differs from `maint function`"
+        live.function_code().unwrap().as_ref() == rendered.stdout.as_slice(),
+        "the LIVE code is exactly what `maint function` renders"
     );
-    // The customer's distribution was not touched before the function was live.
-    let dist = cf.get_distribution_config().id(&id).send().await.unwrap();
-    assert_eq!(dist.distribution_config().unwrap().comment(), "the shop");
+    let config = config_of(&emulator, &id).await;
+    let arn = cf
+        .describe_function()
+        .name(&name)
+        .send()
+        .await
+        .unwrap()
+        .function_summary()
+        .unwrap()
+        .function_metadata()
+        .unwrap()
+        .function_arn()
+        .to_string();
+    assert_eq!(
+        viewer_request_functions(&config),
+        [vec![arn.clone()], vec![arn.clone()]]
+    );
+    // Nothing else in the distribution changed.
+    let mut expected = before.clone();
+    expected.default_cache_behavior = config.default_cache_behavior.clone();
+    expected.cache_behaviors = config.cache_behaviors.clone();
+    assert_eq!(config, expected);
+
+    // Converged: a second attach writes nothing.
+    emulator.clear_requests();
+    let again = project
+        .maint(&["attach"])
+        .env("MAINT_BYPASS_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert!(
+        stdout_of(&again).contains("No changes necessary"),
+        "{}",
+        stdout_of(&again)
+    );
+    assert_eq!(emulator.writes(), Vec::<String>::new());
+
+    // On, with a message and an end; off.
+    let on = project
+        .maint(&["on", "-m", "Back at 14:00 UTC", "--for", "1h"])
+        .output()
+        .unwrap();
+    assert!(on.status.success(), "{}", stderr_of(&on));
+    let status = status_json(&project);
+    assert_eq!(status["window"]["on"], true, "{status}");
+    assert_eq!(status["window"]["attached"], true, "{status}");
+    assert_eq!(status["window"]["message"], "Back at 14:00 UTC");
+    let off = project.maint(&["off"]).output().unwrap();
+    assert!(off.status.success(), "{}", stderr_of(&off));
+    assert_eq!(status_json(&project)["window"]["on"], false);
+
+    // Detach leaves the distribution as it was, and nothing of maint's.
+    let detach = project.maint(&["detach"]).output().unwrap();
+    assert!(detach.status.success(), "{}", stderr_of(&detach));
+    assert_eq!(config_of(&emulator, &id).await, before);
+    assert!(cf.describe_function().name(&name).send().await.is_err());
+    let stores = cf.list_key_value_stores().send().await.unwrap();
+    assert!(
+        stores
+            .key_value_store_list()
+            .is_none_or(|l| l.items().is_empty())
+    );
+}
+
+#[tokio::test]
+async fn an_attach_whose_answers_are_lost_converges_without_duplicates() {
+    // The answers to creating the store and the function, and to the
+    // distribution update, are lost: the SDK retries, AWS answers
+    // EntityAlreadyExists, FunctionAlreadyExists and PreconditionFailed
+    // (the ETag moved), and attach finds its own and goes on.
+    let emulator = Emulator::start();
+    let id = customer_distribution(&emulator).await;
+    let project = Project::new(&format!(
+        "environments:\n  shop:\n    region: eu-west-1\n    distribution: {id}\n    window:\n      retry_after: 120\n"
+    ))
+    .against(&emulator);
+    emulator.lose_next_answer("POST", "/2020-05-31/key-value-store/?");
+    emulator.lose_next_answer("POST", "/2020-05-31/function");
+    emulator.lose_next_answer("PUT", "/2020-05-31/distribution/[^/]+/config");
+    let output = project.maint(&["attach"]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    // Each lost answer was met, and the call sent again.
+    let requests = emulator.requests();
+    let count = |sent: &dyn Fn(&str) -> bool| requests.iter().filter(|r| sent(r)).count();
+    let create_store = |r: &str| r.trim_end_matches('/') == "POST /2020-05-31/key-value-store";
+    let create_function = |r: &str| r == "POST /2020-05-31/function";
+    let update_distribution = |r: &str| r.starts_with("PUT ") && r.ends_with("/config");
+    assert_eq!(count(&create_store), 2, "{requests:#?}");
+    assert_eq!(count(&create_function), 2, "{requests:#?}");
+    assert!(count(&update_distribution) >= 2, "{requests:#?}");
+    let cf = emulator.cloudfront().await;
+    let stores = cf.list_key_value_stores().send().await.unwrap();
+    assert_eq!(stores.key_value_store_list().unwrap().items().len(), 1);
+    let functions = cf.list_functions().send().await.unwrap();
+    assert_eq!(functions.function_list().unwrap().items().len(), 1);
+    emulator.clear_requests();
+    project.maint(&["attach"]).assert().success();
+    assert_eq!(emulator.writes(), Vec::<String>::new());
 }
 
 #[tokio::test]
