@@ -614,13 +614,13 @@ mod tests {
     fn cidrs_parse_both_families_and_refuse_host_bits() {
         let v4 = Cidr::try_from("203.0.113.0/24".to_string()).unwrap();
         assert_eq!(
-            (v4.network.to_string(), v4.prefix),
+            (v4.network().to_string(), v4.prefix()),
             ("203.0.113.0".into(), 24)
         );
         let single = Cidr::try_from("198.51.100.7".to_string()).unwrap();
-        assert_eq!(single.prefix, 32);
+        assert_eq!(single.prefix(), 32);
         let v6 = Cidr::try_from("2001:db8::/32".to_string()).unwrap();
-        assert_eq!(v6.prefix, 32);
+        assert_eq!(v6.prefix(), 32);
         assert!(Cidr::try_from("0.0.0.0/0".to_string()).is_ok());
         assert!(Cidr::try_from("::/0".to_string()).is_ok());
         for bad in [
@@ -706,33 +706,6 @@ impl fmt::Display for DistributionId {
     }
 }
 
-impl Cidr {
-    /// Whether `ip` is inside the range (an IPv4-mapped IPv6 address counts
-    /// as its IPv4 address, as the window function counts it).
-    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
-        use std::net::IpAddr;
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
-        match (self.network, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
-    }
-}
-
 /// A 12-digit AWS account id: the account an environment lives in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(into = "String")]
@@ -767,12 +740,10 @@ impl AccountId {
 }
 
 /// An IP range in CIDR notation whose host bits are zero, e.g. `203.0.113.0/24`.
+/// A bare address is a range of one (`/32`, `/128`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(into = "String")]
-pub struct Cidr {
-    pub network: std::net::IpAddr,
-    pub prefix: u8,
-}
+pub struct Cidr(ipnet::IpNet);
 validated_string!(Cidr);
 
 impl TryFrom<String> for Cidr {
@@ -780,43 +751,60 @@ impl TryFrom<String> for Cidr {
 
     fn try_from(text: String) -> Result<Self, String> {
         let fail = |why: &str| Err(format!("invalid IP range `{text}`: {why}"));
-        let (addr, prefix) = match text.split_once('/') {
-            Some((a, p)) => (a, p),
-            None => (text.as_str(), ""),
-        };
-        let Ok(network) = addr.parse::<std::net::IpAddr>() else {
-            return fail("expected CIDR notation such as `203.0.113.0/24` or `2001:db8::/32`");
-        };
-        let max = if network.is_ipv4() { 32 } else { 128 };
-        let prefix = if prefix.is_empty() {
-            max
-        } else {
-            match prefix.parse::<u8>() {
-                Ok(p) if p <= max => p,
-                _ => return fail(&format!("the prefix length must be 0 to {max}")),
-            }
+        let net = match text.parse::<ipnet::IpNet>() {
+            Ok(net) => net,
+            Err(_) => match text.parse::<std::net::IpAddr>() {
+                Ok(addr) => ipnet::IpNet::from(addr),
+                Err(_)
+                    if text.contains('/')
+                        && text
+                            .split('/')
+                            .next()
+                            .is_some_and(|a| a.parse::<std::net::IpAddr>().is_ok()) =>
+                {
+                    let max = if text.contains(':') { 128 } else { 32 };
+                    return fail(&format!("the prefix length must be 0 to {max}"));
+                }
+                Err(_) => {
+                    return fail(
+                        "expected CIDR notation such as `203.0.113.0/24` or `2001:db8::/32`",
+                    );
+                }
+            },
         };
         // The bits after the prefix must be zero: `10.1.2.3/8` is almost always a typo.
-        let host_bits = match network {
-            std::net::IpAddr::V4(v4) => {
-                u128::from(u32::from(v4) & u32::MAX.checked_shr(u32::from(prefix)).unwrap_or(0))
-            }
-            std::net::IpAddr::V6(v6) => {
-                u128::from(v6) & u128::MAX.checked_shr(u32::from(prefix)).unwrap_or(0)
-            }
-        };
-        if host_bits != 0 {
+        if net.trunc() != net {
             return fail(
                 "host bits are set after the prefix (use the network address, e.g. `10.0.0.0/8`)",
             );
         }
-        Ok(Self { network, prefix })
+        Ok(Self(net))
     }
 }
 
 impl From<Cidr> for String {
     fn from(cidr: Cidr) -> Self {
-        format!("{}/{}", cidr.network, cidr.prefix)
+        cidr.0.to_string()
+    }
+}
+
+impl Cidr {
+    pub fn network(&self) -> std::net::IpAddr {
+        self.0.network()
+    }
+
+    pub fn prefix(&self) -> u8 {
+        self.0.prefix_len()
+    }
+
+    /// Whether `ip` is inside the range (an IPv4-mapped IPv6 address counts
+    /// as its IPv4 address, as the window function counts it).
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        let ip = match ip {
+            std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
+            v4 => v4,
+        };
+        self.0.contains(&ip)
     }
 }
 

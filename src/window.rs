@@ -114,9 +114,9 @@ pub fn render_function(window: &WindowConfig, base_dir: &Path) -> Result<String>
     let json_page = json.render_text(&window.title, SLOT)?;
     let (mut ipv4, mut ipv6) = (Vec::new(), Vec::new());
     for cidr in &window.bypass.cidrs {
-        match cidr.network {
-            std::net::IpAddr::V4(v4) => ipv4.push((u32::from(v4), cidr.prefix)),
-            std::net::IpAddr::V6(v6) => ipv6.push((v6.segments(), cidr.prefix)),
+        match cidr.network() {
+            std::net::IpAddr::V4(v4) => ipv4.push((u32::from(v4), cidr.prefix())),
+            std::net::IpAddr::V6(v6) => ipv6.push((v6.segments(), cidr.prefix())),
         }
     }
     let config = FunctionConfig {
