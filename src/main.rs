@@ -9,6 +9,7 @@ mod cli;
 mod commands;
 mod config;
 mod document;
+mod output;
 mod plan;
 mod policy;
 mod progress;
@@ -50,40 +51,42 @@ fn main() -> ExitCode {
         }
     };
     let deadline = cli.global.timeout;
+    let json = cli.global.output == cli::OutputFormat::Json;
     let outcome = runtime.block_on(async {
         tokio::select! {
             done = tokio::time::timeout(deadline.into(), commands::run(cli)) => match done {
-                Ok(done) => done.map_err(Stop::Failed),
-                Err(_) => Err(Stop::Failed(out_of_time(deadline))),
+                Ok(done) => done,
+                Err(_) => Err(out_of_time(deadline)),
             },
-            signal = interrupted() => Err(Stop::Interrupted(signal)),
+            signal = interrupted() => Err(interruption(signal)),
         }
     });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Stop::Failed(err)) => {
-            eprintln!("maint: {err:#}");
-            ExitCode::FAILURE
-        }
-        Err(Stop::Interrupted(signal)) => {
-            let doing = activity::now();
-            let what = if doing.is_empty() {
-                String::new()
-            } else {
-                format!(" while {}", doing.join(", "))
-            };
-            eprintln!(
-                "maint: interrupted by {signal}{what}. What was already sent goes on in AWS; run \
-                 the same command again to pick up where it stopped"
-            );
-            ExitCode::from(130)
-        }
+        Err(err) => ExitCode::from(output::report_failure(&err, json)),
     }
 }
 
-enum Stop {
-    Failed(anyhow::Error),
-    Interrupted(&'static str),
+/// What was under way, for the messages of a command cut short.
+fn under_way() -> String {
+    let doing = activity::now();
+    if doing.is_empty() {
+        String::new()
+    } else {
+        format!(" while {}", doing.join(", "))
+    }
+}
+
+fn interruption(signal: &str) -> anyhow::Error {
+    output::Failure::new(
+        output::Kind::Interrupted,
+        format!("interrupted by {signal}{}", under_way()),
+    )
+    .hint(
+        "what was already sent goes on in AWS; run the same command again to pick up where it \
+         stopped",
+    )
+    .into()
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM (a CI runner cancelling the job).
@@ -104,14 +107,13 @@ async fn interrupted() -> &'static str {
 /// The message when a command runs past `--timeout`: what it was doing, and
 /// that AWS may go on without it.
 fn out_of_time(deadline: humantime::Duration) -> anyhow::Error {
-    let doing = activity::now();
-    let what = if doing.is_empty() {
-        String::new()
-    } else {
-        format!(" while {}", doing.join(", "))
-    };
-    anyhow::anyhow!(
-        "gave up after {deadline} (--timeout){what}. Changes already sent go on in AWS: run the \
-         same command again to pick up where it stopped, or raise --timeout"
+    output::Failure::new(
+        output::Kind::Timeout,
+        format!("gave up after {deadline} (--timeout){}", under_way()),
     )
+    .hint(
+        "changes already sent go on in AWS: run the same command again to pick up where it \
+         stopped, or raise --timeout",
+    )
+    .into()
 }

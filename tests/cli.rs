@@ -57,7 +57,8 @@ fn fails_before_aws(config: &str, args: &[&str], expected: &[&str]) {
         .env("AWS_SECRET_ACCESS_KEY", "y")
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    // Bad input, in the config or on the command line: exit 2.
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
     let stderr = stderr_of(&output);
     assert!(stderr.starts_with("maint: "), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "one message: {stderr}");
@@ -443,7 +444,7 @@ fn control_characters_in_a_message_are_refused() {
         .env("AWS_ENDPOINT_URL", DEAD_ENDPOINT)
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     assert!(
         stderr_of(&output).contains("control character (U+0000"),
         "{}",
@@ -477,7 +478,7 @@ fn absurd_window_lengths_are_refused_not_a_panic() {
             .output()
             .unwrap();
         let stderr = stderr_of(&output);
-        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains("at most a year"), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }

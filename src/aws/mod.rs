@@ -215,12 +215,14 @@ impl HttpStatus for aws_smithy_runtime_api::client::orchestrator::HttpResponse {
     }
 }
 
-/// Turns an SDK error into one clear message: what failed, why, what to do.
+/// Turns an SDK error into one clear message: what failed, why, and (as the
+/// hint) what to do. The error is a `Failure` of kind `Aws` (exit 1).
 pub fn explain<E, R>(doing: &str, err: SdkError<E, R>) -> anyhow::Error
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
     R: HttpStatus + std::fmt::Debug + Send + Sync + 'static,
 {
+    use crate::output::{Failure, Kind};
     let chain = chain_text(&err);
     if let SdkError::ServiceError(service) = &err {
         let status = format!("HTTP {}", service.raw().status_code());
@@ -228,46 +230,59 @@ where
         let message = service.err().message().unwrap_or("");
         let hint = match code {
             "AccessDenied" | "AccessDeniedException" | "Forbidden" => {
-                " (the credentials in use lack this permission: see the README's IAM policy)"
+                Some("the credentials in use lack this permission: see the README's IAM policy")
             }
-            "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => {
-                " (the credentials have expired: refresh them, e.g. `aws sso login`, and run again)"
-            }
+            "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => Some(
+                "the credentials have expired: refresh them, e.g. `aws sso login`, and run again",
+            ),
             "InvalidAccessKeyId"
             | "SignatureDoesNotMatch"
             | "UnrecognizedClientException"
-            | "InvalidClientTokenId" => " (check the access key and secret in use)",
-            "Throttling" | "ThrottlingException" | "SlowDown" | "TooManyRequestsException" => {
-                " (AWS is throttling this account: wait a minute and run again; the command picks up where it stopped)"
-            }
-            "NoSuchBucket" => " (it does not exist yet: run `maint provision` first)",
+            | "InvalidClientTokenId" => Some("check the access key and secret in use"),
+            "Throttling" | "ThrottlingException" | "SlowDown" | "TooManyRequestsException" => Some(
+                "AWS is throttling this account: wait a minute and run again; the command \
+                     picks up where it stopped",
+            ),
+            "NoSuchBucket" => Some("it does not exist yet: run `maint provision` first"),
             "NoSuchDistribution" => {
-                " (check the distribution id, and that the credentials are for its AWS account)"
+                Some("check the distribution id, and that the credentials are for its AWS account")
             }
-            _ => "",
+            _ => None,
         };
         let message = if message.is_empty() {
             String::new()
         } else {
             format!(": {message}")
         };
-        return anyhow::anyhow!("{doing} failed: {code}{message}{hint}");
+        let failure = Failure::new(Kind::Aws, format!("{doing} failed: {code}{message}"));
+        return match hint {
+            Some(hint) => failure.hint(hint),
+            None => failure,
+        }
+        .into();
     }
     if chain.contains("no credentials")
         || chain.contains("credentials provider")
         || chain.contains("CredentialsNotLoaded")
     {
-        return anyhow::anyhow!(
-            "{doing} failed: no AWS credentials found. Set AWS_PROFILE or --profile, run \
-             `aws sso login`, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-        );
+        return Failure::new(
+            Kind::Aws,
+            format!("{doing} failed: no AWS credentials found"),
+        )
+        .hint(
+            "set AWS_PROFILE or --profile, run `aws sso login`, or export AWS_ACCESS_KEY_ID and \
+             AWS_SECRET_ACCESS_KEY",
+        )
+        .into();
     }
     match &err {
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => anyhow::anyhow!(
-            "{doing} failed: could not reach AWS ({chain}); check the network, the region and \
-             --endpoint-url, then run again"
-        ),
-        _ => anyhow::anyhow!("{doing} failed: {chain}"),
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => Failure::new(
+            Kind::Aws,
+            format!("{doing} failed: could not reach AWS ({chain})"),
+        )
+        .hint("check the network, the region and --endpoint-url, then run again")
+        .into(),
+        _ => Failure::new(Kind::Aws, format!("{doing} failed: {chain}")).into(),
     }
 }
 

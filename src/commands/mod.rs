@@ -11,15 +11,14 @@ mod set_message;
 mod status;
 mod window;
 
-use std::fmt::Display;
-
 use anyhow::{Result, bail};
-use serde::Serialize;
 
 use crate::aws::{Clients, Connection};
 use crate::cli::{Cli, Command, Global, OutputFormat};
 use crate::config::Config;
 use crate::document::Template;
+pub use crate::output::Output;
+use crate::output::config_error;
 use crate::plan::ObservedSite;
 use crate::site::SiteSpec;
 use crate::values::Region;
@@ -80,7 +79,8 @@ pub async fn run(cli: Cli) -> Result<()> {
                 message,
                 until.as_deref(),
                 duration.as_deref(),
-            )?;
+            )
+            .map_err(crate::output::usage)?;
             window::switch(&session, &out, state).await
         }
         Command::Off => {
@@ -136,7 +136,13 @@ impl Session {
         })
     }
 
+    /// The session for the global flags; anything wrong with the config is a
+    /// configuration error (exit 2).
     fn open(global: &Global) -> Result<Self> {
+        Self::open_config(global).map_err(config_error)
+    }
+
+    fn open_config(global: &Global) -> Result<Self> {
         let config = Config::load(&global.config)?;
         let (environment, mut env) = config.select(global.env.as_deref())?;
         if let Some(region) = &global.region {
@@ -251,65 +257,6 @@ impl Site {
     }
 }
 
-/// Where results and progress go: results to stdout (text or JSON), progress
-/// and plans to stderr unless --quiet.
-pub struct Output {
-    pub json: bool,
-    pub quiet: bool,
-}
-
-/// Text for a terminal with its control characters (other than newline and
-/// tab) shown as escapes: what maint prints may hold text read from AWS (a
-/// message in page metadata that anyone with s3:PutObject can write), and
-/// ESC, BEL or NUL would act on the terminal instead of being read.
-pub fn neutralize(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
-                c.escape_unicode().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect::<String>()
-        .into()
-}
-
-impl Output {
-    /// A command's result (JSON escapes control characters by itself).
-    pub fn result<T: Display + Serialize>(&self, value: &T) -> Result<()> {
-        if self.json {
-            println!("{}", serde_json::to_string_pretty(value)?);
-        } else {
-            println!("{}", neutralize(&value.to_string()));
-        }
-        Ok(())
-    }
-
-    /// Progress for a person; silent with --quiet or --output json.
-    pub fn progress(&self, line: impl Display) {
-        if !self.quiet && !self.json {
-            eprintln!("{}", neutralize(&line.to_string()));
-        }
-    }
-
-    /// Something the user should know even with --quiet: always on stderr.
-    pub fn warn(&self, line: impl Display) {
-        eprintln!("maint: warning: {}", neutralize(&line.to_string()));
-    }
-
-    /// Whether waits may show a spinner or lines.
-    pub fn quiet_waits(&self) -> bool {
-        self.quiet || self.json
-    }
-}
-
 /// How long a distribution may take to deploy before maint stops waiting.
 pub const DEPLOY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 pub const INVALIDATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20 * 60);
@@ -349,19 +296,4 @@ pub fn not_provisioned(environment: &str) -> anyhow::Error {
     anyhow::anyhow!(
         "environment `{environment}` has no maint distribution yet: run `maint provision` first"
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::neutralize;
-
-    #[test]
-    fn control_characters_are_shown_not_obeyed() {
-        assert_eq!(neutralize("plain\ttext\nline"), "plain\ttext\nline");
-        assert_eq!(
-            neutralize("evil \u{1b}]0;pwned\u{7} \u{0}"),
-            "evil \\u{1b}]0;pwned\\u{7} \\u{0}"
-        );
-        assert_eq!(neutralize("\r\u{9b}"), "\\u{d}\\u{9b}");
-    }
 }

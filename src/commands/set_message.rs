@@ -103,7 +103,7 @@ fn read_message(request: &Request, default: &str) -> Result<String> {
 pub async fn run(session: &Session, out: &Output, request: Request) -> Result<()> {
     let site = session.site()?;
     let spec = &site.spec;
-    let message = read_message(&request, &spec.default_message)?;
+    let message = read_message(&request, &spec.default_message).map_err(crate::output::usage)?;
     let document = site.template.render(&spec.key, &spec.title, &message)?;
     let clients = session.changing_clients(out).await?;
     let current = s3::observe_document(&clients.s3, &spec.bucket, &spec.key).await?;

@@ -240,7 +240,9 @@ async fn observe(
 pub async fn attach(session: &Session, out: &Output, dry_run: bool, no_wait: bool) -> Result<()> {
     let spec = session.window()?;
     // Everything that can be wrong locally is checked before the first call.
-    let secret_hash = secret_from_env(spec)?.map(|s| bypass_hash(&s));
+    let secret_hash = secret_from_env(spec)
+        .map_err(crate::output::config_error)?
+        .map(|s| bypass_hash(&s));
     let clients = session.changing_clients(out).await?;
     let options = AttachOptions {
         environment: &session.environment,
@@ -695,7 +697,7 @@ fn show_time(epoch: i64) -> String {
 pub async fn switch(session: &Session, out: &Output, state: State) -> Result<()> {
     let spec = session.window()?;
     if let Some(message) = &state.message {
-        check_message(message).map_err(anyhow::Error::msg)?;
+        check_message(message).map_err(|e| crate::output::usage(anyhow::Error::msg(e)))?;
     }
     // Checked before any call: a state that cannot be stored changes nothing.
     state.to_value()?;
