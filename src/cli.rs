@@ -109,6 +109,9 @@ pub enum Command {
         /// Do not wait for the distribution to finish deploying.
         #[arg(long)]
         no_wait: bool,
+        /// With --dry-run: exit 3 when the plan has changes (for CI drift checks).
+        #[arg(long, requires = "dry_run")]
+        exit_code: bool,
     },
     /// Change the maintenance message (uploads only when the page changes).
     ///
@@ -142,7 +145,11 @@ pub enum Command {
         wait: bool,
     },
     /// Show the bucket, page, distribution, recent invalidations and any drift.
-    Status,
+    Status {
+        /// Exit 3 when AWS differs from the config (drift), for CI checks.
+        #[arg(long)]
+        exit_code: bool,
+    },
     /// Delete everything maint created for the environment.
     ///
     /// Disables the distribution, waits for that to deploy, deletes it, then the

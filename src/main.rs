@@ -8,6 +8,7 @@ mod aws;
 mod cli;
 mod commands;
 mod config;
+mod converge;
 mod document;
 mod output;
 mod plan;

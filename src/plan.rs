@@ -8,6 +8,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::converge::{Action, Change};
 use crate::document::{ErrorDocument, cache_control};
 use crate::policy;
 use crate::site::{DistributionShape, SiteSpec};
@@ -81,10 +82,17 @@ pub enum Step {
         bucket: String,
         region: String,
     },
-    BlockPublicAccess,
-    EnforceBucketOwner,
-    EnableEncryption,
+    BlockPublicAccess {
+        bucket: String,
+    },
+    EnforceBucketOwner {
+        bucket: String,
+    },
+    EnableEncryption {
+        bucket: String,
+    },
     TagBucket {
+        bucket: String,
         tags: BTreeMap<String, String>,
     },
     UploadDocument {
@@ -114,8 +122,96 @@ pub enum Step {
         tags: BTreeMap<String, String>,
     },
     PutBucketPolicy {
+        bucket: String,
         replaces: bool,
     },
+}
+
+impl crate::converge::Step for Step {
+    fn change(&self) -> Change {
+        let (action, resource, detail) = match self {
+            Self::CreateBucket { bucket, region } => (
+                Action::Create,
+                format!("bucket {bucket}"),
+                format!("in {region}"),
+            ),
+            Self::BlockPublicAccess { bucket } => (
+                Action::Update,
+                format!("bucket {bucket}"),
+                "block all public access".to_string(),
+            ),
+            Self::EnforceBucketOwner { bucket } => (
+                Action::Update,
+                format!("bucket {bucket}"),
+                "object ownership BucketOwnerEnforced".to_string(),
+            ),
+            Self::EnableEncryption { bucket } => (
+                Action::Update,
+                format!("bucket {bucket}"),
+                "default encryption SSE-S3".to_string(),
+            ),
+            Self::TagBucket { bucket, tags } => (
+                Action::Update,
+                format!("bucket {bucket}"),
+                format!("tags {}", show_tags(tags)),
+            ),
+            Self::UploadDocument {
+                key,
+                content_type,
+                cache_control,
+                bytes,
+                replaces,
+                ..
+            } => (
+                if *replaces {
+                    Action::Update
+                } else {
+                    Action::Create
+                },
+                format!("page {key}"),
+                format!("{content_type}, {bytes} bytes, {cache_control}"),
+            ),
+            Self::CreateOriginAccessControl { name } => (
+                Action::Create,
+                format!("origin access control {name}"),
+                "sigv4, always, s3".to_string(),
+            ),
+            Self::UpdateOriginAccessControl { id } => (
+                Action::Update,
+                format!("origin access control {id}"),
+                "sign every request (sigv4, always)".to_string(),
+            ),
+            Self::CreateDistribution { comment } => (
+                Action::Create,
+                format!("distribution \"{comment}\""),
+                "origin, cache behavior and error responses for the page".to_string(),
+            ),
+            Self::UpdateDistribution { id, fields } => (
+                Action::Update,
+                format!("distribution {id}"),
+                fields.join(", "),
+            ),
+            Self::TagDistribution { id, tags } => (
+                Action::Update,
+                format!("distribution {id}"),
+                format!("tags {}", show_tags(tags)),
+            ),
+            Self::PutBucketPolicy { bucket, replaces } => (
+                if *replaces {
+                    Action::Update
+                } else {
+                    Action::Create
+                },
+                format!("bucket policy of {bucket}"),
+                "only this distribution may read the page; no access without TLS".to_string(),
+            ),
+        };
+        Change {
+            action,
+            resource,
+            detail,
+        }
+    }
 }
 
 impl fmt::Display for Step {
@@ -124,12 +220,14 @@ impl fmt::Display for Step {
             Self::CreateBucket { bucket, region } => {
                 write!(f, "+ create bucket {bucket} in {region}")
             }
-            Self::BlockPublicAccess => write!(f, "~ block all public access to the bucket"),
-            Self::EnforceBucketOwner => {
+            Self::BlockPublicAccess { .. } => {
+                write!(f, "~ block all public access to the bucket")
+            }
+            Self::EnforceBucketOwner { .. } => {
                 write!(f, "~ set object ownership to BucketOwnerEnforced (no ACLs)")
             }
-            Self::EnableEncryption => write!(f, "~ turn on default encryption (SSE-S3)"),
-            Self::TagBucket { tags } => write!(f, "~ tag the bucket: {}", show_tags(tags)),
+            Self::EnableEncryption { .. } => write!(f, "~ turn on default encryption (SSE-S3)"),
+            Self::TagBucket { tags, .. } => write!(f, "~ tag the bucket: {}", show_tags(tags)),
             Self::UploadDocument {
                 key,
                 content_type,
@@ -160,7 +258,7 @@ impl fmt::Display for Step {
             Self::TagDistribution { id, tags } => {
                 write!(f, "~ tag distribution {id}: {}", show_tags(tags))
             }
-            Self::PutBucketPolicy { replaces } => write!(
+            Self::PutBucketPolicy { replaces, .. } => write!(
                 f,
                 "{} bucket policy: only this distribution may read the document; no access without TLS",
                 if *replaces { "~ replace" } else { "+ set" }
@@ -177,38 +275,19 @@ fn show_tags(tags: &BTreeMap<String, String>) -> String {
 }
 
 /// The changes that bring one environment to its desired state.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Plan {
     pub environment: String,
     pub steps: Vec<Step>,
 }
 
-impl Plan {
-    pub fn is_empty(&self) -> bool {
-        self.steps.is_empty()
-    }
-}
-
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.steps.is_empty() {
-            return write!(
-                f,
-                "No changes necessary: environment `{}` matches the config.",
-                self.environment
-            );
+        crate::converge::Plan {
+            subject: &format!("environment `{}`", self.environment),
+            steps: &self.steps,
         }
-        writeln!(
-            f,
-            "Plan for environment `{}` ({} change{}):",
-            self.environment,
-            self.steps.len(),
-            if self.steps.len() == 1 { "" } else { "s" }
-        )?;
-        for step in &self.steps {
-            writeln!(f, "  {step}")?;
-        }
-        Ok(())
+        .fmt(f)
     }
 }
 
@@ -249,17 +328,27 @@ pub fn plan(spec: &SiteSpec, document: &ErrorDocument, observed: &ObservedSite) 
             ObservedBucket::default()
         }
     };
+    let name = spec.bucket.to_string();
     if !bucket.public_access_blocked {
-        steps.push(Step::BlockPublicAccess);
+        steps.push(Step::BlockPublicAccess {
+            bucket: name.clone(),
+        });
     }
     if !bucket.owner_enforced {
-        steps.push(Step::EnforceBucketOwner);
+        steps.push(Step::EnforceBucketOwner {
+            bucket: name.clone(),
+        });
     }
     if !bucket.encrypted {
-        steps.push(Step::EnableEncryption);
+        steps.push(Step::EnableEncryption {
+            bucket: name.clone(),
+        });
     }
     if let Some(tags) = merged_tags(&bucket.tags, &spec.tags) {
-        steps.push(Step::TagBucket { tags });
+        steps.push(Step::TagBucket {
+            bucket: name.clone(),
+            tags,
+        });
     }
     if !document_is_current(document, spec.page_max_age, observed.document.as_ref()) {
         steps.push(Step::UploadDocument {
@@ -291,6 +380,7 @@ pub fn plan(spec: &SiteSpec, document: &ErrorDocument, observed: &ObservedSite) 
                 comment: desired.comment.clone(),
             });
             steps.push(Step::PutBucketPolicy {
+                bucket: name.clone(),
                 replaces: bucket.policy.is_some(),
             });
         }
@@ -315,6 +405,7 @@ pub fn plan(spec: &SiteSpec, document: &ErrorDocument, observed: &ObservedSite) 
             let current = bucket.policy.as_deref();
             if !current.is_some_and(|p| policy::same_policy(p, &want)) {
                 steps.push(Step::PutBucketPolicy {
+                    bucket: name.clone(),
                     replaces: current.is_some(),
                 });
             }
@@ -433,7 +524,7 @@ mod tests {
         let spec = spec();
         let doc = document(&spec, "back soon");
         let plan = plan(&spec, &doc, &converged(&spec, &doc));
-        assert!(plan.is_empty(), "{plan}");
+        assert!(plan.steps.is_empty(), "{plan}");
         assert_eq!(
             plan.to_string(),
             "No changes necessary: environment `staging` matches the config."

@@ -198,7 +198,7 @@ async fn a_second_provision_changes_nothing_and_sends_no_write() {
     emulator.clear_requests();
     let output = project.maint(&["provision"]).output().unwrap();
     assert!(output.status.success(), "{}", stderr_of(&output));
-    assert!(stderr_of(&output).contains("No changes necessary"));
+    assert!(stdout_of(&output).contains("No changes necessary"));
     assert!(
         !emulator.requests().is_empty(),
         "the request log records reads"
@@ -210,15 +210,23 @@ async fn a_second_provision_changes_nothing_and_sends_no_write() {
 async fn dry_run_shows_the_plan_and_changes_nothing() {
     let emulator = Emulator::start();
     let project = Project::new(CONFIG).against(&emulator);
-    let output = project.maint(&["provision", "--dry-run"]).output().unwrap();
+    // The plan is on stdout, and stays there with --quiet.
+    let output = project
+        .maint(&["provision", "--dry-run", "--quiet"])
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{}", stderr_of(&output));
-    let plan = stderr_of(&output);
+    let plan = stdout_of(&output);
+    assert!(
+        plan.contains("Plan for environment `staging` (9 changes):"),
+        "{plan}"
+    );
     assert!(
         plan.contains("+ create bucket acme-maint-it in eu-west-1"),
         "{plan}"
     );
     assert!(plan.contains("+ create distribution"), "{plan}");
-    assert!(stdout_of(&output).contains("Dry run"));
+    assert!(plan.contains("Dry run"));
     assert_eq!(emulator.writes(), Vec::<String>::new());
 
     let json = project
@@ -227,7 +235,29 @@ async fn dry_run_shows_the_plan_and_changes_nothing() {
         .unwrap();
     let report: Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(report["applied"], false);
-    assert_eq!(report["plan"]["steps"][0]["action"], "create_bucket");
+    assert_eq!(
+        report["plan"][0],
+        serde_json::json!({"action": "create", "resource": "bucket acme-maint-it", "detail": "in eu-west-1"})
+    );
+
+    // For CI: exit 3 when there is something to do.
+    let check = project
+        .maint(&["provision", "--dry-run", "--exit-code"])
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(3), "{}", stderr_of(&check));
+    assert!(stderr_of(&check).contains("differs from the config: 9 change(s) planned"));
+    project.maint(&["provision"]).assert().success();
+    let converged = project
+        .maint(&["provision", "--dry-run", "--exit-code"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        converged.status.code(),
+        Some(0),
+        "{}",
+        stderr_of(&converged)
+    );
 }
 
 #[tokio::test]

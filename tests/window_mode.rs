@@ -95,7 +95,7 @@ async fn attach_dry_run_plans_against_the_real_distribution_and_writes_nothing()
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", stderr_of(&output));
-    let plan = stderr_of(&output);
+    let plan = stdout_of(&output);
     assert!(
         plan.contains(&format!("+ create key value store maint-window-{id}")),
         "{plan}"
@@ -107,7 +107,7 @@ async fn attach_dry_run_plans_against_the_real_distribution_and_writes_nothing()
     assert!(plan.contains("+ publish function"), "{plan}");
     assert!(plan.contains("store the bypass secret's hash"), "{plan}");
     assert!(plan.contains("behaviors `*`, `/api/*`"), "{plan}");
-    assert!(!plan.contains(SECRET) && !stdout_of(&output).contains(SECRET));
+    assert!(!plan.contains(SECRET) && !stderr_of(&output).contains(SECRET));
     assert_eq!(emulator.writes(), Vec::<String>::new());
 }
 

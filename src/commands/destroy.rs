@@ -11,10 +11,13 @@ use serde::Serialize;
 
 use super::{Output, Session, wait_deployed};
 use crate::aws::cloudfront::{self, Updated};
-use crate::aws::s3;
+use crate::aws::{Clients, s3};
+use crate::converge::{Action, Change, Converge, converge};
+use crate::plan::ObservedSite;
+use crate::site::SiteSpec;
 
-#[derive(Debug, Serialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
+/// One deletion, in order.
+#[derive(Debug, Clone)]
 pub enum Deletion {
     DisableDistribution { id: String },
     DeleteDistribution { id: String },
@@ -37,32 +40,60 @@ impl fmt::Display for Deletion {
     }
 }
 
+impl crate::converge::Step for Deletion {
+    fn change(&self) -> Change {
+        let (action, resource, detail) = match self {
+            Self::DisableDistribution { id } => (
+                Action::Update,
+                format!("distribution {id}"),
+                "disable, and wait until that is deployed".to_string(),
+            ),
+            Self::DeleteDistribution { id } => {
+                (Action::Delete, format!("distribution {id}"), String::new())
+            }
+            Self::DeleteOriginAccessControl { id } => (
+                Action::Delete,
+                format!("origin access control {id}"),
+                String::new(),
+            ),
+            Self::DeleteBucket { bucket, key } => (
+                Action::Delete,
+                format!("bucket {bucket}"),
+                format!("with its page {key}"),
+            ),
+        };
+        Change {
+            action,
+            resource,
+            detail,
+        }
+    }
+}
+
+/// What `destroy` did.
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub environment: String,
-    pub deletions: Vec<Deletion>,
+    pub plan: Vec<Change>,
     pub applied: bool,
 }
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.deletions.is_empty() {
-            return write!(
+        if self.plan.is_empty() {
+            write!(
                 f,
                 "Nothing to destroy: `{}` has no maint resources.",
                 self.environment
-            );
-        }
-        if self.applied {
+            )
+        } else if self.applied {
             write!(
                 f,
                 "Destroyed the maintenance site of `{}`.",
                 self.environment
             )
         } else {
-            writeln!(f, "Would delete, for `{}`:", self.environment)?;
-            let lines: Vec<String> = self.deletions.iter().map(|d| format!("  {d}")).collect();
-            write!(f, "{}\nDry run: nothing was deleted.", lines.join("\n"))
+            write!(f, "Dry run: nothing was deleted.")
         }
     }
 }
@@ -89,75 +120,133 @@ fn confirm(environment: &str, yes: bool) -> Result<()> {
     Ok(())
 }
 
-pub async fn run(session: &Session, out: &Output, yes: bool, dry_run: bool) -> Result<()> {
-    let site = session.site()?;
-    let clients = session.changing_clients(out).await?;
-    let (observed, _) = site.observe(&clients).await?;
-    let spec = &site.spec;
-    // Checked before anything is deleted: a destroy that stopped at the
-    // bucket would leave the site half gone.
-    if observed.bucket.is_some() {
-        let foreign = s3::foreign_objects(&clients.s3, &spec.bucket, &spec.key).await?;
-        if !foreign.is_empty() {
-            bail!(
-                "bucket {} holds objects maint did not create ({}): maint deletes only what it \
-                 made, so nothing was deleted. Move or remove them yourself, then run `maint \
-                 destroy` again",
-                spec.bucket,
-                foreign.join(", ")
-            );
-        }
+/// What destroy sees: maint's resources, and objects in the bucket that are
+/// not maint's (which stop it before anything is deleted).
+pub struct Observed {
+    site: ObservedSite,
+    foreign: Vec<String>,
+}
+
+/// The deletions, in the only order AWS allows. Pure; refuses when the
+/// bucket holds objects maint did not create.
+pub fn destroy_plan(spec: &SiteSpec, observed: &Observed) -> Result<Vec<Deletion>> {
+    if !observed.foreign.is_empty() {
+        bail!(
+            "bucket {} holds objects maint did not create ({}): maint deletes only what it made, \
+             so nothing was deleted. Move or remove them yourself, then run `maint destroy` again",
+            spec.bucket,
+            observed.foreign.join(", ")
+        );
     }
+    let site = &observed.site;
     let mut deletions = Vec::new();
-    if let Some(d) = &observed.distribution {
+    if let Some(d) = &site.distribution {
         if d.shape.enabled {
             deletions.push(Deletion::DisableDistribution { id: d.id.clone() });
         }
         deletions.push(Deletion::DeleteDistribution { id: d.id.clone() });
     }
-    if let Some(oac) = &observed.oac {
+    if let Some(oac) = &site.oac {
         deletions.push(Deletion::DeleteOriginAccessControl { id: oac.id.clone() });
     }
-    if observed.bucket.is_some() {
+    if site.bucket.is_some() {
         deletions.push(Deletion::DeleteBucket {
             bucket: spec.bucket.to_string(),
             key: spec.key.to_string(),
         });
     }
-    let mut report = Report {
-        environment: session.environment.clone(),
-        deletions,
-        applied: false,
-    };
-    if report.deletions.is_empty() || dry_run {
-        return out.result(&report);
-    }
-    for d in &report.deletions {
-        out.progress(format!("  {d}"));
-    }
-    confirm(&session.environment, yes)?;
-
-    if let Some(d) = &observed.distribution {
-        delete_distribution(&clients, out, &d.id).await?;
-    }
-    if let Some(oac) = &observed.oac {
-        out.progress(format!("  deleting origin access control {}", oac.id));
-        cloudfront::delete_oac(&clients.cloudfront, &oac.id).await?;
-    }
-    if observed.bucket.is_some() {
-        out.progress(format!("  deleting bucket {}", spec.bucket));
-        s3::delete_bucket(&clients.s3, &spec.bucket, &spec.key).await?;
-    }
-    report.applied = true;
-    out.result(&report)
+    Ok(deletions)
 }
 
-async fn delete_distribution(clients: &crate::aws::Clients, out: &Output, id: &str) -> Result<()> {
+struct Destroy<'a> {
+    site: &'a super::Site,
+    clients: &'a Clients,
+    environment: &'a str,
+    yes: bool,
+}
+
+impl Converge for Destroy<'_> {
+    type Observed = Observed;
+    type Step = Deletion;
+
+    fn subject(&self) -> String {
+        format!("destroying environment `{}`", self.environment)
+    }
+
+    async fn observe(&self) -> Result<Observed> {
+        let (site, _) = self.site.observe(self.clients).await?;
+        // Checked before anything is deleted: a destroy that stopped at the
+        // bucket would leave the site half gone.
+        let foreign = match &site.bucket {
+            Some(_) => {
+                s3::foreign_objects(
+                    &self.clients.s3,
+                    &self.site.spec.bucket,
+                    &self.site.spec.key,
+                )
+                .await?
+            }
+            None => Vec::new(),
+        };
+        Ok(Observed { site, foreign })
+    }
+
+    fn plan(&self, observed: &Observed) -> Result<Vec<Deletion>> {
+        destroy_plan(&self.site.spec, observed)
+    }
+
+    fn before_apply(&self, _steps: &[Deletion]) -> Result<()> {
+        confirm(self.environment, self.yes)
+    }
+
+    async fn apply(&mut self, steps: &[Deletion], _: Observed, out: &Output) -> Result<()> {
+        let cf = &self.clients.cloudfront;
+        for step in steps {
+            out.progress(format!("  applying: {step}"));
+            match step {
+                Deletion::DisableDistribution { id } => {
+                    disable_distribution(self.clients, out, id).await?;
+                }
+                Deletion::DeleteDistribution { id } => {
+                    delete_distribution(self.clients, out, id).await?;
+                }
+                Deletion::DeleteOriginAccessControl { id } => {
+                    cloudfront::delete_oac(cf, id).await?
+                }
+                Deletion::DeleteBucket { .. } => {
+                    let spec = &self.site.spec;
+                    s3::delete_bucket(&self.clients.s3, &spec.bucket, &spec.key).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+pub async fn run(session: &Session, out: &Output, yes: bool, dry_run: bool) -> Result<()> {
+    let site = session.site()?;
+    let clients = session.changing_clients(out).await?;
+    let mut target = Destroy {
+        site,
+        clients: &clients,
+        environment: &session.environment,
+        yes,
+    };
+    let outcome = converge(&mut target, out, dry_run).await?;
+    out.result(&Report {
+        environment: session.environment.clone(),
+        plan: outcome.changes(),
+        applied: outcome.applied,
+    })
+}
+
+/// Disables the distribution (read-modify-write, retried on a concurrent
+/// change) and waits until that is deployed, as AWS requires before a delete.
+async fn disable_distribution(clients: &Clients, out: &Output, id: &str) -> Result<()> {
     let cf = &clients.cloudfront;
     for _ in 0..4 {
         let current = cloudfront::read_distribution(cf, id).await?;
         if current.config.enabled() {
-            out.progress(format!("  disabling distribution {id}"));
             let mut config = current.config.clone();
             config.enabled = false;
             if let Updated::Conflict =
@@ -165,18 +254,121 @@ async fn delete_distribution(clients: &crate::aws::Clients, out: &Output, id: &s
             {
                 continue;
             }
-            wait_deployed(clients, out, id).await?;
-            continue;
+        }
+        return wait_deployed(clients, out, id).await;
+    }
+    bail!("distribution {id} kept changing while maint disabled it: run `maint destroy` again")
+}
+
+/// Deletes a disabled distribution once it is deployed, retried on a
+/// concurrent change.
+async fn delete_distribution(clients: &Clients, out: &Output, id: &str) -> Result<()> {
+    let cf = &clients.cloudfront;
+    for _ in 0..4 {
+        let current = cloudfront::read_distribution(cf, id).await?;
+        if current.config.enabled() {
+            bail!(
+                "distribution {id} was enabled again while maint destroyed it: run `maint destroy` \
+                 again"
+            );
         }
         if !current.observed.deployed() {
             wait_deployed(clients, out, id).await?;
             continue;
         }
-        out.progress(format!("  deleting distribution {id}"));
         match cloudfront::delete_distribution(cf, id, &current.etag).await? {
             Updated::Done => return Ok(()),
             Updated::Conflict => continue,
         }
     }
     bail!("distribution {id} kept changing while maint deleted it: run `maint destroy` again")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> SiteSpec {
+        let config = crate::config::Config::parse(
+            std::path::Path::new("maint.yaml"),
+            "environments:\n  staging:\n    region: eu-west-1\n    bucket: acme-maint\n",
+        )
+        .unwrap();
+        let (name, env) = config.select(None).unwrap();
+        SiteSpec::new(&name, &env, env.bucket.as_ref().unwrap())
+    }
+
+    fn everything(spec: &SiteSpec, enabled: bool) -> Observed {
+        let mut shape = spec.distribution.clone();
+        shape.enabled = enabled;
+        Observed {
+            site: ObservedSite {
+                bucket: Some(crate::plan::ObservedBucket::default()),
+                document: None,
+                oac: Some(crate::plan::ObservedOac {
+                    id: "OAC1".into(),
+                    signs_always: true,
+                }),
+                distribution: Some(crate::plan::ObservedDistribution {
+                    id: "E1".into(),
+                    arn: "arn:aws:cloudfront::123456789012:distribution/E1".into(),
+                    domain: "d1.cloudfront.net".into(),
+                    status: "Deployed".into(),
+                    shape,
+                    tags: Default::default(),
+                }),
+            },
+            foreign: vec![],
+        }
+    }
+
+    fn shown(steps: &[Deletion]) -> String {
+        crate::converge::Plan {
+            subject: "destroying environment `staging`",
+            steps,
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn everything_is_deleted_in_the_order_aws_allows() {
+        let spec = spec();
+        insta::assert_snapshot!(shown(&destroy_plan(&spec, &everything(&spec, true)).unwrap()), @r"
+        Plan for destroying environment `staging` (4 changes):
+          ~ disable distribution E1 and wait for it
+          - delete distribution E1
+          - delete origin access control OAC1
+          - delete maintenance.html and bucket acme-maint
+        ");
+    }
+
+    #[test]
+    fn an_interrupted_destroy_plans_only_what_is_left() {
+        let spec = spec();
+        // Disabled already, and the OAC gone.
+        let mut observed = everything(&spec, false);
+        observed.site.oac = None;
+        insta::assert_snapshot!(shown(&destroy_plan(&spec, &observed).unwrap()), @r"
+        Plan for destroying environment `staging` (2 changes):
+          - delete distribution E1
+          - delete maintenance.html and bucket acme-maint
+        ");
+        let nothing = Observed {
+            site: ObservedSite::default(),
+            foreign: vec![],
+        };
+        assert!(destroy_plan(&spec, &nothing).unwrap().is_empty());
+    }
+
+    #[test]
+    fn foreign_objects_stop_the_plan() {
+        let spec = spec();
+        let mut observed = everything(&spec, true);
+        observed.foreign = vec!["keep-me.txt".into()];
+        let err = destroy_plan(&spec, &observed).unwrap_err().to_string();
+        assert!(
+            err.contains("keep-me.txt") && err.contains("nothing was deleted"),
+            "{err}"
+        );
+    }
 }

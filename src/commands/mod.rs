@@ -38,8 +38,19 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Preview { port, message } => {
             preview::run(&Session::open(&cli.global)?, &out, port, message).await
         }
-        Command::Provision { dry_run, no_wait } => {
-            provision::run(&Session::open(&cli.global)?, &out, dry_run, no_wait).await
+        Command::Provision {
+            dry_run,
+            no_wait,
+            exit_code,
+        } => {
+            provision::run(
+                &Session::open(&cli.global)?,
+                &out,
+                dry_run,
+                no_wait,
+                exit_code,
+            )
+            .await
         }
         Command::SetMessage {
             message,
@@ -61,7 +72,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Invalidate { paths, wait } => {
             invalidate::run(&Session::open(&cli.global)?, &out, paths, wait).await
         }
-        Command::Status => status::run(&Session::open(&cli.global)?, &out).await,
+        Command::Status { exit_code } => {
+            status::run(&Session::open(&cli.global)?, &out, exit_code).await
+        }
         Command::Attach { dry_run, no_wait } => {
             window::attach(&Session::open(&cli.global)?, &out, dry_run, no_wait).await
         }

@@ -9,13 +9,17 @@ use serde::Serialize;
 use super::{Output, Session, wait_deployed};
 use crate::aws::cloudfront::{self, FoundDistribution, Updated};
 use crate::aws::{Clients, s3};
-use crate::plan::{Plan, Step, desired_message, plan};
+use crate::converge::{Change, Converge, converge};
+use crate::output::{Failure, Kind};
+use crate::plan::{ObservedSite, Step, desired_message, plan};
 use crate::policy::bucket_policy;
 
+/// What `provision` did, for people and for scripts.
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub environment: String,
-    pub plan: Plan,
+    /// The steps, in order: exactly what was (or, in a dry run, would be) applied.
+    pub plan: Vec<Change>,
     pub applied: bool,
     pub distribution_id: Option<String>,
     pub url: Option<String>,
@@ -55,92 +59,132 @@ impl fmt::Display for Report {
     }
 }
 
-pub async fn run(session: &Session, out: &Output, dry_run: bool, no_wait: bool) -> Result<()> {
+/// A site-mode environment, converged: the bucket, page, OAC, distribution
+/// and policy the config describes.
+struct Provision<'a> {
+    site: &'a super::Site,
+    clients: &'a Clients,
+    environment: &'a str,
+    /// The distribution (id, domain) once known: observed or created.
+    distribution: Option<(String, String)>,
+}
+
+impl Converge for Provision<'_> {
+    type Observed = (ObservedSite, Option<FoundDistribution>);
+    type Step = Step;
+
+    fn subject(&self) -> String {
+        format!("environment `{}`", self.environment)
+    }
+
+    async fn observe(&self) -> Result<Self::Observed> {
+        self.site.observe(self.clients).await
+    }
+
+    fn plan(&self, (observed, _): &Self::Observed) -> Result<Vec<Step>> {
+        let spec = &self.site.spec;
+        let message = desired_message(spec, observed);
+        let document = self
+            .site
+            .template
+            .render(&spec.key, &spec.title, &message)?;
+        Ok(plan(spec, &document, observed).steps)
+    }
+
+    async fn apply(
+        &mut self,
+        steps: &[Step],
+        (observed, found): Self::Observed,
+        out: &Output,
+    ) -> Result<()> {
+        let oac_id = observed.oac.as_ref().map(|o| o.id.clone());
+        self.distribution = Some(apply(self.site, self.clients, out, steps, oac_id, found).await?);
+        Ok(())
+    }
+}
+
+pub async fn run(
+    session: &Session,
+    out: &Output,
+    dry_run: bool,
+    no_wait: bool,
+    exit_code: bool,
+) -> Result<()> {
     let site = session.site()?;
     let clients = session.changing_clients(out).await?;
-    let (observed, found) = site.observe(&clients).await?;
-    let spec = &site.spec;
-    let message = desired_message(spec, &observed);
-    let document = site.template.render(&spec.key, &spec.title, &message)?;
-    let plan = plan(spec, &document, &observed);
-    out.progress(&plan);
-    let oac_id = observed.oac.as_ref().map(|o| o.id.clone());
-
+    let mut target = Provision {
+        site,
+        clients: &clients,
+        environment: &session.environment,
+        distribution: None,
+    };
+    let outcome = converge(&mut target, out, dry_run).await?;
+    // Where the distribution is now: created, or as observed.
+    let observed = match &target.distribution {
+        Some(_) => None,
+        None => site.observe(&clients).await?.0.distribution,
+    };
+    let (id, domain, deployed) = match (&target.distribution, &observed) {
+        (Some((id, domain)), _) => (Some(id.clone()), Some(domain.clone()), false),
+        (None, Some(d)) => (Some(d.id.clone()), Some(d.domain.clone()), d.deployed()),
+        (None, None) => (None, None, false),
+    };
     let mut report = Report {
         environment: session.environment.clone(),
-        applied: false,
-        distribution_id: observed.distribution.as_ref().map(|d| d.id.clone()),
-        url: observed
-            .distribution
-            .as_ref()
-            .map(|d| format!("https://{}/", d.domain)),
-        deployed: observed.distribution.as_ref().is_some_and(|d| d.deployed()),
-        plan,
+        plan: outcome.changes(),
+        applied: outcome.applied,
+        distribution_id: id.clone(),
+        url: domain.map(|d| format!("https://{d}/")),
+        deployed,
     };
-    if dry_run || report.plan.is_empty() {
-        if report.plan.is_empty()
-            && !report.deployed
-            && !dry_run
-            && !no_wait
-            && let Some(id) = &report.distribution_id
-        {
+    if let Some(id) = &id
+        && !report.deployed
+        && !dry_run
+    {
+        if no_wait {
+            report.deployed = cloudfront::distribution_status(&clients.cloudfront, id)
+                .await?
+                .eq_ignore_ascii_case("deployed");
+        } else {
             wait_deployed(&clients, out, id).await?;
             report.deployed = true;
         }
-        return out.result(&report);
     }
-
-    let (id, domain) = apply(site, &clients, out, &report.plan, oac_id, found).await?;
-    report.applied = true;
-
-    // Read AWS back: what was applied must now be what the config says.
-    let (again, _) = site.observe(&clients).await?;
-    let message = desired_message(spec, &again);
-    let document = site.template.render(&spec.key, &spec.title, &message)?;
-    let left = crate::plan::plan(spec, &document, &again);
-    if !left.is_empty() {
-        bail!(
-            "AWS does not show all the changes yet; run `maint provision` again. Still different:\n{}",
-            left.steps
-                .iter()
-                .map(|s| format!("  {s}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
+    out.result(&report)?;
+    if exit_code && dry_run && !report.plan.is_empty() {
+        return Err(Failure::new(
+            Kind::Drift,
+            format!(
+                "environment `{}` differs from the config: {} change(s) planned",
+                session.environment,
+                report.plan.len()
+            ),
+        )
+        .into());
     }
-    out.progress("Verified: AWS matches the config.");
-
-    report.distribution_id = Some(id.clone());
-    report.url = Some(format!("https://{domain}/"));
-    if !no_wait {
-        wait_deployed(&clients, out, &id).await?;
-        report.deployed = true;
-    } else {
-        report.deployed = again.distribution.as_ref().is_some_and(|d| d.deployed());
-    }
-    out.result(&report)
+    Ok(())
 }
 
-/// Applies the plan in order; returns the distribution's id and domain.
+/// Applies the steps in order; returns the distribution's id and domain.
 async fn apply(
     site: &super::Site,
     clients: &Clients,
     out: &Output,
-    plan: &Plan,
+    steps: &[Step],
     mut oac_id: Option<String>,
     found: Option<FoundDistribution>,
 ) -> Result<(String, String)> {
     let spec = &site.spec;
     let (s3c, cf) = (&clients.s3, &clients.cloudfront);
     let mut dist = found.map(|f| (f.observed.id, f.observed.arn, f.observed.domain));
-    for step in &plan.steps {
+    for step in steps {
         out.progress(format!("  applying: {step}"));
         match step {
             Step::CreateBucket { .. } => s3::create_bucket(s3c, &spec.bucket, &spec.region).await?,
-            Step::BlockPublicAccess => s3::block_public_access(s3c, &spec.bucket).await?,
-            Step::EnforceBucketOwner => s3::enforce_bucket_owner(s3c, &spec.bucket).await?,
-            Step::EnableEncryption => s3::enable_encryption(s3c, &spec.bucket).await?,
-            Step::TagBucket { tags } => s3::tag_bucket(s3c, &spec.bucket, tags).await?,
+            Step::BlockPublicAccess { .. } => s3::block_public_access(s3c, &spec.bucket).await?,
+            Step::EnforceBucketOwner { .. } => s3::enforce_bucket_owner(s3c, &spec.bucket).await?,
+            Step::EnableEncryption { .. } => s3::enable_encryption(s3c, &spec.bucket).await?,
+            Step::TagBucket { tags, .. } => s3::tag_bucket(s3c, &spec.bucket, tags).await?,
             Step::UploadDocument { document, .. } => {
                 s3::put_document(s3c, &spec.bucket, document, spec.page_max_age).await?;
             }

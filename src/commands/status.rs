@@ -8,6 +8,8 @@ use serde::Serialize;
 
 use super::{Output, Session};
 use crate::aws::cloudfront::{self, InvalidationInfo};
+use crate::converge::Change;
+use crate::output::{Failure, Kind};
 use crate::plan::{desired_message, plan};
 
 /// Everything `status` reports: the site, the window, or both.
@@ -41,7 +43,10 @@ pub struct Report {
     pub distribution: Option<DistributionStatus>,
     pub invalidations: Vec<InvalidationInfo>,
     /// What `maint provision` would change; empty when in line with the config.
-    pub drift: Vec<String>,
+    pub drift: Vec<Change>,
+    /// The same, as `provision` prints it.
+    #[serde(skip)]
+    pub drift_lines: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -126,13 +131,13 @@ impl fmt::Display for Report {
             write!(f, "Drift         none: AWS matches the config")
         } else {
             writeln!(f, "Drift         `maint provision` would:")?;
-            let lines: Vec<String> = self.drift.iter().map(|d| format!("  {d}")).collect();
+            let lines: Vec<String> = self.drift_lines.iter().map(|d| format!("  {d}")).collect();
             write!(f, "{}", lines.join("\n"))
         }
     }
 }
 
-pub async fn run(session: &Session, out: &Output) -> Result<()> {
+pub async fn run(session: &Session, out: &Output, exit_code: bool) -> Result<()> {
     let clients = session.clients().await?;
     let site = match &session.site {
         Some(site) => Some(site_status(session, site, &clients).await?),
@@ -142,11 +147,39 @@ pub async fn run(session: &Session, out: &Output) -> Result<()> {
         Some(window) => Some(super::window::status(window, &clients).await?),
         None => None,
     };
-    out.result(&Status {
+    let status = Status {
         environment: session.environment.clone(),
         site,
         window,
-    })
+    };
+    out.result(&status)?;
+    let mut drift = Vec::new();
+    if let Some(site) = &status.site
+        && !site.drift.is_empty()
+    {
+        drift.push(format!(
+            "the site ({} change(s) to provision)",
+            site.drift.len()
+        ));
+    }
+    if let Some(window) = &status.window
+        && window.attached
+        && !window.function_current
+    {
+        drift.push("the window function (run `maint attach`)".to_string());
+    }
+    if exit_code && !drift.is_empty() {
+        return Err(Failure::new(
+            Kind::Drift,
+            format!(
+                "environment `{}` differs from the config: {}",
+                session.environment,
+                drift.join("; ")
+            ),
+        )
+        .into());
+    }
+    Ok(())
 }
 
 async fn site_status(
@@ -158,11 +191,9 @@ async fn site_status(
     let spec = &site.spec;
     let message = desired_message(spec, &observed);
     let document = site.template.render(&spec.key, &spec.title, &message)?;
-    let drift = plan(spec, &document, &observed)
-        .steps
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let steps = plan(spec, &document, &observed).steps;
+    let drift = steps.iter().map(crate::converge::Step::change).collect();
+    let drift_lines = steps.iter().map(ToString::to_string).collect();
     let invalidations = match &observed.distribution {
         Some(d) => cloudfront::recent_invalidations(&clients.cloudfront, &d.id, 5).await?,
         None => Vec::new(),
@@ -195,6 +226,7 @@ async fn site_status(
         }),
         invalidations,
         drift,
+        drift_lines,
     };
     Ok(report)
 }

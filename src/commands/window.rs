@@ -13,14 +13,14 @@ use crate::aws::cloudfront::{self, Updated};
 use crate::aws::window as adapter;
 use crate::aws::{Clients, window::FunctionState, window::Store};
 use crate::config::check_message;
+use crate::converge::{Action, Change, Converge, converge};
 use crate::window::{
     BYPASS_KEY, Behavior, RUNTIME, STATE_KEY, Slot, State, WindowSpec, bypass_hash, covered,
     secret_from_env,
 };
 
 /// One change `attach` makes, in order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttachStep {
     CreateStore {
         name: String,
@@ -75,6 +75,53 @@ impl fmt::Display for AttachStep {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
+        }
+    }
+}
+
+impl crate::converge::Step for AttachStep {
+    fn change(&self) -> Change {
+        let (action, resource, detail) = match self {
+            Self::CreateStore { name } => (
+                Action::Create,
+                format!("key value store {name}"),
+                String::new(),
+            ),
+            Self::CreateFunction { name, bytes } => (
+                Action::Create,
+                format!("function {name}"),
+                format!("{RUNTIME}, {bytes} bytes"),
+            ),
+            Self::UpdateFunction { name, bytes } => (
+                Action::Update,
+                format!("function {name}"),
+                format!("{bytes} bytes"),
+            ),
+            Self::TestFunction { name, requests } => (
+                Action::Test,
+                format!("function {name}"),
+                format!("TestFunction on {requests} requests before publishing"),
+            ),
+            Self::PublishFunction { name } => (
+                Action::Update,
+                format!("function {name}"),
+                "publish (LIVE)".to_string(),
+            ),
+            Self::SetBypassSecret => (
+                Action::Update,
+                "key value store entry bypass".to_string(),
+                "the bypass secret's hash".to_string(),
+            ),
+            Self::Associate { behaviors } => (
+                Action::Update,
+                "distribution".to_string(),
+                format!("viewer-request function on {}", behaviors.join(", ")),
+            ),
+        };
+        Change {
+            action,
+            resource,
+            detail,
         }
     }
 }
@@ -151,12 +198,14 @@ pub fn attach_plan(
     steps
 }
 
+/// What `attach` did.
 #[derive(Debug, Serialize)]
 pub struct AttachReport {
     pub environment: String,
-    pub distribution: String,
-    pub steps: Vec<AttachStep>,
+    pub distribution_id: String,
+    pub plan: Vec<Change>,
     pub applied: bool,
+    /// The cache behaviors the window covers, by path pattern (`*` is the default).
     pub covered: Vec<String>,
     /// What CloudFront's TestFunction reported, when the code was tested.
     pub function_test: Option<FunctionTest>,
@@ -186,19 +235,19 @@ impl fmt::Display for AttachReport {
             .map(|b| format!("`{b}`"))
             .collect::<Vec<_>>()
             .join(", ");
-        if self.steps.is_empty() {
+        if self.plan.is_empty() {
             write!(
                 f,
-                "No changes necessary: the window is attached to {} ({behaviors}). Switch it with \
-                 `maint on` and `maint off`.",
-                self.distribution
+                "The window is attached to {} ({behaviors}). Switch it with `maint on` and \
+                 `maint off`.",
+                self.distribution_id
             )
         } else if self.applied {
             write!(
                 f,
                 "Attached the window to {} ({behaviors}); it is off. Switch it with `maint on` and \
                  `maint off`.",
-                self.distribution
+                self.distribution_id
             )
         } else {
             write!(
@@ -261,49 +310,86 @@ pub struct AttachOptions<'a> {
     pub no_wait: bool,
 }
 
+/// The window of one environment, attached.
+struct Attach<'a> {
+    spec: &'a WindowSpec,
+    clients: &'a Clients,
+    environment: &'a str,
+    secret_hash: Option<&'a str>,
+    /// What CloudFront's TestFunction said, once run.
+    tested: Option<FunctionTest>,
+}
+
+impl Attach<'_> {
+    fn covered(&self, observed: &ObservedWindow) -> Result<Vec<String>> {
+        covered(&observed.behaviors, self.spec.behaviors.as_deref())
+    }
+}
+
+impl Converge for Attach<'_> {
+    type Observed = ObservedWindow;
+    type Step = AttachStep;
+
+    fn subject(&self) -> String {
+        format!("the window of `{}`", self.environment)
+    }
+
+    async fn observe(&self) -> Result<ObservedWindow> {
+        Ok(observe(self.spec, self.clients, self.secret_hash.is_some())
+            .await?
+            .0)
+    }
+
+    fn plan(&self, observed: &ObservedWindow) -> Result<Vec<AttachStep>> {
+        let covered = self.covered(observed)?;
+        Ok(attach_plan(self.spec, &covered, self.secret_hash, observed))
+    }
+
+    async fn apply(
+        &mut self,
+        steps: &[AttachStep],
+        observed: ObservedWindow,
+        out: &Output,
+    ) -> Result<()> {
+        let covered = self.covered(&observed)?;
+        self.tested = apply_attach(
+            self.spec,
+            self.clients,
+            out,
+            steps,
+            &covered,
+            self.secret_hash,
+            observed,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
 pub async fn attach_with(
     spec: &WindowSpec,
     clients: &Clients,
     out: &Output,
     options: &AttachOptions<'_>,
 ) -> Result<AttachReport> {
-    let (secret_hash, environment) = (options.secret_hash, options.environment);
-    let (observed, _) = observe(spec, clients, secret_hash.is_some()).await?;
-    let covered = covered(&observed.behaviors, spec.behaviors.as_deref())?;
-    let steps = attach_plan(spec, &covered, secret_hash, &observed);
-    if steps.is_empty() {
-        out.progress(format!(
-            "No changes necessary: the window of `{environment}` matches the config."
-        ));
-    } else {
-        out.progress(format!("Plan for the window of `{environment}`:"));
-        for step in &steps {
-            out.progress(format!("  {step}"));
-        }
-    }
-    let mut report = AttachReport {
-        environment: environment.to_string(),
-        distribution: spec.distribution.to_string(),
-        steps,
-        applied: false,
-        covered: covered.clone(),
-        function_test: None,
-        warnings: Vec::new(),
-    };
-    if options.dry_run || report.steps.is_empty() {
-        return Ok(report);
-    }
-    report.function_test = apply_attach(
+    let mut target = Attach {
         spec,
         clients,
-        out,
-        &report.steps,
-        &covered,
-        secret_hash,
-        observed,
-    )
-    .await?;
-    report.applied = true;
+        environment: options.environment,
+        secret_hash: options.secret_hash,
+        tested: None,
+    };
+    let outcome = converge(&mut target, out, options.dry_run).await?;
+    let covered = target.covered(&target.observe().await?)?;
+    let mut report = AttachReport {
+        environment: options.environment.to_string(),
+        distribution_id: spec.distribution.to_string(),
+        plan: outcome.changes(),
+        applied: outcome.applied,
+        covered,
+        function_test: target.tested,
+        warnings: Vec::new(),
+    };
     if let Some(u) = report
         .function_test
         .as_ref()
@@ -318,20 +404,9 @@ pub async fn attach_with(
         out.warn(&warning);
         report.warnings.push(warning);
     }
-
-    let (again, _) = observe(spec, clients, secret_hash.is_some()).await?;
-    let left = attach_plan(spec, &covered, secret_hash, &again);
-    if !left.is_empty() {
-        bail!(
-            "AWS does not show all the changes yet; run `maint attach` again. Still different:\n{}",
-            left.iter()
-                .map(|s| format!("  {s}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
-    }
-    if !options.no_wait
-        && report
+    if outcome.applied
+        && !options.no_wait
+        && outcome
             .steps
             .iter()
             .any(|s| matches!(s, AttachStep::Associate { .. }))
@@ -522,24 +597,109 @@ where
     )
 }
 
+/// One change `detach` makes, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DetachStep {
+    /// Take the function off these behaviors, and wait until that is
+    /// deployed (CloudFront refuses to delete a function a deployed config uses).
+    Dissociate {
+        behaviors: Vec<String>,
+    },
+    DeleteFunction {
+        name: String,
+    },
+    DeleteStore {
+        name: String,
+    },
+}
+
+impl fmt::Display for DetachStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Dissociate { behaviors } => write!(
+                f,
+                "~ remove the function from behaviors {} and wait",
+                behaviors
+                    .iter()
+                    .map(|b| format!("`{b}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Self::DeleteFunction { name } => write!(f, "- delete function {name}"),
+            Self::DeleteStore { name } => write!(f, "- delete key value store {name}"),
+        }
+    }
+}
+
+impl crate::converge::Step for DetachStep {
+    fn change(&self) -> Change {
+        let (action, resource, detail) = match self {
+            Self::Dissociate { behaviors } => (
+                Action::Update,
+                "distribution".to_string(),
+                format!("no viewer-request function on {}", behaviors.join(", ")),
+            ),
+            Self::DeleteFunction { name } => {
+                (Action::Delete, format!("function {name}"), String::new())
+            }
+            Self::DeleteStore { name } => (
+                Action::Delete,
+                format!("key value store {name}"),
+                String::new(),
+            ),
+        };
+        Change {
+            action,
+            resource,
+            detail,
+        }
+    }
+}
+
+/// What `detach` removes, in order. Pure.
+pub fn detach_plan(spec: &WindowSpec, observed: &ObservedWindow) -> Vec<DetachStep> {
+    let ours: Vec<String> = observed
+        .behaviors
+        .iter()
+        .filter(|b| b.slot == Slot::Ours)
+        .map(|b| b.pattern.clone())
+        .collect();
+    let mut steps = Vec::new();
+    if !ours.is_empty() {
+        steps.push(DetachStep::Dissociate { behaviors: ours });
+    }
+    if observed.function.is_some() {
+        steps.push(DetachStep::DeleteFunction {
+            name: spec.function_name(),
+        });
+    }
+    if observed.store.is_some() {
+        steps.push(DetachStep::DeleteStore {
+            name: spec.store_name(),
+        });
+    }
+    steps
+}
+
+/// What `detach` did.
 #[derive(Debug, Serialize)]
 pub struct DetachReport {
     pub environment: String,
-    pub distribution: String,
-    pub steps: Vec<String>,
+    pub distribution_id: String,
+    pub plan: Vec<Change>,
     pub applied: bool,
 }
 
 impl fmt::Display for DetachReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.steps.is_empty() {
+        if self.plan.is_empty() {
             write!(
                 f,
                 "Nothing to detach: {} has no maint window.",
-                self.distribution
+                self.distribution_id
             )
         } else if self.applied {
-            write!(f, "Detached the window from {}.", self.distribution)
+            write!(f, "Detached the window from {}.", self.distribution_id)
         } else {
             write!(
                 f,
@@ -556,6 +716,49 @@ pub async fn detach(session: &Session, out: &Output, dry_run: bool) -> Result<()
     out.result(&report)
 }
 
+struct Detach<'a> {
+    spec: &'a WindowSpec,
+    clients: &'a Clients,
+    environment: &'a str,
+}
+
+impl Converge for Detach<'_> {
+    type Observed = ObservedWindow;
+    type Step = DetachStep;
+
+    fn subject(&self) -> String {
+        format!("detaching the window of `{}`", self.environment)
+    }
+
+    async fn observe(&self) -> Result<ObservedWindow> {
+        Ok(observe(self.spec, self.clients, false).await?.0)
+    }
+
+    fn plan(&self, observed: &ObservedWindow) -> Result<Vec<DetachStep>> {
+        Ok(detach_plan(self.spec, observed))
+    }
+
+    async fn apply(&mut self, steps: &[DetachStep], _: ObservedWindow, out: &Output) -> Result<()> {
+        let (cf, id) = (&self.clients.cloudfront, self.spec.distribution.as_str());
+        let function_name = self.spec.function_name();
+        for step in steps {
+            out.progress(format!("  applying: {step}"));
+            match step {
+                DetachStep::Dissociate { .. } => {
+                    update_distribution(self.clients, id, |config| {
+                        adapter::dissociate(config, &function_name)
+                    })
+                    .await?;
+                    wait_deployed(self.clients, out, id).await?;
+                }
+                DetachStep::DeleteFunction { name } => adapter::delete_function(cf, name).await?,
+                DetachStep::DeleteStore { name } => adapter::delete_store(cf, name).await?,
+            }
+        }
+        Ok(())
+    }
+}
+
 pub async fn detach_with(
     environment: &str,
     spec: &WindowSpec,
@@ -563,52 +766,18 @@ pub async fn detach_with(
     out: &Output,
     dry_run: bool,
 ) -> Result<DetachReport> {
-    let (observed, _) = observe(spec, clients, false).await?;
-    let (store_name, function_name) = (spec.store_name(), spec.function_name());
-    let ours: Vec<String> = observed
-        .behaviors
-        .iter()
-        .filter(|b| b.slot == Slot::Ours)
-        .map(|b| format!("`{}`", b.pattern))
-        .collect();
-    let mut steps = Vec::new();
-    if !ours.is_empty() {
-        steps.push(format!(
-            "~ remove the function from behaviors {} and wait",
-            ours.join(", ")
-        ));
-    }
-    if observed.function.is_some() {
-        steps.push(format!("- delete function {function_name}"));
-    }
-    if observed.store.is_some() {
-        steps.push(format!("- delete key value store {store_name}"));
-    }
-    for step in &steps {
-        out.progress(format!("  {step}"));
-    }
-    let mut report = DetachReport {
-        environment: environment.to_string(),
-        distribution: spec.distribution.to_string(),
-        steps,
-        applied: false,
+    let mut target = Detach {
+        spec,
+        clients,
+        environment,
     };
-    if dry_run || report.steps.is_empty() {
-        return Ok(report);
-    }
-    let id = spec.distribution.as_str();
-    if !ours.is_empty() {
-        update_distribution(clients, id, |config| {
-            adapter::dissociate(config, &function_name)
-        })
-        .await?;
-        // CloudFront refuses to delete a function a deployed config still uses.
-        wait_deployed(clients, out, id).await?;
-    }
-    adapter::delete_function(&clients.cloudfront, &function_name).await?;
-    adapter::delete_store(&clients.cloudfront, &store_name).await?;
-    report.applied = true;
-    Ok(report)
+    let outcome = converge(&mut target, out, dry_run).await?;
+    Ok(DetachReport {
+        environment: environment.to_string(),
+        distribution_id: spec.distribution.to_string(),
+        plan: outcome.changes(),
+        applied: outcome.applied,
+    })
 }
 
 /// The longest window `maint on` takes: a year. Longer is surely a typo, and

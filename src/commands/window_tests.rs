@@ -626,9 +626,11 @@ fn spec(window_yaml: &str) -> WindowSpec {
     .unwrap()
 }
 
+/// Prints nothing: plans go to stdout in text mode, results in JSON mode
+/// only when a command prints them (these tests call below that).
 fn quiet() -> Output {
     Output {
-        json: false,
+        json: true,
         quiet: true,
     }
 }
@@ -737,7 +739,7 @@ async fn attach_again_changes_nothing() {
     attach_now(&world, &spec, None).await.unwrap();
     let writes = world.lock().unwrap().writes.len();
     let report = attach_now(&world, &spec, None).await.unwrap();
-    assert!(report.steps.is_empty(), "{:?}", report.steps);
+    assert!(report.plan.is_empty(), "{:?}", report.plan);
     assert_eq!(world.lock().unwrap().writes.len(), writes);
 }
 
@@ -1156,4 +1158,61 @@ async fn detach_deletes_with_the_development_etag_and_retries_a_concurrent_chang
         .unwrap();
     let w = world.lock().unwrap();
     assert!(w.function.is_none() && w.store.is_none());
+}
+
+fn plan_text<S: crate::converge::Step>(subject: &str, steps: &[S]) -> String {
+    crate::converge::Plan { subject, steps }.to_string()
+}
+
+fn nothing_observed() -> ObservedWindow {
+    ObservedWindow {
+        store: None,
+        function: None,
+        behaviors: vec![
+            Behavior {
+                pattern: "*".into(),
+                slot: Slot::Free,
+            },
+            Behavior {
+                pattern: "/api/*".into(),
+                slot: Slot::Free,
+            },
+        ],
+        bypass_hash: None,
+    }
+}
+
+#[test]
+fn the_attach_plan_builds_everything_in_order() {
+    let spec = spec("      bypass:\n        secret_env: MAINT_BYPASS_SECRET\n");
+    let covered = vec!["*".to_string(), "/api/*".to_string()];
+    let steps = attach_plan(&spec, &covered, Some("hash"), &nothing_observed());
+    let text = plan_text("the window of `shop`", &steps).replace(&spec.code.len().to_string(), "N");
+    insta::assert_snapshot!(text, @r"
+    Plan for the window of `shop` (6 changes):
+      + create key value store maint-window-E2EXAMPLE12345
+      + create function maint-window-E2EXAMPLE12345 (cloudfront-js-2.0, N bytes)
+      ~ test function maint-window-E2EXAMPLE12345 on CloudFront's engine (3 requests), before it can go live
+      + publish function maint-window-E2EXAMPLE12345 (LIVE)
+      ~ store the bypass secret's hash (never the secret)
+      ~ run the function on viewer-request for behaviors `*`, `/api/*`
+    ");
+}
+
+#[test]
+fn the_detach_plan_removes_only_what_is_there() {
+    let spec = spec("      retry_after: 60\n");
+    let mut observed = nothing_observed();
+    assert!(detach_plan(&spec, &observed).is_empty());
+    observed.behaviors[1].slot = Slot::Ours;
+    observed.store = Some(Store {
+        arn: store_arn(),
+        status: "READY".into(),
+        etag: "S1".into(),
+    });
+    insta::assert_snapshot!(plan_text("detaching the window of `shop`", &detach_plan(&spec, &observed)), @r"
+    Plan for detaching the window of `shop` (2 changes):
+      ~ remove the function from behaviors `/api/*` and wait
+      - delete key value store maint-window-E2EXAMPLE12345
+    ");
 }
