@@ -6,10 +6,7 @@
 
 mod support;
 
-use aws_sdk_cloudfront::types::{
-    CacheBehavior, CacheBehaviors, CustomOriginConfig, DefaultCacheBehavior, DistributionConfig,
-    Origin, OriginProtocolPolicy, Origins, ViewerProtocolPolicy,
-};
+use aws_sdk_cloudfront::types::DistributionConfig;
 use serde_json::Value;
 use support::{Emulator, Project, stderr_of, stdout_of};
 
@@ -17,63 +14,7 @@ const SECRET: &str = "team-secret-0123456789abcdef";
 
 /// A distribution the customer already runs: two behaviors on one origin.
 async fn customer_distribution(emulator: &Emulator) -> String {
-    let cf = emulator.cloudfront().await;
-    let api = CacheBehavior::builder()
-        .path_pattern("/api/*")
-        .target_origin_id("web")
-        .viewer_protocol_policy(ViewerProtocolPolicy::HttpsOnly)
-        .cache_policy_id("4135ea2d-6df8-44a3-9df3-4b5a84be39ad")
-        .build()
-        .unwrap();
-    let config = DistributionConfig::builder()
-        .caller_reference("shop-2019")
-        .comment("the shop")
-        .enabled(true)
-        .origins(
-            Origins::builder()
-                .quantity(1)
-                .items(
-                    Origin::builder()
-                        .id("web")
-                        .domain_name("shop.example.com")
-                        .custom_origin_config(
-                            CustomOriginConfig::builder()
-                                .http_port(80)
-                                .https_port(443)
-                                .origin_protocol_policy(OriginProtocolPolicy::HttpsOnly)
-                                .build()
-                                .unwrap(),
-                        )
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .default_cache_behavior(
-            DefaultCacheBehavior::builder()
-                .target_origin_id("web")
-                .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
-                .cache_policy_id("658327ea-f89d-4fab-a63d-7e88639e58f6")
-                .build()
-                .unwrap(),
-        )
-        .cache_behaviors(
-            CacheBehaviors::builder()
-                .quantity(1)
-                .items(api)
-                .build()
-                .unwrap(),
-        )
-        .build()
-        .unwrap();
-    let out = cf
-        .create_distribution()
-        .distribution_config(config)
-        .send()
-        .await
-        .unwrap();
-    out.distribution().unwrap().id().to_string()
+    support::customer_distribution(&emulator.cloudfront().await).await
 }
 
 fn window_project(emulator: &Emulator, distribution: &str) -> Project {

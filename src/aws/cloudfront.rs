@@ -649,8 +649,10 @@ pub fn invalidation_done(status: &str) -> bool {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct InvalidationInfo {
+    #[serde(rename = "invalidation_id")]
     pub id: String,
     pub status: String,
+    /// RFC 3339, UTC.
     pub created: String,
 }
 

@@ -10,6 +10,7 @@ use crate::aws::cloudfront;
 
 #[derive(Debug, Serialize)]
 pub struct Report {
+    pub environment: String,
     pub distribution_id: String,
     pub invalidation_id: String,
     pub paths: Vec<String>,
@@ -58,7 +59,7 @@ pub fn check_paths(paths: &[String]) -> Result<()> {
 
 pub async fn run(session: &Session, out: &Output, paths: Vec<String>, wait: bool) -> Result<()> {
     let site = session.site()?;
-    check_paths(&paths)?;
+    check_paths(&paths).map_err(crate::output::usage)?;
     let clients = session.changing_clients(out).await?;
     let id = cloudfront::find_distribution_id(&clients.cloudfront, &site.spec.distribution.comment)
         .await?
@@ -69,6 +70,7 @@ pub async fn run(session: &Session, out: &Output, paths: Vec<String>, wait: bool
         wait_invalidated(&clients, out, &id, &inv).await?;
     }
     out.result(&Report {
+        environment: session.environment.clone(),
         distribution_id: id,
         invalidation_id: inv,
         paths,

@@ -26,6 +26,19 @@ pub fn response(document: &ErrorDocument, max_age: u32) -> Response<Full<Bytes>>
         .expect("static headers are valid")
 }
 
+/// Where the preview serves, printed as soon as it listens.
+#[derive(serde::Serialize)]
+struct Preview {
+    environment: String,
+    url: String,
+}
+
+impl std::fmt::Display for Preview {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.url)
+    }
+}
+
 pub async fn run(
     session: &Session,
     out: &Output,
@@ -43,7 +56,10 @@ pub async fn run(
         .with_context(|| format!("cannot listen on {addr}: choose another --port"))?;
     let bound = listener.local_addr()?;
     // The URL goes to stdout (machine-readable, e.g. for tests); the hint to stderr.
-    println!("http://{bound}/");
+    out.result(&Preview {
+        environment: session.environment.clone(),
+        url: format!("http://{bound}/"),
+    })?;
     out.progress(format!(
         "Previewing `{}`: every request gets 503 with {} ({}). Ctrl-C to stop.",
         session.environment,

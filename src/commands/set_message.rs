@@ -29,7 +29,7 @@ pub struct Report {
     pub message: String,
     pub changed: bool,
     pub applied: bool,
-    pub invalidation: Option<String>,
+    pub invalidation_id: Option<String>,
     pub invalidation_completed: bool,
 }
 
@@ -48,7 +48,7 @@ impl fmt::Display for Report {
             )?,
             (true, true) => write!(f, "Updated {} for `{}`.", self.key, self.environment)?,
         }
-        if let Some(id) = &self.invalidation {
+        if let Some(id) = &self.invalidation_id {
             let state = if self.invalidation_completed {
                 "completed"
             } else {
@@ -114,7 +114,7 @@ pub async fn run(session: &Session, out: &Output, request: Request) -> Result<()
         message,
         changed,
         applied: false,
-        invalidation: None,
+        invalidation_id: None,
         invalidation_completed: false,
     };
     if request.dry_run {
@@ -134,7 +134,7 @@ pub async fn run(session: &Session, out: &Output, request: Request) -> Result<()
             wait_invalidated(&clients, out, &id, &inv).await?;
             report.invalidation_completed = true;
         }
-        report.invalidation = Some(inv);
+        report.invalidation_id = Some(inv);
     }
     out.result(&report)
 }

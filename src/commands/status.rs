@@ -67,6 +67,7 @@ pub struct DocumentStatus {
 
 #[derive(Debug, Serialize)]
 pub struct DistributionStatus {
+    #[serde(rename = "distribution_id")]
     pub id: String,
     pub domain: String,
     pub url: String,

@@ -824,11 +824,26 @@ pub fn window_end(
     Ok(Some(i64::try_from(secs).unwrap_or(i64::MAX)))
 }
 
-#[derive(Debug, Serialize)]
+/// What `on` and `off` did: the window's state as the store now holds it.
+#[derive(Debug)]
 pub struct SwitchReport {
     pub environment: String,
     pub distribution: String,
     pub state: State,
+}
+
+impl Serialize for SwitchReport {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut s = serializer.serialize_struct("SwitchReport", 6)?;
+        s.serialize_field("environment", &self.environment)?;
+        s.serialize_field("distribution_id", &self.distribution)?;
+        s.serialize_field("on", &self.state.on)?;
+        s.serialize_field("until", &self.state.until.map(show_time))?;
+        s.serialize_field("message", &self.state.message)?;
+        s.serialize_field("retry_after", &self.state.retry_after)?;
+        s.end()
+    }
 }
 
 impl fmt::Display for SwitchReport {
@@ -956,7 +971,7 @@ pub fn function(session: &Session, out: &Output) -> Result<()> {
 /// Window mode's part of `maint status`.
 #[derive(Debug, Serialize)]
 pub struct WindowStatus {
-    pub distribution: String,
+    pub distribution_id: String,
     pub attached: bool,
     pub function_published: bool,
     pub function_current: bool,
@@ -968,7 +983,7 @@ pub struct WindowStatus {
 
 impl fmt::Display for WindowStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "Window        distribution {}", self.distribution)?;
+        writeln!(f, "Window        distribution {}", self.distribution_id)?;
         if !self.attached {
             return write!(f, "Attached      no: run `maint attach`");
         }
@@ -1030,7 +1045,7 @@ pub async fn status(spec: &WindowSpec, clients: &Clients) -> Result<WindowStatus
         .unwrap_or_default();
     let on = state.as_ref().is_some_and(|s| s.active_at(now));
     Ok(WindowStatus {
-        distribution: spec.distribution.to_string(),
+        distribution_id: spec.distribution.to_string(),
         attached: published && !covered.is_empty() && observed.store.is_some(),
         function_published: published,
         function_current: current,

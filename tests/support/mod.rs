@@ -300,3 +300,67 @@ pub fn stdout_of(output: &std::process::Output) -> String {
 pub fn stderr_of(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+/// A distribution the customer already runs: two behaviors on one origin.
+pub async fn customer_distribution(cf: &aws_sdk_cloudfront::Client) -> String {
+    use aws_sdk_cloudfront::types::{
+        CacheBehavior, CacheBehaviors, CustomOriginConfig, DefaultCacheBehavior,
+        DistributionConfig, Origin, OriginProtocolPolicy, Origins, ViewerProtocolPolicy,
+    };
+    let api = CacheBehavior::builder()
+        .path_pattern("/api/*")
+        .target_origin_id("web")
+        .viewer_protocol_policy(ViewerProtocolPolicy::HttpsOnly)
+        .cache_policy_id("4135ea2d-6df8-44a3-9df3-4b5a84be39ad")
+        .build()
+        .unwrap();
+    let config = DistributionConfig::builder()
+        .caller_reference("shop-2019")
+        .comment("the shop")
+        .enabled(true)
+        .origins(
+            Origins::builder()
+                .quantity(1)
+                .items(
+                    Origin::builder()
+                        .id("web")
+                        .domain_name("shop.example.com")
+                        .custom_origin_config(
+                            CustomOriginConfig::builder()
+                                .http_port(80)
+                                .https_port(443)
+                                .origin_protocol_policy(OriginProtocolPolicy::HttpsOnly)
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .default_cache_behavior(
+            DefaultCacheBehavior::builder()
+                .target_origin_id("web")
+                .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+                .cache_policy_id("658327ea-f89d-4fab-a63d-7e88639e58f6")
+                .build()
+                .unwrap(),
+        )
+        .cache_behaviors(
+            CacheBehaviors::builder()
+                .quantity(1)
+                .items(api)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let out = cf
+        .create_distribution()
+        .distribution_config(config)
+        .send()
+        .await
+        .unwrap();
+    out.distribution().unwrap().id().to_string()
+}
