@@ -63,14 +63,48 @@ pub struct ObservedDistribution {
     pub id: String,
     pub arn: String,
     pub domain: String,
-    pub status: String,
+    pub status: Deployment,
     pub shape: DistributionShape,
     pub tags: BTreeMap<String, String>,
 }
 
 impl ObservedDistribution {
     pub fn deployed(&self) -> bool {
-        self.status.eq_ignore_ascii_case("deployed")
+        self.status == Deployment::Deployed
+    }
+}
+
+/// A distribution's deployment, as CloudFront reports it (`Status`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub enum Deployment {
+    Deployed,
+    /// `InProgress`, or whatever else AWS may say: not deployed.
+    InProgress(String),
+}
+
+impl Deployment {
+    pub fn from_status(status: &str) -> Self {
+        if status.eq_ignore_ascii_case("deployed") {
+            Self::Deployed
+        } else {
+            Self::InProgress(status.to_string())
+        }
+    }
+}
+
+impl From<Deployment> for String {
+    fn from(d: Deployment) -> Self {
+        d.to_string()
+    }
+}
+
+impl std::fmt::Display for Deployment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Deployed => f.write_str("Deployed"),
+            Self::InProgress(status) => f.write_str(status),
+        }
     }
 }
 
@@ -493,7 +527,7 @@ mod tests {
                 id: "E1".into(),
                 arn: arn.into(),
                 domain: "d111.cloudfront.net".into(),
-                status: "Deployed".into(),
+                status: Deployment::Deployed,
                 shape,
                 tags: spec.tags.clone(),
             }),

@@ -21,7 +21,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::Serialize;
 
 use super::explain;
-use crate::plan::{ObservedDistribution, ObservedOac};
+use crate::plan::{Deployment, ObservedDistribution, ObservedOac};
 use crate::site::{BehaviorShape, DistributionShape, ErrorResponseShape, OriginShape, SiteSpec};
 
 /// Finds the OAC named `name`.
@@ -138,12 +138,101 @@ pub async fn delete_oac(cf: &Client, id: &str) -> Result<()> {
     }
 }
 
-/// A distribution as read, with what a read-modify-write needs.
+/// A distribution as read, with what a read-modify-write needs (the SDK's
+/// config and ETag stay inside `aws`).
 #[derive(Debug, Clone)]
 pub struct FoundDistribution {
     pub observed: ObservedDistribution,
-    pub config: DistributionConfig,
-    pub etag: String,
+    pub(in crate::aws) config: DistributionConfig,
+    pub(in crate::aws) etag: String,
+}
+
+/// How many times a read-modify-write is retried when someone else changed
+/// the resource in between (PreconditionFailed).
+pub const IF_MATCH_ATTEMPTS: usize = 4;
+
+/// Read-modify-write of a distribution's config with If-Match: `change` gets
+/// the config as read and returns the one to write (or `None`: nothing to
+/// do). On PreconditionFailed someone else changed it meanwhile: read again
+/// and redo the change on top, so nobody's edit is lost. The one place maint
+/// updates a distribution.
+pub(in crate::aws) async fn modify_distribution<F>(cf: &Client, id: &str, change: F) -> Result<()>
+where
+    F: Fn(&DistributionConfig) -> Result<Option<DistributionConfig>>,
+{
+    for _ in 0..IF_MATCH_ATTEMPTS {
+        let current = read_distribution(cf, id).await?;
+        let Some(config) = change(&current.config)? else {
+            return Ok(());
+        };
+        match update_distribution(cf, id, &current.etag, config).await? {
+            Updated::Done => return Ok(()),
+            Updated::Conflict => {}
+        }
+    }
+    bail!(
+        "distribution {id} kept changing while maint updated it (someone else is editing it): run \
+         the command again when they are done"
+    )
+}
+
+/// Makes the site distribution match `spec` (served through `oac_id`),
+/// changing only the fields maint owns.
+pub async fn update_site(cf: &Client, spec: &SiteSpec, id: &str, oac_id: &str) -> Result<()> {
+    modify_distribution(cf, id, |current| {
+        site_config(spec, oac_id, Some(current)).map(Some)
+    })
+    .await
+}
+
+/// Disables the distribution (a delete needs it disabled and deployed).
+pub async fn disable_distribution(cf: &Client, id: &str) -> Result<()> {
+    modify_distribution(cf, id, |current| {
+        Ok(current.enabled().then(|| {
+            let mut config = current.clone();
+            config.enabled = false;
+            config
+        }))
+    })
+    .await
+}
+
+/// Where a distribution's deletion stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteAttempt {
+    /// Deleted, or already gone.
+    Done,
+    /// Disabled, but not deployed yet: wait, then try again.
+    NotDeployed,
+    /// Enabled again (someone else): it cannot be deleted.
+    Enabled,
+}
+
+/// Deletes a disabled, deployed distribution with the ETag just read;
+/// re-reads and retries on a concurrent change.
+pub async fn delete_distribution_when_ready(cf: &Client, id: &str) -> Result<DeleteAttempt> {
+    for _ in 0..IF_MATCH_ATTEMPTS {
+        let current = match read_distribution(cf, id).await {
+            Ok(current) => current,
+            Err(e) if is_no_such_distribution(&e) => return Ok(DeleteAttempt::Done),
+            Err(e) => return Err(e),
+        };
+        if current.config.enabled() {
+            return Ok(DeleteAttempt::Enabled);
+        }
+        if !current.observed.deployed() {
+            return Ok(DeleteAttempt::NotDeployed);
+        }
+        match delete_distribution(cf, id, &current.etag).await? {
+            Updated::Done => return Ok(DeleteAttempt::Done),
+            Updated::Conflict => {}
+        }
+    }
+    bail!("distribution {id} kept changing while maint deleted it: run the command again")
+}
+
+fn is_no_such_distribution(err: &anyhow::Error) -> bool {
+    format!("{err:#}").contains("NoSuchDistribution")
 }
 
 /// Finds the distribution whose Comment is `marker`, read in full.
@@ -232,7 +321,7 @@ pub async fn read_distribution(cf: &Client, id: &str) -> Result<FoundDistributio
             id: dist.id().to_string(),
             arn: dist.arn().to_string(),
             domain: dist.domain_name().to_string(),
-            status: dist.status().to_string(),
+            status: Deployment::from_status(dist.status()),
             shape: shape_of(&config),
             tags,
         },
@@ -512,13 +601,13 @@ pub async fn create_distribution(
 }
 
 /// The result of a conditional update.
-pub enum Updated {
+enum Updated {
     Done,
     /// Someone changed the distribution since it was read: re-read and retry.
     Conflict,
 }
 
-pub async fn update_distribution(
+async fn update_distribution(
     cf: &Client,
     id: &str,
     etag: &str,
@@ -557,20 +646,19 @@ pub async fn tag_distribution(
     Ok(())
 }
 
-pub async fn distribution_status(cf: &Client, id: &str) -> Result<String> {
+pub async fn distribution_status(cf: &Client, id: &str) -> Result<Deployment> {
     let out = cf
         .get_distribution()
         .id(id)
         .send()
         .await
         .map_err(|e| explain(&format!("reading distribution {id}"), e))?;
-    Ok(out
-        .distribution()
-        .map(|d| d.status().to_string())
-        .unwrap_or_default())
+    Ok(Deployment::from_status(
+        out.distribution().map_or("", |d| d.status()),
+    ))
 }
 
-pub async fn delete_distribution(cf: &Client, id: &str, etag: &str) -> Result<Updated> {
+async fn delete_distribution(cf: &Client, id: &str, etag: &str) -> Result<Updated> {
     match cf.delete_distribution().id(id).if_match(etag).send().await {
         Ok(_) => Ok(Updated::Done),
         Err(e)
@@ -628,7 +716,13 @@ pub async fn create_invalidation(cf: &Client, id: &str, paths: &[String]) -> Res
         .unwrap_or_default())
 }
 
-pub async fn invalidation_status(cf: &Client, id: &str, invalidation: &str) -> Result<String> {
+/// An invalidation's progress, as CloudFront reports it; `done` when it
+/// completed (AWS says `Completed`, the emulator `COMPLETED`).
+pub async fn invalidation_status(
+    cf: &Client,
+    id: &str,
+    invalidation: &str,
+) -> Result<(String, bool)> {
     let out = cf
         .get_invalidation()
         .distribution_id(id)
@@ -636,14 +730,15 @@ pub async fn invalidation_status(cf: &Client, id: &str, invalidation: &str) -> R
         .send()
         .await
         .map_err(|e| explain(&format!("reading invalidation {invalidation}"), e))?;
-    Ok(out
+    let status = out
         .invalidation()
         .map(|i| i.status().to_string())
-        .unwrap_or_default())
+        .unwrap_or_default();
+    let done = invalidation_done(&status);
+    Ok((status, done))
 }
 
-/// AWS says `Completed`; the emulator `COMPLETED`.
-pub fn invalidation_done(status: &str) -> bool {
+fn invalidation_done(status: &str) -> bool {
     status.eq_ignore_ascii_case("completed")
 }
 
@@ -684,6 +779,18 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use std::path::Path;
+    // A concurrent edit (PreconditionFailed) is staged with the SDK's mocks,
+    // in the shapes of the CloudFront API reference.
+    use aws_sdk_cloudfront::operation::get_distribution::GetDistributionOutput;
+    use aws_sdk_cloudfront::operation::list_tags_for_resource::ListTagsForResourceOutput;
+    use aws_sdk_cloudfront::operation::update_distribution::{
+        UpdateDistributionError, UpdateDistributionOutput,
+    };
+    use aws_sdk_cloudfront::types::error::PreconditionFailed;
+    use aws_sdk_cloudfront::types::{Distribution, Tags};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn spec() -> SiteSpec {
         let config = Config::parse(
@@ -767,5 +874,64 @@ mod tests {
         assert!(invalidation_done("Completed"));
         assert!(invalidation_done("COMPLETED"));
         assert!(!invalidation_done("InProgress"));
+    }
+
+    #[tokio::test]
+    async fn a_concurrent_edit_is_read_again_and_kept() {
+        let spec = spec();
+        let reads = Arc::new(AtomicUsize::new(0));
+        let counter = reads.clone();
+        let base = site_config(&spec, "OAC1", None).unwrap();
+        let get = mock!(aws_sdk_cloudfront::Client::get_distribution).then_output(move || {
+            // The second read sees the other person's change: a web ACL.
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let mut config = base.clone();
+            config.price_class = Some(aws_sdk_cloudfront::types::PriceClass::PriceClassAll);
+            if n > 0 {
+                config.web_acl_id = Some("their-acl".into());
+            }
+            GetDistributionOutput::builder()
+                .e_tag(format!("ETAG{n}"))
+                .distribution(
+                    Distribution::builder()
+                        .id("E1")
+                        .arn("arn:aws:cloudfront::123456789012:distribution/E1")
+                        .status("Deployed")
+                        .last_modified_time(aws_smithy_types::DateTime::from_secs(0))
+                        .in_progress_invalidation_batches(0)
+                        .domain_name("d1.cloudfront.net")
+                        .distribution_config(config)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        });
+        let tags = mock!(aws_sdk_cloudfront::Client::list_tags_for_resource).then_output(|| {
+            ListTagsForResourceOutput::builder()
+                .tags(Tags::builder().build())
+                .build()
+        });
+        let stale = mock!(aws_sdk_cloudfront::Client::update_distribution)
+            .match_requests(|r| r.if_match() == Some("ETAG0"))
+            .then_error(|| {
+                UpdateDistributionError::PreconditionFailed(PreconditionFailed::builder().build())
+            });
+        let fresh = mock!(aws_sdk_cloudfront::Client::update_distribution)
+            .match_requests(|r| {
+                r.if_match() == Some("ETAG1")
+                    && r.distribution_config().and_then(|c| c.web_acl_id()) == Some("their-acl")
+                    && r.distribution_config().and_then(|c| c.price_class())
+                        == Some(&aws_sdk_cloudfront::types::PriceClass::PriceClass100)
+            })
+            .then_output(|| UpdateDistributionOutput::builder().build());
+        let cloudfront = mock_client!(
+            aws_sdk_cloudfront,
+            RuleMode::MatchAny,
+            [&get, &tags, &stale, &fresh]
+        );
+        update_site(&cloudfront, &spec, "E1", "OAC1").await.unwrap();
+        assert_eq!(stale.num_calls(), 1, "the first write is refused");
+        assert_eq!(fresh.num_calls(), 1, "the retry carries the other change");
+        assert_eq!(reads.load(Ordering::SeqCst), 2);
     }
 }

@@ -8,6 +8,11 @@ pub mod s3;
 pub mod sts;
 pub mod window;
 
+/// Window mode's whole flow against a fake AWS built from SDK types, which
+/// only `aws` may name.
+#[cfg(test)]
+mod window_flow;
+
 use std::error::Error as StdError;
 
 use anyhow::{Result, bail};

@@ -412,9 +412,15 @@ fn viewer_request_slot(
     }
 }
 
-/// Every cache behavior of the distribution (the default first, as `*`) and
-/// who holds its viewer-request slot. Pure.
-pub fn behaviors(config: &DistributionConfig, function_name: &str) -> Vec<Behavior> {
+/// Every cache behavior of distribution `id` (the default first, as `*`)
+/// and who holds its viewer-request slot.
+pub async fn behaviors(cf: &Client, id: &str, function_name: &str) -> Result<Vec<Behavior>> {
+    let found = super::cloudfront::read_distribution(cf, id).await?;
+    Ok(behaviors_of(&found.config, function_name))
+}
+
+/// Every cache behavior of `config` and its viewer-request slot. Pure.
+pub fn behaviors_of(config: &DistributionConfig, function_name: &str) -> Vec<Behavior> {
     let mut out = Vec::new();
     if let Some(b) = config.default_cache_behavior() {
         out.push(Behavior {
@@ -484,9 +490,33 @@ fn without_ours(
         .build()?)
 }
 
+/// Puts the function on viewer-request of exactly the `covered` behaviors
+/// of distribution `id` (read-modify-write with If-Match); nothing else in
+/// the distribution changes.
+pub async fn associate(
+    cf: &Client,
+    id: &str,
+    covered: &[String],
+    function_arn: &str,
+    function_name: &str,
+) -> Result<()> {
+    super::cloudfront::modify_distribution(cf, id, |config| {
+        with_function_on(config, covered, function_arn, function_name).map(Some)
+    })
+    .await
+}
+
+/// Takes the function off every behavior of distribution `id`.
+pub async fn dissociate(cf: &Client, id: &str, function_name: &str) -> Result<()> {
+    super::cloudfront::modify_distribution(cf, id, |config| {
+        with_function_on(config, &[], "", function_name).map(Some)
+    })
+    .await
+}
+
 /// `config` with the function on viewer-request of exactly the `covered`
 /// behaviors and of no other. Everything else is left as read. Pure.
-pub fn associate(
+fn with_function_on(
     config: &DistributionConfig,
     covered: &[String],
     function_arn: &str,
@@ -520,11 +550,6 @@ pub fn associate(
         }
     }
     Ok(config)
-}
-
-/// `config` with the function removed from every behavior. Pure.
-pub fn dissociate(config: &DistributionConfig, function_name: &str) -> Result<DistributionConfig> {
-    associate(config, &[], "", function_name)
 }
 
 /// Reads one key; `None` when the store does not have it.

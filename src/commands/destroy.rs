@@ -10,7 +10,7 @@ use anyhow::{Result, bail};
 use serde::Serialize;
 
 use super::{Output, Session, wait_deployed};
-use crate::aws::cloudfront::{self, Updated};
+use crate::aws::cloudfront::{self, DeleteAttempt};
 use crate::aws::{Clients, s3};
 use crate::converge::{Action, Change, Converge, converge};
 use crate::plan::ObservedSite;
@@ -240,45 +240,23 @@ pub async fn run(session: &Session, out: &Output, yes: bool, dry_run: bool) -> R
     })
 }
 
-/// Disables the distribution (read-modify-write, retried on a concurrent
-/// change) and waits until that is deployed, as AWS requires before a delete.
+/// Disables the distribution and waits until that is deployed, as AWS
+/// requires before a delete.
 async fn disable_distribution(clients: &Clients, out: &Output, id: &str) -> Result<()> {
-    let cf = &clients.cloudfront;
-    for _ in 0..4 {
-        let current = cloudfront::read_distribution(cf, id).await?;
-        if current.config.enabled() {
-            let mut config = current.config.clone();
-            config.enabled = false;
-            if let Updated::Conflict =
-                cloudfront::update_distribution(cf, id, &current.etag, config).await?
-            {
-                continue;
-            }
-        }
-        return wait_deployed(clients, out, id).await;
-    }
-    bail!("distribution {id} kept changing while maint disabled it: run `maint destroy` again")
+    cloudfront::disable_distribution(&clients.cloudfront, id).await?;
+    wait_deployed(clients, out, id).await
 }
 
-/// Deletes a disabled distribution once it is deployed, retried on a
-/// concurrent change.
+/// Deletes a disabled distribution once it is deployed.
 async fn delete_distribution(clients: &Clients, out: &Output, id: &str) -> Result<()> {
-    let cf = &clients.cloudfront;
-    for _ in 0..4 {
-        let current = cloudfront::read_distribution(cf, id).await?;
-        if current.config.enabled() {
-            bail!(
-                "distribution {id} was enabled again while maint destroyed it: run `maint destroy` \
-                 again"
-            );
-        }
-        if !current.observed.deployed() {
-            wait_deployed(clients, out, id).await?;
-            continue;
-        }
-        match cloudfront::delete_distribution(cf, id, &current.etag).await? {
-            Updated::Done => return Ok(()),
-            Updated::Conflict => continue,
+    for _ in 0..cloudfront::IF_MATCH_ATTEMPTS {
+        match cloudfront::delete_distribution_when_ready(&clients.cloudfront, id).await? {
+            DeleteAttempt::Done => return Ok(()),
+            DeleteAttempt::NotDeployed => wait_deployed(clients, out, id).await?,
+            DeleteAttempt::Enabled => bail!(
+                "distribution {id} was enabled again while maint destroyed it: run `maint \
+                 destroy` again"
+            ),
         }
     }
     bail!("distribution {id} kept changing while maint deleted it: run `maint destroy` again")
@@ -313,7 +291,7 @@ mod tests {
                     id: "E1".into(),
                     arn: "arn:aws:cloudfront::123456789012:distribution/E1".into(),
                     domain: "d1.cloudfront.net".into(),
-                    status: "Deployed".into(),
+                    status: crate::plan::Deployment::Deployed,
                     shape,
                     tags: Default::default(),
                 }),

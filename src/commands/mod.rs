@@ -9,7 +9,7 @@ mod preview;
 mod provision;
 mod set_message;
 mod status;
-mod window;
+pub(crate) mod window;
 
 use anyhow::{Result, bail};
 
@@ -282,8 +282,8 @@ pub async fn wait_deployed(clients: &Clients, out: &Output, id: &str) -> Result<
         || async {
             let status =
                 crate::aws::cloudfront::distribution_status(&clients.cloudfront, id).await?;
-            let done = status.eq_ignore_ascii_case("deployed");
-            Ok((status, done))
+            let done = status == crate::plan::Deployment::Deployed;
+            Ok((status.to_string(), done))
         },
     )
     .await
@@ -295,10 +295,7 @@ pub async fn wait_invalidated(clients: &Clients, out: &Output, id: &str, inv: &s
         INVALIDATION_TIMEOUT,
         out.quiet_waits(),
         || async {
-            let status =
-                crate::aws::cloudfront::invalidation_status(&clients.cloudfront, id, inv).await?;
-            let done = crate::aws::cloudfront::invalidation_done(&status);
-            Ok((status, done))
+            crate::aws::cloudfront::invalidation_status(&clients.cloudfront, id, inv).await
         },
     )
     .await

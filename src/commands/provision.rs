@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use serde::Serialize;
 
 use super::{Output, Session, wait_deployed};
-use crate::aws::cloudfront::{self, FoundDistribution, Updated};
+use crate::aws::cloudfront::{self, FoundDistribution};
 use crate::aws::{Clients, s3};
 use crate::converge::{Change, Converge, converge};
 use crate::output::{Failure, Kind};
@@ -142,9 +142,8 @@ pub async fn run(
         && !dry_run
     {
         if no_wait {
-            report.deployed = cloudfront::distribution_status(&clients.cloudfront, id)
-                .await?
-                .eq_ignore_ascii_case("deployed");
+            report.deployed = cloudfront::distribution_status(&clients.cloudfront, id).await?
+                == crate::plan::Deployment::Deployed;
         } else {
             wait_deployed(&clients, out, id).await?;
             report.deployed = true;
@@ -201,7 +200,7 @@ async fn apply(
             }
             Step::UpdateDistribution { id, .. } => {
                 let oac = oac_id.as_deref().unwrap_or_default();
-                update_with_retry(clients, spec, id, oac).await?;
+                cloudfront::update_site(cf, spec, id, oac).await?;
             }
             Step::TagDistribution { tags, .. } => {
                 let Some((_, arn, _)) = &dist else {
@@ -225,124 +224,5 @@ async fn apply(
     match dist {
         Some((id, _, domain)) => Ok((id, domain)),
         None => bail!("internal: no distribution after applying the plan"),
-    }
-}
-
-/// Read-modify-write with If-Match; a concurrent change means read again and
-/// redo the change on top of it, so nobody's edit is lost.
-async fn update_with_retry(
-    clients: &Clients,
-    spec: &crate::site::SiteSpec,
-    id: &str,
-    oac_id: &str,
-) -> Result<()> {
-    for _ in 0..4 {
-        let current = cloudfront::read_distribution(&clients.cloudfront, id).await?;
-        let config = cloudfront::site_config(spec, oac_id, Some(&current.config))?;
-        match cloudfront::update_distribution(&clients.cloudfront, id, &current.etag, config)
-            .await?
-        {
-            Updated::Done => return Ok(()),
-            Updated::Conflict => continue,
-        }
-    }
-    bail!(
-        "distribution {id} kept changing while maint updated it (someone else is editing it): \
-         run `maint provision` again when they are done"
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    //! A concurrent edit (PreconditionFailed) cannot be staged in the emulator,
-    //! which accepts any If-Match: the SDK's mocks answer as the CloudFront API
-    //! reference says AWS does.
-    use super::*;
-    use aws_sdk_cloudfront::operation::get_distribution::GetDistributionOutput;
-    use aws_sdk_cloudfront::operation::list_tags_for_resource::ListTagsForResourceOutput;
-    use aws_sdk_cloudfront::operation::update_distribution::{
-        UpdateDistributionError, UpdateDistributionOutput,
-    };
-    use aws_sdk_cloudfront::types::error::PreconditionFailed;
-    use aws_sdk_cloudfront::types::{Distribution, Tags};
-    use aws_smithy_mocks::{RuleMode, mock, mock_client};
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    fn spec() -> crate::site::SiteSpec {
-        let config = crate::config::Config::parse(
-            std::path::Path::new("maint.yaml"),
-            "environments:\n  prod:\n    region: eu-west-1\n    bucket: acme-maint\n",
-        )
-        .unwrap();
-        let (name, env) = config.select(None).unwrap();
-        crate::site::SiteSpec::new(&name, &env, env.bucket.as_ref().unwrap())
-    }
-
-    #[tokio::test]
-    async fn a_concurrent_edit_is_read_again_and_kept() {
-        let spec = spec();
-        let reads = Arc::new(AtomicUsize::new(0));
-        let counter = reads.clone();
-        let base = cloudfront::site_config(&spec, "OAC1", None).unwrap();
-        let get = mock!(aws_sdk_cloudfront::Client::get_distribution).then_output(move || {
-            // The second read sees the other person's change: a web ACL.
-            let n = counter.fetch_add(1, Ordering::SeqCst);
-            let mut config = base.clone();
-            config.price_class = Some(aws_sdk_cloudfront::types::PriceClass::PriceClassAll);
-            if n > 0 {
-                config.web_acl_id = Some("their-acl".into());
-            }
-            GetDistributionOutput::builder()
-                .e_tag(format!("ETAG{n}"))
-                .distribution(
-                    Distribution::builder()
-                        .id("E1")
-                        .arn("arn:aws:cloudfront::123456789012:distribution/E1")
-                        .status("Deployed")
-                        .last_modified_time(aws_smithy_types::DateTime::from_secs(0))
-                        .in_progress_invalidation_batches(0)
-                        .domain_name("d1.cloudfront.net")
-                        .distribution_config(config)
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-        });
-        let tags = mock!(aws_sdk_cloudfront::Client::list_tags_for_resource).then_output(|| {
-            ListTagsForResourceOutput::builder()
-                .tags(Tags::builder().build())
-                .build()
-        });
-        let stale = mock!(aws_sdk_cloudfront::Client::update_distribution)
-            .match_requests(|r| r.if_match() == Some("ETAG0"))
-            .then_error(|| {
-                UpdateDistributionError::PreconditionFailed(PreconditionFailed::builder().build())
-            });
-        let fresh = mock!(aws_sdk_cloudfront::Client::update_distribution)
-            .match_requests(|r| {
-                r.if_match() == Some("ETAG1")
-                    && r.distribution_config().and_then(|c| c.web_acl_id()) == Some("their-acl")
-                    && r.distribution_config().and_then(|c| c.price_class())
-                        == Some(&aws_sdk_cloudfront::types::PriceClass::PriceClass100)
-            })
-            .then_output(|| UpdateDistributionOutput::builder().build());
-        let cloudfront = mock_client!(
-            aws_sdk_cloudfront,
-            RuleMode::MatchAny,
-            [&get, &tags, &stale, &fresh]
-        );
-        let clients = Clients {
-            s3: mock_client!(aws_sdk_s3, []),
-            cloudfront,
-            kvs: mock_client!(aws_sdk_cloudfrontkeyvaluestore, []),
-            sts: crate::aws::unused_sts(),
-        };
-        update_with_retry(&clients, &spec, "E1", "OAC1")
-            .await
-            .unwrap();
-        assert_eq!(stale.num_calls(), 1, "the first write is refused");
-        assert_eq!(fresh.num_calls(), 1, "the retry carries the other change");
-        assert_eq!(reads.load(Ordering::SeqCst), 2);
     }
 }

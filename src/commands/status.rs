@@ -222,7 +222,7 @@ async fn site_status(
             domain: d.domain.clone(),
             url: format!("https://{}/", d.domain),
             enabled: d.shape.enabled,
-            status: d.status.clone(),
+            status: d.status.to_string(),
             deployed: d.deployed(),
         }),
         invalidations,

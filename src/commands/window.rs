@@ -9,7 +9,6 @@ use anyhow::{Result, bail};
 use serde::Serialize;
 
 use super::{Output, Session, wait_deployed};
-use crate::aws::cloudfront::{self, Updated};
 use crate::aws::window as adapter;
 use crate::aws::{Clients, window::FunctionState, window::Store};
 use crate::config::check_message;
@@ -262,11 +261,11 @@ async fn observe(
     spec: &WindowSpec,
     clients: &Clients,
     with_secret: bool,
-) -> Result<(ObservedWindow, cloudfront::FoundDistribution)> {
+) -> Result<ObservedWindow> {
     let cf = &clients.cloudfront;
     let (store_name, function_name) = (spec.store_name(), spec.function_name());
-    let (dist, store, function) = tokio::try_join!(
-        cloudfront::read_distribution(cf, spec.distribution.as_str()),
+    let (behaviors, store, function) = tokio::try_join!(
+        adapter::behaviors(cf, spec.distribution.as_str(), &function_name),
         adapter::find_store(cf, &store_name),
         adapter::find_function(cf, &function_name),
     )?;
@@ -274,16 +273,12 @@ async fn observe(
         (Some(store), true) => adapter::get_key(&clients.kvs, &store.arn, BYPASS_KEY).await?,
         _ => None,
     };
-    let behaviors = adapter::behaviors(&dist.config, &function_name);
-    Ok((
-        ObservedWindow {
-            store,
-            function,
-            behaviors,
-            bypass_hash,
-        },
-        dist,
-    ))
+    Ok(ObservedWindow {
+        store,
+        function,
+        behaviors,
+        bypass_hash,
+    })
 }
 
 pub async fn attach(session: &Session, out: &Output, dry_run: bool, no_wait: bool) -> Result<()> {
@@ -335,9 +330,7 @@ impl Converge for Attach<'_> {
     }
 
     async fn observe(&self) -> Result<ObservedWindow> {
-        Ok(observe(self.spec, self.clients, self.secret_hash.is_some())
-            .await?
-            .0)
+        observe(self.spec, self.clients, self.secret_hash.is_some()).await
     }
 
     fn plan(&self, observed: &ObservedWindow) -> Result<Vec<AttachStep>> {
@@ -490,7 +483,7 @@ async fn apply_attach(
                 let state = adapter::get_key(&clients.kvs, &s.arn, STATE_KEY)
                     .await?
                     .and_then(|v| State::from_value(&v));
-                let result = test_on_cloudfront(cf, spec, tag, state.as_ref()).await?;
+                let result = test_on_cloudfront(clients, spec, tag, state.as_ref()).await?;
                 out.progress(format!(
                     "  CloudFront ran the new code on {} requests and it answered as expected \
                      (compute utilization {} of 100)",
@@ -515,10 +508,7 @@ async fn apply_attach(
                 let Some(arn) = &function_arn else {
                     bail!("internal: associating needs the function's ARN");
                 };
-                update_distribution(clients, distribution, |config| {
-                    adapter::associate(config, covered, arn, &function_name)
-                })
-                .await?;
+                adapter::associate(cf, distribution, covered, arn, &function_name).await?;
             }
         }
     }
@@ -530,7 +520,7 @@ async fn apply_attach(
 /// calls for. Nothing is published, and the distribution is untouched, when
 /// this fails.
 async fn test_on_cloudfront(
-    cf: &aws_sdk_cloudfront::Client,
+    clients: &Clients,
     spec: &WindowSpec,
     etag: &str,
     state: Option<&State>,
@@ -543,8 +533,13 @@ async fn test_on_cloudfront(
     let name = spec.function_name();
     let mut worst: Option<u32> = None;
     for probe in &probes {
-        let run =
-            adapter::test_function(cf, &name, etag, &serde_json::to_vec(&probe.event)?).await?;
+        let run = adapter::test_function(
+            &clients.cloudfront,
+            &name,
+            etag,
+            &serde_json::to_vec(&probe.event)?,
+        )
+        .await?;
         let refused = |why: String| {
             let logs = if run.logs.is_empty() {
                 String::new()
@@ -571,30 +566,6 @@ async fn test_on_cloudfront(
         requests: probes.len(),
         compute_utilization: worst,
     })
-}
-
-/// Read-modify-write with If-Match, retried on a concurrent change so that
-/// nobody's edit is lost.
-async fn update_distribution<F>(clients: &Clients, id: &str, change: F) -> Result<()>
-where
-    F: Fn(
-        &aws_sdk_cloudfront::types::DistributionConfig,
-    ) -> Result<aws_sdk_cloudfront::types::DistributionConfig>,
-{
-    for _ in 0..4 {
-        let current = cloudfront::read_distribution(&clients.cloudfront, id).await?;
-        let config = change(&current.config)?;
-        match cloudfront::update_distribution(&clients.cloudfront, id, &current.etag, config)
-            .await?
-        {
-            Updated::Done => return Ok(()),
-            Updated::Conflict => continue,
-        }
-    }
-    bail!(
-        "distribution {id} kept changing while maint updated it (someone else is editing it): run \
-         the command again when they are done"
-    )
 }
 
 /// One change `detach` makes, in order.
@@ -731,7 +702,7 @@ impl Converge for Detach<'_> {
     }
 
     async fn observe(&self) -> Result<ObservedWindow> {
-        Ok(observe(self.spec, self.clients, false).await?.0)
+        observe(self.spec, self.clients, false).await
     }
 
     fn plan(&self, observed: &ObservedWindow) -> Result<Vec<DetachStep>> {
@@ -745,10 +716,7 @@ impl Converge for Detach<'_> {
             out.progress(format!("  applying: {step}"));
             match step {
                 DetachStep::Dissociate { .. } => {
-                    update_distribution(self.clients, id, |config| {
-                        adapter::dissociate(config, &function_name)
-                    })
-                    .await?;
+                    adapter::dissociate(cf, id, &function_name).await?;
                     wait_deployed(self.clients, out, id).await?;
                 }
                 DetachStep::DeleteFunction { name } => adapter::delete_function(cf, name).await?,
@@ -1018,7 +986,7 @@ impl fmt::Display for WindowStatus {
 }
 
 pub async fn status(spec: &WindowSpec, clients: &Clients) -> Result<WindowStatus> {
-    let (observed, _) = observe(spec, clients, false).await?;
+    let observed = observe(spec, clients, false).await?;
     let covered: Vec<String> = observed
         .behaviors
         .iter()
@@ -1057,7 +1025,3 @@ pub async fn status(spec: &WindowSpec, clients: &Clients) -> Result<WindowStatus
             .or_else(|| Some(spec.default_message.clone())),
     })
 }
-
-#[cfg(test)]
-#[path = "window_tests.rs"]
-mod tests;

@@ -1,8 +1,9 @@
 //! Window mode's whole flow against a small, stateful stand-in for CloudFront
 //! and its KeyValueStore data plane, built from the SDK's own mocks
 //! (aws-smithy-mocks) with the request and response shapes of the AWS API
-//! reference. The local emulator has neither PublishFunction nor the
-//! KeyValueStore data API, so this is where those calls are proven.
+//! reference: what the emulator cannot stage (CloudFront's TestFunction
+//! reporting a SyntaxError, a Lambda@Edge conflict, concurrent edits). It
+//! lives in `aws` because it builds SDK types, which nothing else names.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -43,8 +44,16 @@ use aws_sdk_cloudfrontkeyvaluestore::types::error::{ConflictException, ResourceN
 use aws_smithy_mocks::{MockResponse, RuleMode, mock, mock_client};
 use aws_smithy_types::DateTime;
 
-use super::*;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Result;
+
+use crate::aws::Clients;
+use crate::aws::window::Store;
+use crate::commands::window::*;
 use crate::config::Config;
+use crate::output::Output;
+use crate::window::{Behavior, Slot, State, WindowSpec, bypass_hash};
 
 const DIST: &str = "E2EXAMPLE12345";
 const ACCOUNT: &str = "123456789012";
