@@ -21,7 +21,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::Serialize;
 
 use super::explain;
-use crate::plan::{Deployment, ObservedDistribution, ObservedOac};
+use crate::site::plan::{Deployment, ObservedDistribution, ObservedOac};
 use crate::site::{BehaviorShape, DistributionShape, ErrorResponseShape, OriginShape, SiteSpec};
 
 /// Finds the OAC named `name`.

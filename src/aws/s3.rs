@@ -14,8 +14,8 @@ use aws_sdk_s3::types::{
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::{explain, status_and_code};
-use crate::document::{ErrorDocument, cache_control};
-use crate::plan::{ObservedBucket, ObservedDocument};
+use crate::site::document::{ErrorDocument, cache_control};
+use crate::site::plan::{ObservedBucket, ObservedDocument};
 use crate::values::{BucketName, DocumentKey, Region};
 
 /// Reads the bucket's state; `None` when it does not exist.

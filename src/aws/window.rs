@@ -14,15 +14,8 @@ use aws_sdk_cloudfront::types::{
 use aws_sdk_cloudfrontkeyvaluestore::Client as KvsClient;
 
 use super::explain;
-use crate::window::{Behavior, DEFAULT_BEHAVIOR, Slot};
-
-/// A KeyValueStore as the control plane describes it.
-#[derive(Debug, Clone)]
-pub struct Store {
-    pub arn: String,
-    pub status: String,
-    pub etag: String,
-}
+use crate::window::plan::{FunctionState, ObservedWindow, Store};
+use crate::window::{BYPASS_KEY, Behavior, DEFAULT_BEHAVIOR, Slot, WindowSpec};
 
 pub async fn find_store(cf: &Client, name: &str) -> Result<Option<Store>> {
     match cf.describe_key_value_store().name(name).send().await {
@@ -101,19 +94,6 @@ pub async fn delete_store(cf: &Client, name: &str) -> Result<()> {
         }
         Err(e) => Err(explain("deleting the key value store", e)),
     }
-}
-
-/// The function as CloudFront has it, in both stages.
-#[derive(Debug, Clone)]
-pub struct FunctionState {
-    pub arn: String,
-    /// ETag of the DEVELOPMENT stage, for update and publish.
-    pub etag: String,
-    pub code: Vec<u8>,
-    pub runtime: String,
-    pub store_arns: Vec<String>,
-    /// The published (LIVE) code, if the function was ever published.
-    pub live_code: Option<Vec<u8>>,
 }
 
 pub async fn find_function(cf: &Client, name: &str) -> Result<Option<FunctionState>> {
@@ -606,4 +586,30 @@ pub async fn put_key(kvs: &KvsClient, store_arn: &str, key: &str, value: &str) -
         }
     }
     bail!("the key value store kept changing while maint wrote `{key}`: run the command again")
+}
+
+/// What AWS has for the window of `spec`: the distribution's behaviors, the
+/// store, the function, and (when a secret is configured) the stored hash.
+pub async fn observe(
+    spec: &WindowSpec,
+    clients: &super::Clients,
+    with_secret: bool,
+) -> Result<ObservedWindow> {
+    let cf = &clients.cloudfront;
+    let (store_name, function_name) = (spec.store_name(), spec.function_name());
+    let (behaviors, store, function) = tokio::try_join!(
+        behaviors(cf, spec.distribution.as_str(), &function_name),
+        find_store(cf, &store_name),
+        find_function(cf, &function_name),
+    )?;
+    let bypass_hash = match (&store, with_secret) {
+        (Some(store), true) => get_key(&clients.kvs, &store.arn, BYPASS_KEY).await?,
+        _ => None,
+    };
+    Ok(ObservedWindow {
+        store,
+        function,
+        behaviors,
+        bypass_hash,
+    })
 }

@@ -49,10 +49,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Result;
 
 use crate::aws::Clients;
-use crate::aws::window::Store;
-use crate::commands::window::*;
+use crate::commands::attach::{AttachOptions, AttachReport, FunctionTest, attach_with};
+use crate::commands::detach::detach_with;
+use crate::commands::switch::{off_state, on_state, switch_with, window_end};
 use crate::config::Config;
 use crate::output::Output;
+use crate::window::plan::{ObservedWindow, Store, attach_plan, detach_plan};
 use crate::window::{Behavior, Slot, State, WindowSpec, bypass_hash};
 
 const DIST: &str = "E2EXAMPLE12345";
@@ -918,7 +920,9 @@ async fn on_and_off_are_one_store_write_each() {
             "{until} vs {now}"
         );
     }
-    let status = status(&spec, &clients).await.unwrap();
+    let status = crate::commands::status::window_status(&spec, &clients)
+        .await
+        .unwrap();
     assert!(status.attached && status.on, "{status:?}");
     assert_eq!(status.message.as_deref(), Some("Back at 14:00 UTC"));
 

@@ -13,8 +13,8 @@ use super::{Output, Session, wait_deployed};
 use crate::aws::cloudfront::{self, DeleteAttempt};
 use crate::aws::{Clients, s3};
 use crate::converge::{Action, Change, Converge, converge};
-use crate::plan::ObservedSite;
 use crate::site::SiteSpec;
+use crate::site::plan::ObservedSite;
 
 /// One deletion, in order.
 #[derive(Debug, Clone)]
@@ -281,17 +281,17 @@ mod tests {
         shape.enabled = enabled;
         Observed {
             site: ObservedSite {
-                bucket: Some(crate::plan::ObservedBucket::default()),
+                bucket: Some(crate::site::plan::ObservedBucket::default()),
                 document: None,
-                oac: Some(crate::plan::ObservedOac {
+                oac: Some(crate::site::plan::ObservedOac {
                     id: "OAC1".into(),
                     signs_always: true,
                 }),
-                distribution: Some(crate::plan::ObservedDistribution {
+                distribution: Some(crate::site::plan::ObservedDistribution {
                     id: "E1".into(),
                     arn: "arn:aws:cloudfront::123456789012:distribution/E1".into(),
                     domain: "d1.cloudfront.net".into(),
-                    status: crate::plan::Deployment::Deployed,
+                    status: crate::site::plan::Deployment::Deployed,
                     shape,
                     tags: Default::default(),
                 }),

@@ -2,25 +2,28 @@
 //! (config read and checked, template rendered once), so bad input stops
 //! before the first AWS call.
 
+pub(crate) mod attach;
 mod destroy;
+pub(crate) mod detach;
+mod function;
 mod init;
 mod invalidate;
 mod preview;
 mod provision;
 mod set_message;
-mod status;
-pub(crate) mod window;
+pub(crate) mod status;
+pub(crate) mod switch;
 
 use anyhow::{Result, bail};
 
 use crate::aws::{Clients, Connection};
 use crate::cli::{Cli, Command, Global, OutputFormat};
 use crate::config::Config;
-use crate::document::Template;
 pub use crate::output::Output;
 use crate::output::config_error;
-use crate::plan::ObservedSite;
 use crate::site::SiteSpec;
+use crate::site::document::Template;
+use crate::site::plan::ObservedSite;
 use crate::values::Region;
 use crate::window::WindowSpec;
 
@@ -76,10 +79,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             status::run(&Session::open(&cli.global)?, &out, exit_code).await
         }
         Command::Attach { dry_run, no_wait } => {
-            window::attach(&Session::open(&cli.global)?, &out, dry_run, no_wait).await
+            attach::attach(&Session::open(&cli.global)?, &out, dry_run, no_wait).await
         }
         Command::Detach { dry_run } => {
-            window::detach(&Session::open(&cli.global)?, &out, dry_run).await
+            detach::detach(&Session::open(&cli.global)?, &out, dry_run).await
         }
         Command::On {
             message,
@@ -87,20 +90,20 @@ pub async fn run(cli: Cli) -> Result<()> {
             duration,
         } => {
             let session = Session::open(&cli.global)?;
-            let state = window::on_state(
+            let state = switch::on_state(
                 session.window()?,
                 message,
                 until.as_deref(),
                 duration.as_deref(),
             )
             .map_err(crate::output::usage)?;
-            window::switch(&session, &out, state).await
+            switch::switch(&session, &out, state).await
         }
         Command::Off => {
             let session = Session::open(&cli.global)?;
-            window::switch(&session, &out, window::off_state()).await
+            switch::switch(&session, &out, switch::off_state()).await
         }
-        Command::Function => window::function(&Session::open(&cli.global)?, &out),
+        Command::Function => function::function(&Session::open(&cli.global)?, &out),
         Command::Destroy { yes, dry_run } => {
             destroy::run(&Session::open(&cli.global)?, &out, yes, dry_run).await
         }
@@ -282,7 +285,7 @@ pub async fn wait_deployed(clients: &Clients, out: &Output, id: &str) -> Result<
         || async {
             let status =
                 crate::aws::cloudfront::distribution_status(&clients.cloudfront, id).await?;
-            let done = status == crate::plan::Deployment::Deployed;
+            let done = status == crate::site::plan::Deployment::Deployed;
             Ok((status.to_string(), done))
         },
     )

@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 
 use super::{Output, Session};
 use crate::config::check_message;
-use crate::document::{ErrorDocument, cache_control};
+use crate::site::document::{ErrorDocument, cache_control};
 
 pub fn response(document: &ErrorDocument, max_age: u32) -> Response<Full<Bytes>> {
     Response::builder()

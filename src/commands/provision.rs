@@ -11,8 +11,8 @@ use crate::aws::cloudfront::{self, FoundDistribution};
 use crate::aws::{Clients, s3};
 use crate::converge::{Change, Converge, converge};
 use crate::output::{Failure, Kind};
-use crate::plan::{ObservedSite, Step, desired_message, plan};
-use crate::policy::bucket_policy;
+use crate::site::plan::{ObservedSite, Step, desired_message, plan};
+use crate::site::policy::bucket_policy;
 
 /// What `provision` did, for people and for scripts.
 #[derive(Debug, Serialize)]
@@ -143,7 +143,7 @@ pub async fn run(
     {
         if no_wait {
             report.deployed = cloudfront::distribution_status(&clients.cloudfront, id).await?
-                == crate::plan::Deployment::Deployed;
+                == crate::site::plan::Deployment::Deployed;
         } else {
             wait_deployed(&clients, out, id).await?;
             report.deployed = true;

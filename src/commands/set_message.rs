@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::{Output, Session, not_provisioned, wait_invalidated};
 use crate::aws::{cloudfront, s3};
 use crate::config::check_message;
-use crate::plan::document_is_current;
+use crate::site::plan::document_is_current;
 
 pub struct Request {
     pub message: Option<String>,

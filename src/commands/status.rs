@@ -6,18 +6,23 @@ use std::fmt;
 use anyhow::Result;
 use serde::Serialize;
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use super::{Output, Session};
+use crate::aws::Clients;
 use crate::aws::cloudfront::{self, InvalidationInfo};
+use crate::aws::window as adapter;
 use crate::converge::Change;
 use crate::output::{Failure, Kind};
-use crate::plan::{desired_message, plan};
+use crate::site::plan::{desired_message, plan};
+use crate::window::{STATE_KEY, Slot, State, WindowSpec, rfc3339};
 
 /// Everything `status` reports: the site, the window, or both.
 #[derive(Debug, Serialize)]
 pub struct Status {
     pub environment: String,
     pub site: Option<Report>,
-    pub window: Option<super::window::WindowStatus>,
+    pub window: Option<WindowStatus>,
 }
 
 impl fmt::Display for Status {
@@ -145,7 +150,7 @@ pub async fn run(session: &Session, out: &Output, exit_code: bool) -> Result<()>
         None => None,
     };
     let window = match &session.window {
-        Some(window) => Some(super::window::status(window, &clients).await?),
+        Some(window) => Some(window_status(window, &clients).await?),
         None => None,
     };
     let status = Status {
@@ -230,4 +235,94 @@ async fn site_status(
         drift_lines,
     };
     Ok(report)
+}
+
+/// Window mode's part of `maint status`.
+#[derive(Debug, Serialize)]
+pub struct WindowStatus {
+    pub distribution_id: String,
+    pub attached: bool,
+    pub function_published: bool,
+    pub function_current: bool,
+    pub covered: Vec<String>,
+    pub on: bool,
+    pub until: Option<String>,
+    pub message: Option<String>,
+}
+
+impl fmt::Display for WindowStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "Window        distribution {}", self.distribution_id)?;
+        if !self.attached {
+            return write!(f, "Attached      no: run `maint attach`");
+        }
+        writeln!(
+            f,
+            "Attached      yes, on {}{}",
+            self.covered
+                .iter()
+                .map(|b| format!("`{b}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if self.function_current {
+                ""
+            } else {
+                " (the function differs from the config: run `maint attach`)"
+            }
+        )?;
+        write!(
+            f,
+            "State         {}",
+            match (self.on, &self.until) {
+                (true, Some(until)) => format!("ON until {until}"),
+                (true, None) => "ON until `maint off`".to_string(),
+                (false, _) => "off".to_string(),
+            }
+        )?;
+        if let (true, Some(message)) = (self.on, &self.message) {
+            write!(f, "\nMessage       {message}")?;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) async fn window_status(spec: &WindowSpec, clients: &Clients) -> Result<WindowStatus> {
+    let observed = adapter::observe(spec, clients, false).await?;
+    let covered: Vec<String> = observed
+        .behaviors
+        .iter()
+        .filter(|b| b.slot == Slot::Ours)
+        .map(|b| b.pattern.clone())
+        .collect();
+    let published = observed
+        .function
+        .as_ref()
+        .is_some_and(|f| f.live_code.is_some());
+    let current = observed
+        .function
+        .as_ref()
+        .is_some_and(|f| f.live_code.as_deref() == Some(spec.code.as_bytes()));
+    let state = match &observed.store {
+        Some(store) => adapter::get_key(&clients.kvs, &store.arn, STATE_KEY)
+            .await?
+            .and_then(|v| State::from_value(&v)),
+        None => None,
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or_default();
+    let on = state.as_ref().is_some_and(|s| s.active_at(now));
+    Ok(WindowStatus {
+        distribution_id: spec.distribution.to_string(),
+        attached: published && !covered.is_empty() && observed.store.is_some(),
+        function_published: published,
+        function_current: current,
+        covered,
+        on,
+        until: state.as_ref().and_then(|s| s.until).map(rfc3339),
+        message: state
+            .and_then(|s| s.message)
+            .or_else(|| Some(spec.default_message.clone())),
+    })
 }

@@ -19,8 +19,8 @@ use sha2::{Digest, Sha256};
 use crate::config::Environment;
 use crate::values::{DocumentKey, Format};
 
-pub const BUILTIN_HTML: &str = include_str!("../templates/maintenance.html");
-pub const BUILTIN_JSON: &str = include_str!("../templates/maintenance.json");
+pub const BUILTIN_HTML: &str = include_str!("../../templates/maintenance.html");
+pub const BUILTIN_JSON: &str = include_str!("../../templates/maintenance.json");
 
 /// S3 user metadata keys (sent as `x-amz-meta-*`).
 pub const META_SHA256: &str = "maint-sha256";

@@ -5,6 +5,10 @@
 //! derived from the bucket name (unique in AWS), so no local state is needed
 //! and an interrupted run finds what it already made instead of making twice.
 
+pub mod document;
+pub mod plan;
+pub mod policy;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;

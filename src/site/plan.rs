@@ -9,8 +9,8 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::converge::{Action, Change};
-use crate::document::{ErrorDocument, cache_control};
-use crate::policy;
+use crate::site::document::{ErrorDocument, cache_control};
+use crate::site::policy;
 use crate::site::{DistributionShape, SiteSpec};
 
 /// What AWS has now for one environment (read-only observations).
@@ -42,11 +42,11 @@ pub struct ObservedDocument {
 
 impl ObservedDocument {
     pub fn message(&self) -> Option<String> {
-        crate::document::message_from_metadata(&self.metadata)
+        crate::site::document::message_from_metadata(&self.metadata)
     }
     fn sha256(&self) -> Option<&str> {
         self.metadata
-            .get(crate::document::META_SHA256)
+            .get(crate::site::document::META_SHA256)
             .map(String::as_str)
     }
 }
@@ -480,7 +480,7 @@ fn missing_tags(
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::document::Template;
+    use crate::site::document::Template;
     use std::path::Path;
 
     fn spec() -> SiteSpec {

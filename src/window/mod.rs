@@ -11,16 +11,11 @@
 use std::path::Path;
 
 use anyhow::{Result, bail};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use serde::Serialize;
 
-use crate::config::{Environment, WindowConfig};
-use crate::document::Template;
-use crate::values::{Cidr, DistributionId, Format, PathPattern};
+use crate::config::Environment;
+use crate::values::{Cidr, DistributionId, PathPattern};
 
-pub const FUNCTION_TEMPLATE: &str = include_str!("../templates/window-function.js");
-/// CloudFront Functions' code limit (not adjustable).
-pub const MAX_FUNCTION_BYTES: usize = 10_240;
 /// KeyValueStore's value limit.
 pub const MAX_VALUE_BYTES: usize = 1024;
 pub const RUNTIME: &str = "cloudfront-js-2.0";
@@ -30,9 +25,15 @@ pub const BYPASS_PARAM: &str = "maint-bypass";
 pub const BYPASS_COOKIE: &str = "maint_bypass";
 /// The pattern that names the default cache behavior.
 pub const DEFAULT_BEHAVIOR: &str = "*";
-/// Where the message goes in the rendered page: letters, digits and
-/// underscores, which neither HTML- nor JSON-escaping changes.
-const SLOT: &str = "MAINT_MESSAGE_SLOT_5F1C";
+
+mod function;
+pub mod plan;
+mod probe;
+mod state;
+
+pub use function::render_function;
+pub use probe::probes;
+pub use state::{State, bypass_hash, rfc3339, secret_from_env};
 
 /// The desired window for one environment.
 #[derive(Debug, Clone)]
@@ -75,324 +76,6 @@ impl WindowSpec {
     /// The KeyValueStore's name, one per distribution.
     pub fn store_name(&self) -> String {
         format!("maint-window-{}", self.distribution)
-    }
-}
-
-#[derive(Serialize)]
-struct FunctionConfig {
-    page: Pages,
-    message: String,
-    #[serde(rename = "retryAfter")]
-    retry_after: u32,
-    ipv4: Vec<(u32, u8)>,
-    ipv6: Vec<([u16; 8], u8)>,
-    open: Vec<String>,
-    api: Vec<String>,
-    bypass: Option<BypassParams>,
-}
-
-#[derive(Serialize)]
-struct Pages {
-    html: Vec<String>,
-    json: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct BypassParams {
-    param: &'static str,
-    cookie: &'static str,
-    #[serde(rename = "maxAge")]
-    max_age: u32,
-}
-
-/// The function's code for `window`, checked against the 10 KB limit.
-pub fn render_function(window: &WindowConfig, base_dir: &Path) -> Result<String> {
-    let html = Template::from_file_or_builtin(Format::Html, window.template.as_deref(), base_dir)?;
-    let json =
-        Template::from_file_or_builtin(Format::Json, window.json_template.as_deref(), base_dir)?;
-    let html_page = html.render_text(&window.title, SLOT)?;
-    let json_page = json.render_text(&window.title, SLOT)?;
-    let (mut ipv4, mut ipv6) = (Vec::new(), Vec::new());
-    for cidr in &window.bypass.cidrs {
-        match cidr.network() {
-            std::net::IpAddr::V4(v4) => ipv4.push((u32::from(v4), cidr.prefix())),
-            std::net::IpAddr::V6(v6) => ipv6.push((v6.segments(), cidr.prefix())),
-        }
-    }
-    let config = FunctionConfig {
-        page: Pages {
-            html: html_page.split(SLOT).map(str::to_string).collect(),
-            json: json_page
-                .split(&format!("\"{SLOT}\""))
-                .map(str::to_string)
-                .collect(),
-        },
-        message: window.message.clone(),
-        retry_after: window.retry_after.get(),
-        ipv4,
-        ipv6,
-        open: window
-            .bypass
-            .open_paths
-            .iter()
-            .map(|p| p.regex_source())
-            .collect(),
-        api: window.api_paths.iter().map(|p| p.regex_source()).collect(),
-        bypass: window.bypass.secret_env.as_ref().map(|_| BypassParams {
-            param: BYPASS_PARAM,
-            cookie: BYPASS_COOKIE,
-            max_age: window.bypass.cookie_max_age.get(),
-        }),
-    };
-    // JSON is valid JavaScript but for two line separators, which ES5 string
-    // literals may not hold raw.
-    let literal = serde_json::to_string(&config)?
-        .replace('\u{2028}', "\\u2028")
-        .replace('\u{2029}', "\\u2029");
-    let code = FUNCTION_TEMPLATE.replacen("__MAINT_CONFIG__", &literal, 1);
-    if code.len() > MAX_FUNCTION_BYTES {
-        bail!(
-            "the window function would be {} bytes, over CloudFront's limit of {MAX_FUNCTION_BYTES} \
-             bytes for a function's code: the page template renders to {} bytes and the JSON body \
-             to {}. Shorten the page (move styles and images to your site), the message, or the \
-             bypass lists",
-            code.len(),
-            html_page.len(),
-            json_page.len()
-        );
-    }
-    Ok(code)
-}
-
-/// A viewer request CloudFront runs the new code on (TestFunction) before it
-/// is published, and the answer the code must give.
-///
-/// Node and njs are stand-ins; TestFunction runs the code on CloudFront's own
-/// engine, with the store it is associated with, so a function the engine
-/// refuses never goes live (aws-facts: "CloudFront Functions runtime 2.0").
-#[derive(Debug, Clone, PartialEq)]
-pub struct Probe {
-    /// `GET /maint-preflight`, for messages.
-    pub request: String,
-    /// The event object, in the shape of CloudFront's viewer-request events.
-    pub event: serde_json::Value,
-    pub expect: Expect,
-}
-
-/// What a probe must get back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Expect {
-    /// The request itself, on to the origin (without the bypass parameter).
-    Origin,
-    /// The maintenance page: a 503, JSON or HTML.
-    Page { json: bool },
-    /// Either: the window ends about now, so CloudFront's clock decides.
-    OriginOrPage,
-}
-
-/// How close to its end a window counts as "about now" for `Expect`.
-const CLOCK_SLACK_SECS: i64 = 120;
-
-/// The requests to test-run the code on, for the state the store holds now
-/// (`None`: no state yet, the window is off) at `now` (epoch seconds).
-/// They come from an address no bypass range holds and go to a path no open
-/// path matches, where the configuration allows it.
-pub fn probes(spec: &WindowSpec, state: Option<&State>, now: i64) -> Vec<Probe> {
-    let ip = [
-        "198.51.100.23",
-        "192.0.2.23",
-        "203.0.113.23",
-        "2001:db8:ffff::23",
-    ]
-    .into_iter()
-    .find(|ip| {
-        let addr: std::net::IpAddr = ip.parse().expect("a literal address");
-        !spec.cidrs.iter().any(|c| c.contains(addr))
-    });
-    let path = ["/maint-preflight", "/maint-preflight/x", "/"]
-        .into_iter()
-        .find(|p| !spec.open_paths.iter().any(|o| o.matches(p)))
-        .unwrap_or("/maint-preflight");
-    let passes = ip.is_none() || spec.open_paths.iter().any(|o| o.matches(path));
-    let window = match state {
-        Some(s) if s.on => match s.until {
-            Some(until) if (until - now).abs() <= CLOCK_SLACK_SECS => Expect::OriginOrPage,
-            Some(until) if until <= now => Expect::Origin,
-            _ => Expect::Page { json: false },
-        },
-        _ => Expect::Origin,
-    };
-    let expect = |json: bool| match window {
-        Expect::Page { .. } if passes => Expect::Origin,
-        Expect::Page { .. } => Expect::Page { json },
-        other => other,
-    };
-    let api = spec.api_paths.iter().any(|a| a.matches(path));
-    let event = |method: &str, accept: &str, query: serde_json::Value| {
-        serde_json::json!({
-            "version": "1.0",
-            "context": {"eventType": "viewer-request"},
-            "viewer": {"ip": ip.unwrap_or("198.51.100.23")},
-            "request": {
-                "method": method,
-                "uri": path,
-                "querystring": query,
-                "headers": {"host": {"value": "www.example.com"}, "accept": {"value": accept}},
-                "cookies": {}
-            }
-        })
-    };
-    let mut probes = vec![
-        Probe {
-            request: format!("GET {path} (a browser)"),
-            event: event(
-                "GET",
-                "text/html,application/xhtml+xml",
-                serde_json::json!({}),
-            ),
-            expect: expect(api),
-        },
-        Probe {
-            request: format!("POST {path} (an API client)"),
-            event: event("POST", "application/json", serde_json::json!({})),
-            expect: expect(true),
-        },
-    ];
-    if spec.secret_env.is_some() {
-        // A wrong secret: never let through, and never passed on to the origin.
-        probes.push(Probe {
-            request: format!("GET {path}?{BYPASS_PARAM}=… (a wrong secret)"),
-            event: event(
-                "GET",
-                "text/html",
-                serde_json::json!({ BYPASS_PARAM: {"value": "not-the-secret"} }),
-            ),
-            expect: expect(api),
-        });
-    }
-    probes
-}
-
-impl Probe {
-    /// Checks what CloudFront's TestFunction says the code returned
-    /// (`FunctionOutput`: `{"request": …}` or `{"response": …}`).
-    pub fn judge(&self, output: &str) -> Result<(), String> {
-        let value: serde_json::Value = serde_json::from_str(output)
-            .map_err(|e| format!("its output is not JSON ({e}): {output}"))?;
-        let sent = &self.event["request"];
-        let passed = value.get("request").map(|r| {
-            r["uri"] == sent["uri"]
-                && r["method"] == sent["method"]
-                && r["querystring"].get(BYPASS_PARAM).is_none()
-        });
-        let page = value.get("response").map(|r| {
-            let kind = r["headers"]["content-type"]["value"].as_str().unwrap_or("");
-            (r["statusCode"] == 503, kind.starts_with("application/json"))
-        });
-        let ok = match (self.expect, passed, page) {
-            (Expect::Origin | Expect::OriginOrPage, Some(true), _)
-            | (Expect::OriginOrPage, _, Some((true, _))) => true,
-            (Expect::Page { json }, _, Some((true, is_json))) => is_json == json,
-            _ => false,
-        };
-        if ok {
-            return Ok(());
-        }
-        let wanted = match self.expect {
-            Expect::Origin => "the request passed on to the origin, without the bypass parameter",
-            Expect::Page { json: true } => "a 503 with the JSON body",
-            Expect::Page { json: false } => "a 503 with the HTML page",
-            Expect::OriginOrPage => "the request passed on, or a 503 with the page",
-        };
-        let mut shown = output.to_string();
-        if shown.len() > 300 {
-            let mut end = 300;
-            while !shown.is_char_boundary(end) {
-                end -= 1;
-            }
-            shown.truncate(end);
-            shown.push('…');
-        }
-        Err(format!("expected {wanted}, got {shown}"))
-    }
-}
-
-/// The value of the store's `state` key: everything that switching changes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct State {
-    pub on: bool,
-    /// When the window ends by itself (seconds since the epoch).
-    pub until: Option<i64>,
-    pub message: Option<String>,
-    #[serde(rename = "retryAfter")]
-    pub retry_after: Option<u32>,
-}
-
-impl State {
-    /// The stored form, checked against the store's 1 KB value limit.
-    pub fn to_value(&self) -> Result<String> {
-        let value = serde_json::to_string(self)?;
-        if value.len() > MAX_VALUE_BYTES {
-            bail!(
-                "the window state would be {} bytes, over the KeyValueStore limit of \
-                 {MAX_VALUE_BYTES}: shorten the message",
-                value.len()
-            );
-        }
-        Ok(value)
-    }
-
-    pub fn from_value(value: &str) -> Option<Self> {
-        serde_json::from_str(value).ok()
-    }
-
-    /// Whether the window is in effect at `now` (seconds since the epoch).
-    pub fn active_at(&self, now: i64) -> bool {
-        self.on && self.until.is_none_or(|until| now < until)
-    }
-}
-
-/// What the store holds for the bypass secret: a hash, never the secret.
-pub fn bypass_hash(secret: &str) -> String {
-    hex::encode(Sha256::digest(format!("maint-bypass:{secret}").as_bytes()))
-}
-
-/// A secret travels in a URL and guards the whole site: long, and made of
-/// characters no URL encoding changes.
-pub fn check_secret(var: &str, secret: &str) -> Result<()> {
-    if secret.len() < 16 || secret.len() > 256 {
-        bail!(
-            "the bypass secret in {var} must be 16 to 256 characters long (it is {}): use a long \
-             random string, e.g. `openssl rand -hex 24`",
-            secret.len()
-        );
-    }
-    if !secret
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-_.~".contains(&b))
-    {
-        bail!(
-            "the bypass secret in {var} may only hold letters, digits, `-`, `_`, `.` and `~`, so \
-             that it reads the same in any URL"
-        );
-    }
-    Ok(())
-}
-
-/// The bypass secret from the environment, when the config asks for one.
-pub fn secret_from_env(spec: &WindowSpec) -> Result<Option<String>> {
-    let Some(var) = &spec.secret_env else {
-        return Ok(None);
-    };
-    match std::env::var(var) {
-        Ok(secret) => {
-            check_secret(var, &secret)?;
-            Ok(Some(secret))
-        }
-        Err(_) => bail!(
-            "window.bypass.secret_env names {var}, which is not set: export the bypass secret in \
-             {var} (only its hash leaves this machine)"
-        ),
     }
 }
 
@@ -463,8 +146,11 @@ pub fn covered(all: &[Behavior], selection: Option<&[String]>) -> Result<Vec<Str
 
 #[cfg(test)]
 mod tests {
+    use super::function::MAX_FUNCTION_BYTES;
+    use super::probe::{Expect, Probe};
+    use super::state::check_secret;
     use super::*;
-    use crate::config::Config;
+    use crate::config::{Config, WindowConfig};
 
     fn window(yaml_window: &str) -> WindowConfig {
         let text = format!(

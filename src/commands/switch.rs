@@ -1,0 +1,164 @@
+//! `maint on` and `maint off`: one write each of the store's `state` key;
+//! the window is live within seconds, with no distribution update.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Result, bail};
+use serde::Serialize;
+
+use super::{Output, Session};
+use crate::aws::Clients;
+use crate::aws::window as adapter;
+use crate::config::check_message;
+use crate::window::{STATE_KEY, State, WindowSpec, rfc3339};
+
+/// The longest window `maint on` takes: a year. Longer is surely a typo, and
+/// a far end would overflow a clock (`--for 300000000000y`).
+const MAX_WINDOW: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// When a window ends: `--until` (RFC 3339, UTC) or `--for` (a duration).
+pub fn window_end(
+    until: Option<&str>,
+    duration: Option<&str>,
+    now: SystemTime,
+) -> Result<Option<i64>> {
+    let too_long = || {
+        anyhow::anyhow!(
+            "a maintenance window lasts at most a year: give an end within 366 days, or leave \
+             --until/--for out and end it with `maint off`"
+        )
+    };
+    let end = match (until, duration) {
+        (Some(text), _) => humantime::parse_rfc3339_weak(text).map_err(|e| {
+            anyhow::anyhow!("--until `{text}`: {e}; write a UTC time such as 2026-11-22T14:00:00Z")
+        })?,
+        (None, Some(text)) => {
+            let d = humantime::parse_duration(text).map_err(|e| {
+                anyhow::anyhow!("--for `{text}`: {e}; write a duration such as 90m, 2h or 1h30m")
+            })?;
+            if d > MAX_WINDOW {
+                return Err(too_long());
+            }
+            now.checked_add(d).ok_or_else(too_long)?
+        }
+        (None, None) => return Ok(None),
+    };
+    if end <= now {
+        bail!("the window would end in the past: give a time after now");
+    }
+    if end.duration_since(now).unwrap_or_default() > MAX_WINDOW {
+        return Err(too_long());
+    }
+    let secs = end
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    Ok(Some(i64::try_from(secs).unwrap_or(i64::MAX)))
+}
+
+/// What `on` and `off` did: the window's state as the store now holds it.
+#[derive(Debug)]
+pub struct SwitchReport {
+    pub environment: String,
+    pub distribution: String,
+    pub state: State,
+}
+
+impl Serialize for SwitchReport {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut s = serializer.serialize_struct("SwitchReport", 6)?;
+        s.serialize_field("environment", &self.environment)?;
+        s.serialize_field("distribution_id", &self.distribution)?;
+        s.serialize_field("on", &self.state.on)?;
+        s.serialize_field("until", &self.state.until.map(rfc3339))?;
+        s.serialize_field("message", &self.state.message)?;
+        s.serialize_field("retry_after", &self.state.retry_after)?;
+        s.end()
+    }
+}
+
+impl fmt::Display for SwitchReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.state.on {
+            write!(
+                f,
+                "Maintenance window ON for `{}` ({}), ",
+                self.environment, self.distribution
+            )?;
+            match self.state.until {
+                Some(until) => write!(f, "until {} (it ends by itself).", rfc3339(until))?,
+                None => write!(f, "until `maint off`.")?,
+            }
+            write!(
+                f,
+                " Visitors get the page within seconds; bypass rules apply."
+            )
+        } else {
+            write!(
+                f,
+                "Maintenance window OFF for `{}` ({}): traffic flows to the origin within seconds.",
+                self.environment, self.distribution
+            )
+        }
+    }
+}
+
+/// `maint on` / `maint off`: one write of the store's state key.
+pub async fn switch(session: &Session, out: &Output, state: State) -> Result<()> {
+    let spec = session.window()?;
+    if let Some(message) = &state.message {
+        check_message(message).map_err(|e| crate::output::usage(anyhow::Error::msg(e)))?;
+    }
+    // Checked before any call: a state that cannot be stored changes nothing.
+    state.to_value()?;
+    let clients = session.changing_clients(out).await?;
+    let report = switch_with(&session.environment, spec, &clients, state).await?;
+    out.result(&report)
+}
+
+pub async fn switch_with(
+    environment: &str,
+    spec: &WindowSpec,
+    clients: &Clients,
+    state: State,
+) -> Result<SwitchReport> {
+    let value = state.to_value()?;
+    let Some(store) = adapter::find_store(&clients.cloudfront, &spec.store_name()).await? else {
+        bail!(
+            "the window of `{environment}` is not attached to {} yet: run `maint attach` first",
+            spec.distribution
+        );
+    };
+    adapter::put_key(&clients.kvs, &store.arn, STATE_KEY, &value).await?;
+    Ok(SwitchReport {
+        environment: environment.to_string(),
+        distribution: spec.distribution.to_string(),
+        state,
+    })
+}
+
+/// The state `maint on` writes.
+pub fn on_state(
+    spec: &WindowSpec,
+    message: Option<String>,
+    until: Option<&str>,
+    duration: Option<&str>,
+) -> Result<State> {
+    Ok(State {
+        on: true,
+        until: window_end(until, duration, SystemTime::now())?,
+        message,
+        retry_after: Some(spec.retry_after),
+    })
+}
+
+pub fn off_state() -> State {
+    State {
+        on: false,
+        until: None,
+        message: None,
+        retry_after: None,
+    }
+}

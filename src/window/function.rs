@@ -1,0 +1,106 @@
+//! The window's CloudFront Function: the template in templates/ with the
+//! static settings (the page, bypass ranges, open and API paths) rendered in
+//! as one JSON literal, checked against CloudFront's 10 KB code limit.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use serde::Serialize;
+
+use super::{BYPASS_COOKIE, BYPASS_PARAM};
+use crate::config::WindowConfig;
+use crate::site::document::Template;
+use crate::values::Format;
+
+pub const FUNCTION_TEMPLATE: &str = include_str!("../../templates/window-function.js");
+/// CloudFront Functions' code limit (not adjustable).
+pub const MAX_FUNCTION_BYTES: usize = 10_240;
+/// Where the message goes in the rendered page: letters, digits and
+/// underscores, which neither HTML- nor JSON-escaping changes.
+const SLOT: &str = "MAINT_MESSAGE_SLOT_5F1C";
+
+#[derive(Serialize)]
+struct FunctionConfig {
+    page: Pages,
+    message: String,
+    #[serde(rename = "retryAfter")]
+    retry_after: u32,
+    ipv4: Vec<(u32, u8)>,
+    ipv6: Vec<([u16; 8], u8)>,
+    open: Vec<String>,
+    api: Vec<String>,
+    bypass: Option<BypassParams>,
+}
+
+#[derive(Serialize)]
+struct Pages {
+    html: Vec<String>,
+    json: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct BypassParams {
+    param: &'static str,
+    cookie: &'static str,
+    #[serde(rename = "maxAge")]
+    max_age: u32,
+}
+
+/// The function's code for `window`, checked against the 10 KB limit.
+pub fn render_function(window: &WindowConfig, base_dir: &Path) -> Result<String> {
+    let html = Template::from_file_or_builtin(Format::Html, window.template.as_deref(), base_dir)?;
+    let json =
+        Template::from_file_or_builtin(Format::Json, window.json_template.as_deref(), base_dir)?;
+    let html_page = html.render_text(&window.title, SLOT)?;
+    let json_page = json.render_text(&window.title, SLOT)?;
+    let (mut ipv4, mut ipv6) = (Vec::new(), Vec::new());
+    for cidr in &window.bypass.cidrs {
+        match cidr.network() {
+            std::net::IpAddr::V4(v4) => ipv4.push((u32::from(v4), cidr.prefix())),
+            std::net::IpAddr::V6(v6) => ipv6.push((v6.segments(), cidr.prefix())),
+        }
+    }
+    let config = FunctionConfig {
+        page: Pages {
+            html: html_page.split(SLOT).map(str::to_string).collect(),
+            json: json_page
+                .split(&format!("\"{SLOT}\""))
+                .map(str::to_string)
+                .collect(),
+        },
+        message: window.message.clone(),
+        retry_after: window.retry_after.get(),
+        ipv4,
+        ipv6,
+        open: window
+            .bypass
+            .open_paths
+            .iter()
+            .map(|p| p.regex_source())
+            .collect(),
+        api: window.api_paths.iter().map(|p| p.regex_source()).collect(),
+        bypass: window.bypass.secret_env.as_ref().map(|_| BypassParams {
+            param: BYPASS_PARAM,
+            cookie: BYPASS_COOKIE,
+            max_age: window.bypass.cookie_max_age.get(),
+        }),
+    };
+    // JSON is valid JavaScript but for two line separators, which ES5 string
+    // literals may not hold raw.
+    let literal = serde_json::to_string(&config)?
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029");
+    let code = FUNCTION_TEMPLATE.replacen("__MAINT_CONFIG__", &literal, 1);
+    if code.len() > MAX_FUNCTION_BYTES {
+        bail!(
+            "the window function would be {} bytes, over CloudFront's limit of {MAX_FUNCTION_BYTES} \
+             bytes for a function's code: the page template renders to {} bytes and the JSON body \
+             to {}. Shorten the page (move styles and images to your site), the message, or the \
+             bypass lists",
+            code.len(),
+            html_page.len(),
+            json_page.len()
+        );
+    }
+    Ok(code)
+}
