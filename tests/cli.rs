@@ -7,7 +7,7 @@ use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 
 use predicates::prelude::*;
-use support::{Project, http, stderr_of};
+use support::{Project, Test, http, stderr_of};
 
 /// An endpoint where nothing listens: any AWS call would fail differently.
 const DEAD_ENDPOINT: &str = "http://127.0.0.1:9";
@@ -17,163 +17,165 @@ const SMALLEST: &str =
 
 #[test]
 fn help_lists_every_command_and_teaches_the_flow() {
-    let project = Project::new(SMALLEST);
-    project
-        .maint(&["--help"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("maint provision --dry-run"))
-        .stdout(predicate::str::contains("set-message"))
-        .stdout(predicate::str::contains("invalidate"))
-        .stdout(predicate::str::contains("destroy"))
-        .stdout(predicate::str::contains("preview"))
-        .stdout(predicate::str::contains("--endpoint-url"));
-    project
-        .maint(&["destroy", "--help"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains(
-            "without one it refuses unless --yes",
-        ));
+    Test::new()
+        .args(&["--help"])
+        .stdout("maint provision --dry-run")
+        .stdout("set-message")
+        .stdout("invalidate")
+        .stdout("destroy")
+        .stdout("preview")
+        .stdout("attach")
+        .stdout("--endpoint-url")
+        .stdout("--timeout")
+        .run();
+    Test::new()
+        .args(&["destroy", "--help"])
+        .stdout("without one it refuses unless --yes")
+        .run();
 }
 
 #[test]
 fn global_flags_work_after_the_subcommand() {
-    let project = Project::new(SMALLEST);
-    project
-        .maint(&["provision", "--config", "missing.yaml"])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("missing.yaml not found"))
-        .stderr(predicate::str::contains("maint init"));
-}
-
-fn fails_before_aws(config: &str, args: &[&str], expected: &[&str]) {
-    let project = Project::new(config);
-    let output = project
-        .maint(args)
-        .env("AWS_ENDPOINT_URL", DEAD_ENDPOINT)
-        .env("AWS_ACCESS_KEY_ID", "x")
-        .env("AWS_SECRET_ACCESS_KEY", "y")
-        .output()
-        .unwrap();
-    // Bad input, in the config or on the command line: exit 2.
-    assert_eq!(output.status.code(), Some(2), "{output:?}");
-    let stderr = stderr_of(&output);
-    assert!(stderr.starts_with("maint: "), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1, "one message: {stderr}");
-    for text in expected {
-        assert!(stderr.contains(text), "expected `{text}` in: {stderr}");
-    }
-    assert!(!stderr.contains("could not reach"), "no AWS call: {stderr}");
+    Test::new()
+        .config(SMALLEST)
+        .args(&["provision", "--config", "missing.yaml"])
+        .no_aws_call()
+        .status(2)
+        .stderr("missing.yaml not found")
+        .stderr("maint init")
+        .run();
 }
 
 #[test]
 fn a_bad_bucket_name_is_reported_with_its_line() {
-    fails_before_aws(
-        "environments:\n  staging:\n    region: us-east-1\n    bucket: Acme_Site\n",
-        &["provision"],
-        &[
-            "maint.yaml: environments.staging.bucket",
-            "line 4",
-            "invalid bucket name `Acme_Site`",
-        ],
-    );
+    Test::new()
+        .config("environments:\n  staging:\n    region: us-east-1\n    bucket: Acme_Site\n")
+        .args(&["provision"])
+        .no_aws_call()
+        .status(2)
+        .stderr("maint.yaml: environments.staging.bucket")
+        .stderr("line 4")
+        .stderr("invalid bucket name `Acme_Site`")
+        .run();
 }
 
 #[test]
 fn unknown_keys_and_bad_values_are_reported_with_their_line() {
-    fails_before_aws(
-        "environments:\n  staging:\n    region: us-east-1\n    bucket: acme-maint\n    pirce_class: PriceClass_All\n",
-        &["status"],
-        &["unknown field `pirce_class`", "line 5", "expected one of"],
-    );
-    fails_before_aws(
-        "environments:\n  staging:\n    region: us-east-1\n    bucket: acme-maint\n    page_max_age: -5\n",
-        &["status"],
-        &["line 5", "0 to 31536000"],
-    );
-    fails_before_aws(
-        "environments:\n  staging:\n    region: moon-base-one\n    bucket: acme-maint\n",
-        &["status"],
-        &["line 3", "invalid region `moon-base-one`"],
-    );
+    Test::new()
+        .config("environments:\n  staging:\n    region: us-east-1\n    bucket: acme-maint\n    pirce_class: PriceClass_All\n")
+        .args(&["status"])
+        .no_aws_call()
+        .status(2)
+        .stderr("unknown field `pirce_class`")
+        .stderr("line 5")
+        .stderr("expected one of")
+        .run();
+    Test::new()
+        .config("environments:\n  staging:\n    region: us-east-1\n    bucket: acme-maint\n    page_max_age: -5\n")
+        .args(&["status"])
+        .no_aws_call()
+        .status(2)
+        .stderr("line 5")
+        .stderr("0 to 31536000")
+        .run();
+    Test::new()
+        .config("environments:\n  staging:\n    region: moon-base-one\n    bucket: acme-maint\n")
+        .args(&["status"])
+        .no_aws_call()
+        .status(2)
+        .stderr("line 3")
+        .stderr("invalid region `moon-base-one`")
+        .run();
 }
 
 #[test]
 fn a_region_aws_does_not_have_is_refused_naming_the_real_ones() {
     // The emulator takes any name, and AWS would fail only at DNS.
-    fails_before_aws(
-        "environments:\n  staging:\n    region: mars-north-1\n    bucket: acme-maint\n",
-        &["provision", "--dry-run"],
-        &[
-            "line 3",
-            "invalid region `mars-north-1`: AWS has no region of that name",
-            "eu-west-1",
-        ],
-    );
-    fails_before_aws(
-        SMALLEST,
-        &["provision", "--dry-run", "--region", "mars-north-1"],
-        &["--region", "invalid region `mars-north-1`"],
-    );
+    Test::new()
+        .config("environments:\n  staging:\n    region: mars-north-1\n    bucket: acme-maint\n")
+        .args(&["provision", "--dry-run"])
+        .no_aws_call()
+        .status(2)
+        .stderr("line 3")
+        .stderr("invalid region `mars-north-1`: AWS has no region of that name")
+        .stderr("eu-west-1")
+        .run();
+    Test::new()
+        .config(SMALLEST)
+        .args(&["provision", "--dry-run", "--region", "mars-north-1"])
+        .no_aws_call()
+        .status(2)
+        .stderr("--region")
+        .stderr("invalid region `mars-north-1`")
+        .run();
 }
 
 #[test]
 fn an_alias_needs_a_us_east_1_certificate() {
-    fails_before_aws(
-        "environments:\n  p:\n    region: eu-west-1\n    bucket: acme-maint\n    aliases: [down.example.com]\n    certificate_arn: arn:aws:acm:eu-west-1:123456789012:certificate/abc\n",
-        &["provision"],
-        &["line 6", "only uses ACM certificates from us-east-1"],
-    );
+    Test::new()
+        .config("environments:\n  p:\n    region: eu-west-1\n    bucket: acme-maint\n    aliases: [down.example.com]\n    certificate_arn: arn:aws:acm:eu-west-1:123456789012:certificate/abc\n")
+        .args(&["provision"])
+        .no_aws_call()
+        .status(2)
+        .stderr("line 6")
+        .stderr("only uses ACM certificates from us-east-1")
+        .run();
 }
 
 #[test]
 fn several_environments_need_env() {
-    fails_before_aws(
-        "environments:\n  a:\n    region: us-east-1\n    bucket: acme-a\n  b:\n    region: us-east-1\n    bucket: acme-b\n",
-        &["status"],
-        &["has 2 environments (a, b)", "--env"],
-    );
+    Test::new()
+        .config("environments:\n  a:\n    region: us-east-1\n    bucket: acme-a\n  b:\n    region: us-east-1\n    bucket: acme-b\n")
+        .args(&["status"])
+        .no_aws_call()
+        .status(2)
+        .stderr("has 2 environments (a, b)")
+        .stderr("--env")
+        .run();
 }
 
 #[test]
 fn a_message_that_cannot_fit_is_refused() {
     let long = "x".repeat(2000);
-    fails_before_aws(
-        SMALLEST,
-        &["set-message", "--message", &long],
-        &["2000 bytes", "at most 1024"],
-    );
-    fails_before_aws(
-        SMALLEST,
-        &["set-message", "--message", "  "],
-        &["the message is empty"],
-    );
+    Test::new()
+        .config(SMALLEST)
+        .args(&["set-message", "--message", &long])
+        .no_aws_call()
+        .status(2)
+        .stderr("2000 bytes")
+        .stderr("at most 1024")
+        .run();
+    Test::new()
+        .config(SMALLEST)
+        .args(&["set-message", "--message", "  "])
+        .no_aws_call()
+        .status(2)
+        .stderr("the message is empty")
+        .run();
 }
 
 #[test]
 fn a_broken_template_is_refused_before_any_call() {
-    let project_config = "environments:\n  s:\n    region: us-east-1\n    bucket: acme-maint\n    template: page.html\n";
-    let project = Project::new(project_config);
-    std::fs::write(project.path("page.html"), "<p>{{ mesage }}</p>").unwrap();
-    project
-        .maint(&["provision"])
-        .env("AWS_ENDPOINT_URL", DEAD_ENDPOINT)
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("page.html does not render"));
+    Test::new()
+        .config("environments:\n  s:\n    region: us-east-1\n    bucket: acme-maint\n    template: page.html\n")
+        .file("page.html", "<p>{{ mesage }}</p>")
+        .args(&["provision"])
+        .no_aws_call()
+        .status(2)
+        .stderr("page.html does not render")
+        .run();
 }
 
 #[test]
 fn missing_credentials_get_a_clear_message() {
-    let project = Project::new(SMALLEST);
-    project
-        .maint(&["status"])
+    Test::new()
+        .config(SMALLEST)
+        .args(&["status"])
         .env("AWS_ENDPOINT_URL", DEAD_ENDPOINT)
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("no AWS credentials found"));
+        .status(1)
+        .stderr("no AWS credentials found")
+        .stderr("aws sso login")
+        .run();
 }
 
 #[test]
@@ -430,11 +432,14 @@ fn a_named_profile_wins_over_credentials_in_the_environment() {
 fn control_characters_in_a_message_are_refused() {
     // NUL, ESC and BEL could rewrite the terminal of whoever reads the status.
     for message in ["back \u{1b}[2Jsoon", "ding\u{7}"] {
-        fails_before_aws(
-            SMALLEST,
-            &["set-message", "--message", message],
-            &["control character", "newlines and tabs are fine"],
-        );
+        Test::new()
+            .config(SMALLEST)
+            .args(&["set-message", "--message", message])
+            .no_aws_call()
+            .status(2)
+            .stderr("control character")
+            .stderr("newlines and tabs are fine")
+            .run();
     }
     // A NUL cannot be an argument; it can be in a file.
     let project = Project::new(SMALLEST);
@@ -455,11 +460,14 @@ fn control_characters_in_a_message_are_refused() {
 #[test]
 fn a_message_file_is_read_with_a_size_cap() {
     // /dev/zero never ends: maint must stop reading, not fill the memory.
-    fails_before_aws(
-        SMALLEST,
-        &["set-message", "--file", "/dev/zero"],
-        &["/dev/zero", "more than"],
-    );
+    Test::new()
+        .config(SMALLEST)
+        .args(&["set-message", "--file", "/dev/zero"])
+        .no_aws_call()
+        .status(2)
+        .stderr("/dev/zero")
+        .stderr("more than")
+        .run();
 }
 
 #[test]
@@ -526,4 +534,16 @@ fn an_interrupted_command_says_what_goes_on_and_exits_130() {
         );
         assert!(stderr.contains("run the same command again"), "{stderr}");
     }
+}
+
+#[test]
+#[should_panic(expected = "maint called AWS although the input was bad")]
+fn the_test_builder_notices_an_aws_call() {
+    // `status` with good input does call AWS: the check must catch it.
+    Test::new()
+        .config(SMALLEST)
+        .args(&["status", "--timeout", "2s"])
+        .no_aws_call()
+        .status(1)
+        .run();
 }

@@ -364,3 +364,145 @@ pub async fn customer_distribution(cf: &aws_sdk_cloudfront::Client) -> String {
         .unwrap();
     out.distribution().unwrap().id().to_string()
 }
+
+/// One run of the real binary, described in one chain, after just's `Test`:
+/// the config and files, the arguments, and what must come out.
+///
+/// ```ignore
+/// Test::new()
+///     .config("environments: ...")
+///     .args(&["provision"])
+///     .no_aws_call()
+///     .status(2)
+///     .stderr("invalid bucket name")
+///     .run();
+/// ```
+pub struct Test {
+    config: String,
+    files: Vec<(String, String)>,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    status: i32,
+    stdout: Vec<String>,
+    stderr: Vec<String>,
+    no_aws_call: bool,
+}
+
+impl Default for Test {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Test {
+    pub fn new() -> Self {
+        Self {
+            config: String::new(),
+            files: Vec::new(),
+            args: Vec::new(),
+            env: Vec::new(),
+            status: 0,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            no_aws_call: false,
+        }
+    }
+
+    pub fn config(mut self, text: &str) -> Self {
+        self.config = text.to_string();
+        self
+    }
+
+    pub fn file(mut self, name: &str, text: &str) -> Self {
+        self.files.push((name.to_string(), text.to_string()));
+        self
+    }
+
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.args = args.iter().map(|a| (*a).to_string()).collect();
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// The exit code expected (0 unless said).
+    pub fn status(mut self, code: i32) -> Self {
+        self.status = code;
+        self
+    }
+
+    /// Text stdout must hold.
+    pub fn stdout(mut self, text: &str) -> Self {
+        self.stdout.push(text.to_string());
+        self
+    }
+
+    /// Text stderr must hold.
+    pub fn stderr(mut self, text: &str) -> Self {
+        self.stderr.push(text.to_string());
+        self
+    }
+
+    /// Credentials and an endpoint are set, and the endpoint must get no
+    /// connection at all: bad input stops before the first AWS call. A
+    /// failure must also be one line, `maint: ...`.
+    pub fn no_aws_call(mut self) -> Self {
+        self.no_aws_call = true;
+        self
+    }
+
+    pub fn run(self) -> std::process::Output {
+        let project = Project::new(&self.config);
+        for (name, text) in &self.files {
+            std::fs::write(project.path(name), text).expect("write a test file");
+        }
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        let mut cmd = project.maint(&args);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        listener.set_nonblocking(true).expect("non-blocking");
+        if self.no_aws_call {
+            cmd.env(
+                "AWS_ENDPOINT_URL",
+                format!("http://{}", listener.local_addr().expect("address")),
+            )
+            .env("AWS_ACCESS_KEY_ID", "x")
+            .env("AWS_SECRET_ACCESS_KEY", "y");
+        }
+        let output = cmd
+            .timeout(Duration::from_secs(60))
+            .output()
+            .expect("run maint");
+        let (stdout, stderr) = (stdout_of(&output), stderr_of(&output));
+        let shown = format!("maint {args:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
+        assert_eq!(output.status.code(), Some(self.status), "{shown}");
+        for text in &self.stdout {
+            assert!(
+                stdout.contains(text.as_str()),
+                "stdout lacks `{text}`:\n{shown}"
+            );
+        }
+        for text in &self.stderr {
+            assert!(
+                stderr.contains(text.as_str()),
+                "stderr lacks `{text}`:\n{shown}"
+            );
+        }
+        if self.no_aws_call {
+            assert!(
+                listener.accept().is_err(),
+                "maint called AWS although the input was bad:\n{shown}"
+            );
+            if self.status != 0 {
+                assert!(stderr.starts_with("maint: "), "{shown}");
+                assert_eq!(stderr.lines().count(), 1, "one message:\n{shown}");
+            }
+        }
+        output
+    }
+}
