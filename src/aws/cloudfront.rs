@@ -20,7 +20,7 @@ use aws_sdk_cloudfront::types::{
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::Serialize;
 
-use super::explain;
+use super::{Attempt, explain, with_if_match};
 use crate::site::plan::{Deployment, ObservedDistribution, ObservedOac};
 use crate::site::{BehaviorShape, DistributionShape, ErrorResponseShape, OriginShape, SiteSpec};
 
@@ -147,10 +147,6 @@ pub struct FoundDistribution {
     pub(in crate::aws) etag: String,
 }
 
-/// How many times a read-modify-write is retried when someone else changed
-/// the resource in between (PreconditionFailed).
-pub const IF_MATCH_ATTEMPTS: usize = 4;
-
 /// Read-modify-write of a distribution's config with If-Match: `change` gets
 /// the config as read and returns the one to write (or `None`: nothing to
 /// do). On PreconditionFailed someone else changed it meanwhile: read again
@@ -160,20 +156,14 @@ pub(in crate::aws) async fn modify_distribution<F>(cf: &Client, id: &str, change
 where
     F: Fn(&DistributionConfig) -> Result<Option<DistributionConfig>>,
 {
-    for _ in 0..IF_MATCH_ATTEMPTS {
+    with_if_match(&format!("distribution {id}"), || async {
         let current = read_distribution(cf, id).await?;
         let Some(config) = change(&current.config)? else {
-            return Ok(());
+            return Ok(Attempt::Done(()));
         };
-        match update_distribution(cf, id, &current.etag, config).await? {
-            Updated::Done => return Ok(()),
-            Updated::Conflict => {}
-        }
-    }
-    bail!(
-        "distribution {id} kept changing while maint updated it (someone else is editing it): run \
-         the command again when they are done"
-    )
+        update_distribution(cf, id, &current.etag, config).await
+    })
+    .await
 }
 
 /// Makes the site distribution match `spec` (served through `oac_id`),
@@ -211,24 +201,24 @@ pub enum DeleteAttempt {
 /// Deletes a disabled, deployed distribution with the ETag just read;
 /// re-reads and retries on a concurrent change.
 pub async fn delete_distribution_when_ready(cf: &Client, id: &str) -> Result<DeleteAttempt> {
-    for _ in 0..IF_MATCH_ATTEMPTS {
+    with_if_match(&format!("distribution {id}"), || async {
         let current = match read_distribution(cf, id).await {
             Ok(current) => current,
-            Err(e) if is_no_such_distribution(&e) => return Ok(DeleteAttempt::Done),
+            Err(e) if is_no_such_distribution(&e) => return Ok(Attempt::Done(DeleteAttempt::Done)),
             Err(e) => return Err(e),
         };
         if current.config.enabled() {
-            return Ok(DeleteAttempt::Enabled);
+            return Ok(Attempt::Done(DeleteAttempt::Enabled));
         }
         if !current.observed.deployed() {
-            return Ok(DeleteAttempt::NotDeployed);
+            return Ok(Attempt::Done(DeleteAttempt::NotDeployed));
         }
-        match delete_distribution(cf, id, &current.etag).await? {
-            Updated::Done => return Ok(DeleteAttempt::Done),
-            Updated::Conflict => {}
-        }
-    }
-    bail!("distribution {id} kept changing while maint deleted it: run the command again")
+        Ok(match delete_distribution(cf, id, &current.etag).await? {
+            Attempt::Done(()) => Attempt::Done(DeleteAttempt::Done),
+            Attempt::Stale => Attempt::Stale,
+        })
+    })
+    .await
 }
 
 fn is_no_such_distribution(err: &anyhow::Error) -> bool {
@@ -600,19 +590,12 @@ pub async fn create_distribution(
     }
 }
 
-/// The result of a conditional update.
-enum Updated {
-    Done,
-    /// Someone changed the distribution since it was read: re-read and retry.
-    Conflict,
-}
-
 async fn update_distribution(
     cf: &Client,
     id: &str,
     etag: &str,
     config: DistributionConfig,
-) -> Result<Updated> {
+) -> Result<Attempt<()>> {
     match cf
         .update_distribution()
         .id(id)
@@ -621,12 +604,12 @@ async fn update_distribution(
         .send()
         .await
     {
-        Ok(_) => Ok(Updated::Done),
+        Ok(_) => Ok(Attempt::Done(())),
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_precondition_failed()) =>
         {
-            Ok(Updated::Conflict)
+            Ok(Attempt::Stale)
         }
         Err(e) => Err(explain(&format!("updating distribution {id}"), e)),
     }
@@ -658,20 +641,20 @@ pub async fn distribution_status(cf: &Client, id: &str) -> Result<Deployment> {
     ))
 }
 
-async fn delete_distribution(cf: &Client, id: &str, etag: &str) -> Result<Updated> {
+async fn delete_distribution(cf: &Client, id: &str, etag: &str) -> Result<Attempt<()>> {
     match cf.delete_distribution().id(id).if_match(etag).send().await {
-        Ok(_) => Ok(Updated::Done),
+        Ok(_) => Ok(Attempt::Done(())),
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_no_such_distribution()) =>
         {
-            Ok(Updated::Done)
+            Ok(Attempt::Done(()))
         }
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_precondition_failed()) =>
         {
-            Ok(Updated::Conflict)
+            Ok(Attempt::Stale)
         }
         Err(e)
             if e.as_service_error()

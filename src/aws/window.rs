@@ -13,7 +13,7 @@ use aws_sdk_cloudfront::types::{
 };
 use aws_sdk_cloudfrontkeyvaluestore::Client as KvsClient;
 
-use super::explain;
+use super::{Attempt, explain, with_if_match};
 use crate::window::plan::{FunctionState, ObservedWindow, Store};
 use crate::window::{BYPASS_KEY, Behavior, DEFAULT_BEHAVIOR, Slot, WindowSpec};
 
@@ -323,30 +323,33 @@ pub async fn test_function(cf: &Client, name: &str, etag: &str, event: &[u8]) ->
 /// is asked for by name, as Terraform does); a PreconditionFailed means the
 /// function changed meanwhile: read it again and retry.
 pub async fn delete_function(cf: &Client, name: &str) -> Result<()> {
-    for _ in 0..4 {
+    with_if_match(&format!("function {name}"), || async {
         let Some(found) = describe_stage(cf, name, FunctionStage::Development).await? else {
-            return Ok(());
+            return Ok(Attempt::Done(()));
         };
         let etag = found.e_tag().unwrap_or_default();
         match cf.delete_function().name(name).if_match(etag).send().await {
-            Ok(_) => return Ok(()),
+            Ok(_) => Ok(Attempt::Done(())),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_no_such_function_exists()) =>
             {
-                return Ok(());
+                Ok(Attempt::Done(()))
             }
             Err(e)
                 if e.as_service_error()
-                    .is_some_and(|s| s.is_precondition_failed()) => {}
+                    .is_some_and(|s| s.is_precondition_failed()) =>
+            {
+                Ok(Attempt::Stale)
+            }
             Err(e) if e.as_service_error().is_some_and(|s| s.is_function_in_use()) => bail!(
                 "function {name} is still associated with a distribution (the change may still be \
                  deploying): run `maint detach` again in a few minutes"
             ),
-            Err(e) => return Err(explain("deleting the window function", e)),
+            Err(e) => Err(explain("deleting the window function", e)),
         }
-    }
-    bail!("function {name} kept changing while maint deleted it: run `maint detach` again")
+    })
+    .await
 }
 
 fn is_ours(arn: &str, function_name: &str) -> bool {
@@ -552,7 +555,7 @@ pub async fn get_key(kvs: &KvsClient, store_arn: &str, key: &str) -> Result<Opti
 /// Writes one key: the store's ETag (from the data plane), then PutKey with
 /// If-Match. A concurrent write makes the ETag stale: read it again and retry.
 pub async fn put_key(kvs: &KvsClient, store_arn: &str, key: &str, value: &str) -> Result<()> {
-    for _ in 0..4 {
+    with_if_match("the key value store", || async {
         let etag = kvs
             .describe_key_value_store()
             .kvs_arn(store_arn)
@@ -570,22 +573,20 @@ pub async fn put_key(kvs: &KvsClient, store_arn: &str, key: &str, value: &str) -
             .send()
             .await
         {
-            Ok(_) => return Ok(()),
+            Ok(_) => Ok(Attempt::Done(())),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_conflict_exception()) =>
             {
-                continue;
+                Ok(Attempt::Stale)
             }
-            Err(e) => {
-                return Err(explain(
-                    &format!("writing `{key}` to the key value store"),
-                    e,
-                ));
-            }
+            Err(e) => Err(explain(
+                &format!("writing `{key}` to the key value store"),
+                e,
+            )),
         }
-    }
-    bail!("the key value store kept changing while maint wrote `{key}`: run the command again")
+    })
+    .await
 }
 
 /// What AWS has for the window of `spec`: the distribution's behaviors, the

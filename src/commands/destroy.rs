@@ -249,7 +249,7 @@ async fn disable_distribution(clients: &Clients, out: &Output, id: &str) -> Resu
 
 /// Deletes a disabled distribution once it is deployed.
 async fn delete_distribution(clients: &Clients, out: &Output, id: &str) -> Result<()> {
-    for _ in 0..cloudfront::IF_MATCH_ATTEMPTS {
+    for _ in 0..crate::aws::IF_MATCH_ATTEMPTS {
         match cloudfront::delete_distribution_when_ready(&clients.cloudfront, id).await? {
             DeleteAttempt::Done => return Ok(()),
             DeleteAttempt::NotDeployed => wait_deployed(clients, out, id).await?,
