@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::values::Region;
+
 const ABOUT: &str = "Serverless maintenance mode on AWS: a private S3 bucket and a CloudFront \
 distribution that answer every request with your maintenance page and a 503.";
 
@@ -45,10 +47,10 @@ pub struct Global {
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
     /// Overrides the environment's region.
-    #[arg(long, global = true, value_name = "REGION")]
-    pub region: Option<String>,
+    #[arg(long, global = true, value_name = "REGION", value_parser = parse_region)]
+    pub region: Option<Region>,
     /// A custom AWS endpoint, such as a local emulator (S3 then uses path-style addressing).
-    #[arg(long, global = true, value_name = "URL", env = "AWS_ENDPOINT_URL")]
+    #[arg(long, global = true, value_name = "URL", env = "AWS_ENDPOINT_URL", value_parser = parse_endpoint)]
     pub endpoint_url: Option<String>,
     /// How results are printed.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
@@ -63,6 +65,32 @@ pub struct Global {
     /// call is bounded too: 5 s to connect, 30 s per attempt, 2 min with retries.
     #[arg(long, global = true, value_name = "DURATION", default_value = "30m", value_parser = parse_timeout)]
     pub timeout: humantime::Duration,
+}
+
+fn parse_region(text: &str) -> Result<Region, String> {
+    Region::try_from(text.to_string())
+}
+
+fn parse_endpoint(text: &str) -> Result<String, String> {
+    if text.starts_with("http://") || text.starts_with("https://") {
+        Ok(text.to_string())
+    } else {
+        Err("it must start with http:// or https://".to_string())
+    }
+}
+
+/// `--until`: a UTC time (its range is checked against the clock when used).
+fn parse_until(text: &str) -> Result<String, String> {
+    humantime::parse_rfc3339_weak(text)
+        .map(|_| text.to_string())
+        .map_err(|e| format!("{e}; write a UTC time such as 2026-11-22T14:00:00Z"))
+}
+
+/// `--for`: a duration.
+fn parse_for(text: &str) -> Result<String, String> {
+    humantime::parse_duration(text)
+        .map(|_| text.to_string())
+        .map_err(|e| format!("{e}; write a duration such as 90m, 2h or 1h30m"))
 }
 
 /// A `--timeout`: a duration from one second to a day.
@@ -186,10 +214,10 @@ pub enum Command {
         #[arg(long, short, value_name = "TEXT")]
         message: Option<String>,
         /// End the window by itself at this UTC time, e.g. 2026-11-22T14:00:00Z.
-        #[arg(long, value_name = "TIME", conflicts_with = "duration")]
+        #[arg(long, value_name = "TIME", conflicts_with = "duration", value_parser = parse_until)]
         until: Option<String>,
         /// End the window by itself after this long, e.g. 90m or 2h.
-        #[arg(long = "for", value_name = "DURATION")]
+        #[arg(long = "for", value_name = "DURATION", value_parser = parse_for)]
         duration: Option<String>,
     },
     /// Window mode: switch maintenance off (one store write; traffic flows within seconds).

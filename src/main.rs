@@ -21,7 +21,10 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(&err),
+    };
     // -v: one line per AWS operation (maint::aws); -vv: the SDK's own detail.
     let filter = match cli.global.verbose {
         0 => "warn",
@@ -114,4 +117,39 @@ fn out_of_time(deadline: humantime::Duration) -> anyhow::Error {
          stopped, or raise --timeout",
     )
     .into()
+}
+
+/// A command line clap refused: one line, `maint: ...`, exit 2 (and the
+/// error document with --output json), as every other failure; help and
+/// --version print as clap prints them.
+fn usage_error(err: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = err.print();
+        return ExitCode::from(match err.kind() {
+            ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 2,
+            _ => 0,
+        });
+    }
+    let text = err.render().to_string();
+    let line = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_string();
+    let json = std::env::args()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .any(|w| w[0] == "--output" && w[1] == "json")
+        || std::env::args().any(|a| a == "--output=json");
+    let failure: anyhow::Error = output::Failure::new(output::Kind::Usage, line)
+        .hint("see maint --help")
+        .into();
+    ExitCode::from(output::report_failure(&failure, json))
 }

@@ -71,7 +71,7 @@ pub fn run(
 ) -> Result<()> {
     let region = Region::try_from(
         bucket_region
-            .or_else(|| global.region.clone())
+            .or_else(|| global.region.as_ref().map(ToString::to_string))
             .unwrap_or_else(|| "us-east-1".to_string()),
     )
     .map_err(anyhow::Error::msg)?;

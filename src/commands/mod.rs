@@ -24,7 +24,6 @@ use crate::output::config_error;
 use crate::site::SiteSpec;
 use crate::site::document::Template;
 use crate::site::plan::ObservedSite;
-use crate::values::Region;
 use crate::window::WindowSpec;
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -162,13 +161,7 @@ impl Session {
         let config = Config::load(&global.config)?;
         let (environment, mut env) = config.select(global.env.as_deref())?;
         if let Some(region) = &global.region {
-            env.region =
-                Region::try_from(region.clone()).map_err(|e| anyhow::anyhow!("--region: {e}"))?;
-        }
-        if let Some(url) = &global.endpoint_url
-            && !(url.starts_with("http://") || url.starts_with("https://"))
-        {
-            bail!("--endpoint-url `{url}` must start with http:// or https://");
+            env.region = region.clone();
         }
         let site = match &env.bucket {
             Some(bucket) => {
