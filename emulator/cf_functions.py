@@ -16,6 +16,8 @@ and the distribution fields they depend on. Installed by server.py
   published function, on a viewer event, once per event type.
 - UpdateDistribution and DeleteDistribution check If-Match against the
   current ETag (412 PreconditionFailed); every update gives a new ETag.
+  DeleteDistribution refuses a distribution still enabled (409
+  DistributionNotDisabled).
 - DeleteKeyValueStore checks If-Match and refuses a store a function uses
   (409 CannotDeleteEntityWhileInUse), and drops the store's data.
 """
@@ -320,6 +322,11 @@ def _behaviour_init_keeping(self, config):
     )
 
 
+def _enabled(dist):
+    enabled = getattr(dist.distribution_config, "Enabled", False)
+    return enabled is True or str(enabled).lower() == "true"
+
+
 def _wrap_distributions():
     create = Backend.create_distribution_with_tags
     update = Backend.update_distribution
@@ -343,6 +350,11 @@ def _wrap_distributions():
         dist = self.distributions.get(distribution_id)
         if dist is not None and if_match and if_match != dist.etag:
             raise _precondition_failed()
+        if dist is not None and if_match and _enabled(dist):
+            raise _error(
+                "DistributionNotDisabled",
+                "The distribution you are trying to delete has not been disabled.",
+            )
         return delete(self, distribution_id, if_match)
 
     Backend.create_distribution_with_tags = create_checked

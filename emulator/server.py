@@ -89,6 +89,21 @@ correction cites its source (see also the README's emulator section).
    missing or not valid for the resource"), as the emulator now does. (The
    Rust SDK leaves out a header whose value is empty, so this is what an
    empty ETag turns into.)
+12. DeleteDistribution of a distribution that is still enabled is 409
+   DistributionNotDisabled (DeleteDistribution's errors: "The specified
+   CloudFront distribution is not disabled. You must disable the
+   distribution before you can delete it"); moto deleted it.
+13. A local CloudFront edge (emulator/edge.py), which moto lacks, on the
+   same port: a request whose Host is the DomainName of an emulated
+   distribution (`curl -H 'Host: d1abc.cloudfront.net' http://127.0.0.1:PORT/`)
+   is served as CloudFront serves it from the distribution's config: cache
+   behavior by PathPattern, AllowedMethods, the viewer-request CloudFront
+   Function (LIVE stage, on njs, with its KeyValueStore), the S3 origin read
+   through its Origin Access Control with the bucket policy evaluated, or a
+   custom origin on 127.0.0.1/localhost, and CustomErrorResponses. No
+   caching, no TLS, no geography. The request header X-Maint-Viewer-Ip sets
+   the viewer's address (127.0.0.1 otherwise). Viewer requests are not in
+   the request log below and never lose their answer.
 
 Tests can also make the emulator lose an answer: POST /maint-api/lose-answer
 with `METHOD PATH-REGEX` makes the next matching request take effect and
@@ -228,15 +243,17 @@ def _create_key_value_store_checked(self, name, comment, tags):
 Backend.create_function = _create_function_checked
 Backend.create_key_value_store = _create_key_value_store_checked
 
-# 5-9. Function stages, TestFunction, distribution associations and ETags,
-# KeyValueStore deletes (emulator/cf_functions.py); 10. the KeyValueStore data
-# plane (emulator/kvs.py), routed in _app below.
+# 5-9, 12. Function stages, TestFunction, distribution associations and ETags,
+# KeyValueStore deletes, enabled distributions' deletes (emulator/cf_functions.py);
+# 10. the KeyValueStore data plane (emulator/kvs.py), routed in _app below.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True  # no emulator/__pycache__ in the work tree
 import cf_functions  # noqa: E402
+import edge  # noqa: E402
 import kvs  # noqa: E402
 
 cf_functions.install()
+edge.install()  # 13. the local CloudFront edge, routed in _app below
 
 
 # The request log and lost answers, around moto's WSGI application.
@@ -262,6 +279,9 @@ def _serve(self, environ, start_response):
 
 
 def _app(self, environ, start_response):
+    viewed = edge.route(environ)  # 13. a viewer request, not an API call: not logged
+    if viewed:
+        return edge.handle(environ, start_response, viewed)
     method = environ.get("REQUEST_METHOD")
     path = environ.get("PATH_INFO", "")
     if path == "/maint-api/lose-answer" and method == "POST":
