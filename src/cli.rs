@@ -105,6 +105,19 @@ fn parse_timeout(text: &str) -> Result<humantime::Duration, String> {
     Ok(d)
 }
 
+/// `--wait`: confirm the switch on the live site.
+#[derive(Debug, Args)]
+pub struct WaitForEdge {
+    /// Wait until the live site answers the new way (`maint verify`'s window
+    /// checks pass), with progress; at most 10 minutes.
+    #[arg(long)]
+    pub wait: bool,
+    /// With --wait: request this base URL, with the distribution's domain as
+    /// Host header (a local edge, or a test).
+    #[arg(long, value_name = "URL", requires = "wait", value_parser = parse_endpoint)]
+    pub url: Option<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Text,
@@ -219,9 +232,14 @@ pub enum Command {
         /// End the window by itself after this long, e.g. 90m or 2h.
         #[arg(long = "for", value_name = "DURATION", value_parser = parse_for)]
         duration: Option<String>,
+        #[command(flatten)]
+        wait: WaitForEdge,
     },
     /// Window mode: switch maintenance off (one store write; traffic flows within seconds).
-    Off,
+    Off {
+        #[command(flatten)]
+        wait: WaitForEdge,
+    },
     /// Window mode: remove the function, its association and its store.
     Detach {
         /// Show what would be removed and change nothing.
@@ -230,6 +248,21 @@ pub enum Command {
     },
     /// Window mode: print the rendered CloudFront Function, for review.
     Function,
+    /// Request the live site as visitors do, and check what they get.
+    ///
+    /// Site mode: every path and method gets the page with a 503 (GET, HEAD, an
+    /// API client's POST), and the page's own path a 200. Window mode: while the
+    /// window is on, the page (HTML, or JSON for an API client) with
+    /// Cache-Control: no-store and a Retry-After, and the team's bypass link and
+    /// cookie letting a teammate through (when the secret is set here); while it
+    /// is off, the site itself. Exit 3 when visitors do not get what maint
+    /// configured. Run it from outside the bypass ranges.
+    Verify {
+        /// Request this base URL instead of the distribution's domain, with the
+        /// domain as Host header (a local edge, or a test).
+        #[arg(long, value_name = "URL", value_parser = parse_endpoint)]
+        url: Option<String>,
+    },
     /// Serve the page on loopback exactly as visitors will get it (503, same headers).
     Preview {
         /// The port on 127.0.0.1 (0 picks a free one).

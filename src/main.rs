@@ -9,10 +9,12 @@ mod cli;
 mod commands;
 mod config;
 mod converge;
+mod http;
 mod output;
 mod progress;
 mod site;
 mod values;
+mod verify;
 mod window;
 
 use std::io::IsTerminal as _;

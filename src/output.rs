@@ -132,7 +132,9 @@ pub fn report_failure(err: &anyhow::Error, json: bool) -> u8 {
         None => message.clone(),
     };
     eprintln!("maint: {}", neutralize(&line));
-    if json {
+    // Drift comes after the command printed its result, which is the one
+    // document on stdout; any other failure has no result, so the error is it.
+    if json && kind != Kind::Drift {
         let doc = serde_json::json!({"error": {"kind": kind, "message": message, "hint": hint}});
         stdout_line(&doc.to_string());
     }

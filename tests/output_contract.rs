@@ -84,6 +84,7 @@ fn site_mode_commands_print_their_documented_json() {
             .unwrap()
             .is_empty()
     );
+    json_of(&project, &["verify", "--url", &emulator.url], 0, "verify");
     json_of(&project, &["destroy", "--dry-run"], 0, "destroy");
     let destroyed = json_of(&project, &["destroy", "--yes"], 0, "destroy");
     assert_eq!(destroyed["applied"], true);

@@ -225,6 +225,11 @@ fn is_no_such_distribution(err: &anyhow::Error) -> bool {
     format!("{err:#}").contains("NoSuchDistribution")
 }
 
+/// The domain name visitors reach distribution `id` at.
+pub async fn distribution_domain(cf: &Client, id: &str) -> Result<String> {
+    Ok(read_distribution(cf, id).await?.observed.domain)
+}
+
 /// Finds the distribution whose Comment is `marker`, read in full.
 pub async fn find_distribution(cf: &Client, marker: &str) -> Result<Option<FoundDistribution>> {
     match find_distribution_id(cf, marker).await? {

@@ -13,6 +13,7 @@ mod provision;
 mod set_message;
 pub(crate) mod status;
 pub(crate) mod switch;
+pub(crate) mod verify;
 
 use anyhow::{Result, bail};
 
@@ -87,6 +88,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             message,
             until,
             duration,
+            wait,
         } => {
             let session = Session::open(&cli.global)?;
             let state = switch::on_state(
@@ -96,13 +98,14 @@ pub async fn run(cli: Cli) -> Result<()> {
                 duration.as_deref(),
             )
             .map_err(crate::output::usage)?;
-            switch::switch(&session, &out, state).await
+            switch::switch(&session, &out, state, &wait).await
         }
-        Command::Off => {
+        Command::Off { wait } => {
             let session = Session::open(&cli.global)?;
-            switch::switch(&session, &out, switch::off_state()).await
+            switch::switch(&session, &out, switch::off_state(), &wait).await
         }
         Command::Function => function::function(&Session::open(&cli.global)?, &out),
+        Command::Verify { url } => verify::run(&Session::open(&cli.global)?, &out, url).await,
         Command::Destroy { yes, dry_run } => {
             destroy::run(&Session::open(&cli.global)?, &out, yes, dry_run).await
         }

@@ -106,7 +106,12 @@ impl fmt::Display for SwitchReport {
 }
 
 /// `maint on` / `maint off`: one write of the store's state key.
-pub async fn switch(session: &Session, out: &Output, state: State) -> Result<()> {
+pub async fn switch(
+    session: &Session,
+    out: &Output,
+    state: State,
+    wait: &crate::cli::WaitForEdge,
+) -> Result<()> {
     let spec = session.window()?;
     if let Some(message) = &state.message {
         check_message(message).map_err(|e| crate::output::usage(anyhow::Error::msg(e)))?;
@@ -115,7 +120,41 @@ pub async fn switch(session: &Session, out: &Output, state: State) -> Result<()>
     state.to_value()?;
     let clients = session.changing_clients(out).await?;
     let report = switch_with(&session.environment, spec, &clients, state).await?;
+    if wait.wait {
+        wait_for_edge(spec, &clients, out, wait.url.as_deref()).await?;
+    }
     out.result(&report)
+}
+
+/// How long `--wait` waits for the edge to answer the new way. CloudFront
+/// propagates a KeyValueStore write in seconds (no AWS figure).
+const EDGE_WAIT: Duration = Duration::from_secs(600);
+
+/// Polls the live site until `verify`'s window checks pass for the state
+/// the store now holds.
+async fn wait_for_edge(
+    spec: &WindowSpec,
+    clients: &Clients,
+    out: &Output,
+    url: Option<&str>,
+) -> Result<()> {
+    let (on, message) = super::verify::window_state(spec, clients).await?;
+    let checks = crate::verify::window_checks(on, &message);
+    crate::progress::wait_for("the live site", EDGE_WAIT, out.quiet_waits(), || async {
+        let outcomes = super::verify::run_window_checks(spec, clients, url, &checks).await?;
+        let passed = outcomes.iter().filter(|o| o.passed).count();
+        let done = passed == outcomes.len();
+        let status = if done {
+            format!(
+                "answers as expected (window {})",
+                if on { "on" } else { "off" }
+            )
+        } else {
+            format!("{passed} of {} checks answer the new way", outcomes.len())
+        };
+        Ok((status, done))
+    })
+    .await
 }
 
 pub async fn switch_with(

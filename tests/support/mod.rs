@@ -303,6 +303,20 @@ pub fn stderr_of(output: &std::process::Output) -> String {
 
 /// A distribution the customer already runs: two behaviors on one origin.
 pub async fn customer_distribution(cf: &aws_sdk_cloudfront::Client) -> String {
+    distribution_with_origin(cf, "shop.example.com", 443).await
+}
+
+/// A customer's distribution whose origin is a local server on `port`
+/// (the emulator's edge forwards to loopback origins only).
+pub async fn distribution_for_origin(cf: &aws_sdk_cloudfront::Client, port: u16) -> String {
+    distribution_with_origin(cf, "127.0.0.1", port).await
+}
+
+async fn distribution_with_origin(
+    cf: &aws_sdk_cloudfront::Client,
+    domain: &str,
+    port: u16,
+) -> String {
     use aws_sdk_cloudfront::types::{
         CacheBehavior, CacheBehaviors, CustomOriginConfig, DefaultCacheBehavior,
         DistributionConfig, Origin, OriginProtocolPolicy, Origins, ViewerProtocolPolicy,
@@ -324,12 +338,12 @@ pub async fn customer_distribution(cf: &aws_sdk_cloudfront::Client) -> String {
                 .items(
                     Origin::builder()
                         .id("web")
-                        .domain_name("shop.example.com")
+                        .domain_name(domain)
                         .custom_origin_config(
                             CustomOriginConfig::builder()
-                                .http_port(80)
+                                .http_port(i32::from(port))
                                 .https_port(443)
-                                .origin_protocol_policy(OriginProtocolPolicy::HttpsOnly)
+                                .origin_protocol_policy(OriginProtocolPolicy::HttpOnly)
                                 .build()
                                 .unwrap(),
                         )
@@ -504,5 +518,41 @@ impl Test {
             }
         }
         output
+    }
+}
+
+/// The customer's site behind a window: a loopback HTTP server that answers
+/// every request with 200 "the shop", and counts them.
+pub struct LocalOrigin {
+    pub port: u16,
+    served: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl LocalOrigin {
+    pub fn start() -> Self {
+        use std::io::Write as _;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let port = listener.local_addr().expect("address").port();
+        let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = served.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut buf = [0u8; 8192];
+                let _ = stream.read(&mut buf);
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let body = "<p>the shop</p>";
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Self { port, served }
+    }
+
+    pub fn requests(&self) -> usize {
+        self.served.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
