@@ -169,9 +169,14 @@ pub enum Command {
         /// Also invalidate the cached page.
         #[arg(long)]
         invalidate: bool,
-        /// With --invalidate: wait until the invalidation completes.
+        /// With --invalidate: wait until the invalidation completes and the live
+        /// site serves the new page (`maint verify`'s site checks pass).
         #[arg(long, requires = "invalidate")]
         wait: bool,
+        /// With --wait: request this base URL, with the distribution's domain as
+        /// Host header (a local edge, or a test).
+        #[arg(long, value_name = "URL", requires = "wait", value_parser = parse_endpoint)]
+        url: Option<String>,
         /// Show what would change and change nothing.
         #[arg(long)]
         dry_run: bool,

@@ -47,11 +47,27 @@ async fn site_mode_answers_every_path_and_method_with_the_page() {
     assert_eq!(code, 0, "{:#?}", failed(&doc));
     assert!(doc["checks"].as_array().unwrap().len() >= 5);
 
-    // A new message is served as soon as it is uploaded (no cache here).
-    project
-        .maint(&["set-message", "-m", "Back at 16:00 UTC & \"soon\""])
-        .assert()
-        .success();
+    // A new message, confirmed at the edge by --wait (no cache here).
+    let changed = project
+        .maint(&[
+            "set-message",
+            "-m",
+            "Back at 16:00 UTC & \"soon\"",
+            "--invalidate",
+            "--wait",
+            "--url",
+            &emulator.url,
+            "--timeout",
+            "60s",
+        ])
+        .output()
+        .unwrap();
+    assert!(changed.status.success(), "{}", stderr_of(&changed));
+    assert!(
+        stderr_of(&changed).contains("the live site: serves the new page"),
+        "{}",
+        stderr_of(&changed)
+    );
     let (code, doc) = verify_json(&project, &emulator);
     assert_eq!(code, 0, "{:#?}", failed(&doc));
 

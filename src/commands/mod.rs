@@ -60,6 +60,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             file,
             invalidate,
             wait,
+            url,
             dry_run,
         } => {
             let session = Session::open(&cli.global)?;
@@ -68,6 +69,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 file,
                 invalidate,
                 wait,
+                url,
                 dry_run,
             };
             set_message::run(&session, &out, request).await

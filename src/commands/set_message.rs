@@ -19,6 +19,8 @@ pub struct Request {
     pub file: Option<PathBuf>,
     pub invalidate: bool,
     pub wait: bool,
+    /// Where `--wait` requests the live site (default: the distribution's domain).
+    pub url: Option<String>,
     pub dry_run: bool,
 }
 
@@ -133,6 +135,7 @@ pub async fn run(session: &Session, out: &Output, request: Request) -> Result<()
         if request.wait {
             wait_invalidated(&clients, out, &id, &inv).await?;
             report.invalidation_completed = true;
+            super::verify::wait_for_site(session, &clients, out, request.url.as_deref()).await?;
         }
         report.invalidation_id = Some(inv);
     }
@@ -153,6 +156,7 @@ mod tests {
                 file: Some(path),
                 invalidate: false,
                 wait: false,
+                url: None,
                 dry_run: true,
             },
             "default",

@@ -168,6 +168,49 @@ async fn window_target(spec: &WindowSpec, clients: &Clients, url: Option<&str>) 
     Ok(target(&domain, url))
 }
 
+/// How long `set-message --wait` waits for the live site to serve the new
+/// page once the invalidation completed.
+const SITE_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Polls the live site until `verify`'s site checks pass: every path and
+/// method gets the page with the current message.
+pub async fn wait_for_site(
+    session: &Session,
+    clients: &Clients,
+    out: &Output,
+    url: Option<&str>,
+) -> Result<()> {
+    let Some(site) = &session.site else {
+        return Ok(());
+    };
+    let (observed, _) = site.observe(clients).await?;
+    let Some(dist) = &observed.distribution else {
+        return Err(not_provisioned(&session.environment));
+    };
+    let spec = &site.spec;
+    let message = desired_message(spec, &observed);
+    let document = site.template.render(&spec.key, &spec.title, &message)?;
+    let page = String::from_utf8_lossy(&document.body).to_string();
+    let checks = site_checks(document.content_type(), &page, &spec.key.page_path());
+    let target = target(&dist.domain, url);
+    crate::progress::wait_for("the live site", SITE_WAIT, out.quiet_waits(), || async {
+        let mut passed = 0;
+        for check in &checks {
+            if run_check(check, &target, &[]).await.0.passed {
+                passed += 1;
+            }
+        }
+        let done = passed == checks.len();
+        let status = if done {
+            "serves the new page".to_string()
+        } else {
+            format!("{passed} of {} checks serve the new page", checks.len())
+        };
+        Ok((status, done))
+    })
+    .await
+}
+
 /// Runs `checks` against the window's distribution once.
 pub async fn run_window_checks(
     spec: &WindowSpec,
