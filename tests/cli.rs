@@ -7,7 +7,7 @@ use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 
 use predicates::prelude::*;
-use support::{Project, Test, http, stderr_of};
+use support::{Project, Test, http, http_with, stderr_of};
 
 /// An endpoint where nothing listens: any AWS call would fail differently.
 const DEAD_ENDPOINT: &str = "http://127.0.0.1:9";
@@ -546,4 +546,69 @@ fn the_test_builder_notices_an_aws_call() {
         .no_aws_call()
         .status(1)
         .run();
+}
+
+#[test]
+fn preview_runs_the_window_function_on_njs_before_attach() {
+    let project = Project::new(
+        "environments:\n  shop:\n    region: eu-west-1\n    distribution: E2EXAMPLE12345\n    window:\n      api_paths: [/api/*]\n      bypass:\n        open_paths: [/health]\n        secret_env: MAINT_BYPASS_SECRET\n",
+    );
+    let secret = "team-secret-0123456789abcdef";
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin!("maint"))
+        .current_dir(project.dir.path())
+        .args(["preview", "--port", "0", "-m", "Back <soon>"])
+        .env("MAINT_BYPASS_SECRET", secret)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    let port: u16 = url
+        .trim()
+        .trim_start_matches("http://127.0.0.1:")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap_or_else(|_| panic!("no URL: {url:?}"));
+    let (status, head, body) = http_with(port, "GET", "/shop", &["Accept: text/html"], "").unwrap();
+    assert_eq!(status, 503, "{head}");
+    let head = head.to_ascii_lowercase();
+    assert!(
+        head.contains("cache-control: no-store") && head.contains("retry-after: 300"),
+        "{head}"
+    );
+    assert!(body.contains("Back &lt;soon&gt;"), "{body}");
+    let (status, head, body) = http_with(port, "GET", "/api/orders", &[], "").unwrap();
+    assert_eq!(status, 503);
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{head}"
+    );
+    assert!(body.contains("\"Back <soon>\""), "{body}");
+    let (status, _, body) = http(port, "POST", "/health", "").unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("would reach your site: POST /health"),
+        "{body}"
+    );
+    let (status, head, _) =
+        http(port, "GET", &format!("/cart?maint-bypass={secret}&x=1"), "").unwrap();
+    assert_eq!(status, 302, "{head}");
+    let cookie = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("set-cookie: maint_bypass=")
+                .then(|| l[12..].split(';').next().unwrap().to_string())
+        })
+        .expect("the bypass cookie");
+    assert!(head.contains("/cart?x=1"), "{head}");
+    let (status, _, body) =
+        http_with(port, "GET", "/", &[&format!("Cookie: {cookie}")], "").unwrap();
+    assert_eq!(status, 200, "{body}");
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

@@ -1,5 +1,8 @@
-//! `maint preview`: serve the rendered page on loopback as visitors will get
-//! it through CloudFront: 503, the same Content-Type, for any path and method.
+//! `maint preview`: serve on loopback what visitors will get. Site mode: the
+//! rendered page, as CloudFront serves it: 503, the same Content-Type, for any
+//! path and method. Window mode: the rendered function, run on njs with the
+//! window on, in front of a placeholder origin, so the page, the JSON body and
+//! the bypass can be tried before `attach`.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -45,6 +48,11 @@ pub async fn run(
     port: u16,
     message: Option<String>,
 ) -> Result<()> {
+    if session.site.is_none()
+        && let Some(window) = &session.window
+    {
+        return preview_window(session, window, out, port, message).await;
+    }
     let site = session.site()?;
     let spec = &site.spec;
     let message = message.unwrap_or_else(|| spec.default_message.clone());
@@ -84,4 +92,224 @@ pub async fn run(
                 .await;
         });
     }
+}
+
+/// Window mode: every request runs the function on njs with the window on
+/// (and the bypass secret's hash, when it is set here); what it lets through
+/// reaches a placeholder origin.
+async fn preview_window(
+    session: &Session,
+    window: &crate::window::WindowSpec,
+    out: &Output,
+    port: u16,
+    message: Option<String>,
+) -> Result<()> {
+    if let Some(message) = &message {
+        check_message(message).map_err(|e| crate::output::usage(anyhow::Error::msg(e)))?;
+    }
+    let state = crate::window::State {
+        on: true,
+        until: None,
+        message,
+        retry_after: Some(window.retry_after),
+    };
+    let mut entries = std::collections::BTreeMap::new();
+    entries.insert(crate::window::STATE_KEY.to_string(), state.to_value()?);
+    if let Some(secret) = crate::window::secret_from_env(window).unwrap_or(None) {
+        entries.insert(
+            crate::window::BYPASS_KEY.to_string(),
+            crate::window::bypass_hash(&secret),
+        );
+    }
+    // Fail now, not on the first request, when njs is missing.
+    crate::window::njs::run(
+        &window.code,
+        &window_event("GET", "/", "", &[], "127.0.0.1"),
+        &entries,
+    )?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}: choose another --port"))?;
+    let bound = listener.local_addr()?;
+    out.result(&Preview {
+        environment: session.environment.clone(),
+        url: format!("http://{bound}/"),
+    })?;
+    out.progress(format!(
+        "Previewing the window of `{}` (on, run on njs): what it lets through reaches a \
+         placeholder origin. Ctrl-C to stop.",
+        session.environment
+    ));
+    let code = std::sync::Arc::new(window.code.clone());
+    let entries = std::sync::Arc::new(entries);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => accepted?,
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        };
+        let (code, entries) = (code.clone(), entries.clone());
+        tokio::spawn(async move {
+            let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                let (code, entries) = (code.clone(), entries.clone());
+                async move {
+                    let headers: Vec<(String, String)> = request
+                        .headers()
+                        .iter()
+                        .map(|(k, v)| {
+                            (
+                                k.as_str().to_string(),
+                                String::from_utf8_lossy(v.as_bytes()).to_string(),
+                            )
+                        })
+                        .collect();
+                    let event = window_event(
+                        request.method().as_str(),
+                        request.uri().path(),
+                        request.uri().query().unwrap_or_default(),
+                        &headers,
+                        &peer.ip().to_string(),
+                    );
+                    let (method, target) =
+                        (request.method().to_string(), request.uri().to_string());
+                    let answer = tokio::task::spawn_blocking(move || {
+                        crate::window::njs::run(&code, &event, &entries)
+                    })
+                    .await;
+                    Ok::<_, Infallible>(window_reply(answer, &method, &target))
+                }
+            });
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// A viewer-request event for the function, as CloudFront builds it: query
+/// values as sent, lower-case header names, cookies apart from the headers.
+fn window_event(
+    method: &str,
+    uri: &str,
+    query: &str,
+    headers: &[(String, String)],
+    ip: &str,
+) -> serde_json::Value {
+    use serde_json::{Map, Value, json};
+    fn add(map: &mut Map<String, Value>, key: &str, value: &str) {
+        match map.get_mut(key) {
+            Some(existing) => {
+                let first = existing["value"].clone();
+                let multi = existing
+                    .as_object_mut()
+                    .expect("an object")
+                    .entry("multiValue")
+                    .or_insert_with(|| json!([{ "value": first }]));
+                if let Some(list) = multi.as_array_mut() {
+                    list.push(json!({ "value": value }));
+                }
+            }
+            None => {
+                map.insert(key.to_string(), json!({ "value": value }));
+            }
+        }
+    }
+    let mut querystring = Map::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        add(&mut querystring, k, v);
+    }
+    let (mut header_map, mut cookies) = (Map::new(), Map::new());
+    for (name, value) in headers {
+        let name = name.to_ascii_lowercase();
+        if name == "cookie" {
+            for c in value.split(';') {
+                let (k, v) = c.trim().split_once('=').unwrap_or((c.trim(), ""));
+                if !k.is_empty() {
+                    add(&mut cookies, k, v);
+                }
+            }
+        } else {
+            add(&mut header_map, &name, value);
+        }
+    }
+    json!({
+        "version": "1.0",
+        "context": {"eventType": "viewer-request", "distributionDomainName": "preview.local"},
+        "viewer": {"ip": ip},
+        "request": {
+            "method": method,
+            "uri": uri,
+            "querystring": querystring,
+            "headers": header_map,
+            "cookies": cookies
+        }
+    })
+}
+
+/// The function's answer as an HTTP response; a request it let through
+/// reaches the placeholder origin.
+fn window_reply(
+    answer: Result<Result<crate::window::njs::Answer>, tokio::task::JoinError>,
+    method: &str,
+    target: &str,
+) -> Response<Full<Bytes>> {
+    use crate::window::njs::Answer;
+    let text = |status: StatusCode, body: String| {
+        Response::builder()
+            .status(status)
+            .header("content-type", "text/plain; charset=utf-8")
+            .body(Full::new(Bytes::from(body)))
+            .expect("static headers are valid")
+    };
+    let response = match answer {
+        Ok(Ok(Answer::Response(r))) => r,
+        Ok(Ok(Answer::Request(_))) => {
+            return text(
+                StatusCode::OK,
+                format!(
+                    "Placeholder origin: this request would reach your site: {method} {target}\n"
+                ),
+            );
+        }
+        Ok(Err(e)) => return text(StatusCode::SERVICE_UNAVAILABLE, format!("{e:#}\n")),
+        Err(e) => return text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")),
+    };
+    let status = response["statusCode"]
+        .as_u64()
+        .and_then(|s| u16::try_from(s).ok())
+        .unwrap_or(503);
+    let mut builder = Response::builder().status(status);
+    if let Some(headers) = response["headers"].as_object() {
+        for (name, value) in headers {
+            let values = value["multiValue"]
+                .as_array()
+                .cloned()
+                .unwrap_or_else(|| vec![value.clone()]);
+            for v in values {
+                if let Some(v) = v["value"].as_str() {
+                    builder = builder.header(name.as_str(), v);
+                }
+            }
+        }
+    }
+    if let Some(cookies) = response["cookies"].as_object() {
+        for (name, cookie) in cookies {
+            let value = cookie["value"].as_str().unwrap_or_default();
+            let attributes = cookie["attributes"].as_str().unwrap_or_default();
+            builder = builder.header("set-cookie", format!("{name}={value}; {attributes}"));
+        }
+    }
+    let body = match &response["body"] {
+        serde_json::Value::String(s) => s.clone().into_bytes(),
+        b if b["encoding"] == "base64" => base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            b["data"].as_str().unwrap_or_default(),
+        )
+        .unwrap_or_default(),
+        b => b["data"].as_str().unwrap_or_default().as_bytes().to_vec(),
+    };
+    builder
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_else(|e| text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")))
 }

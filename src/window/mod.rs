@@ -27,6 +27,7 @@ pub const BYPASS_COOKIE: &str = "maint_bypass";
 pub const DEFAULT_BEHAVIOR: &str = "*";
 
 mod function;
+pub mod njs;
 pub mod plan;
 mod probe;
 mod state;

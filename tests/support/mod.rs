@@ -188,14 +188,27 @@ impl Drop for Emulator {
 
 /// A minimal HTTP/1.0 exchange on loopback; `None` when nothing answers.
 pub fn http(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, String, String)> {
+    http_with(port, method, path, &[], body)
+}
+
+/// One HTTP/1.0 request with extra header lines; the status, the head and
+/// the body.
+pub fn http_with(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[&str],
+    body: &str,
+) -> Option<(u16, String, String)> {
     use std::io::Write as _;
+    let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .ok()?;
     write!(
         stream,
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .ok()?;
