@@ -12,7 +12,7 @@ use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::values::{
-    AccountId, Alias, BucketName, CertificateArn, Cidr, DistributionId, DocumentKey, Format,
+    AccountId, Alias, BucketName, CertificateArn, Cidr, DistributionId, DocumentKey, Format, Lang,
     PathPattern, PriceClass, Region, Seconds, Tags,
 };
 
@@ -63,6 +63,9 @@ pub struct Environment {
     /// The page title (HTML) or `title` field (JSON).
     #[serde(default = "default_title")]
     pub title: String,
+    /// The pages' language, as `<html lang>` (a BCP 47 tag such as `en`, `de`, `pt-BR`).
+    #[serde(default)]
+    pub lang: Lang,
     /// How long CloudFront caches the origin's error before asking again.
     #[serde(default = "default_error_ttl")]
     pub error_caching_min_ttl: Seconds,

@@ -96,7 +96,13 @@ async function handler(event) {
   const json = any(C.api, r.uri) || (!!a && wantsJson(all(a).map(v => v.value).join().toLowerCase()));
   const msg = typeof s.message == 'string' && s.message ? s.message : C.message;
   const ra = s.retryAfter, retry = Math.ceil(left || (typeof ra == 'number' && ra > 0 ? ra : C.retryAfter));
-  const data = json ? C.page.json.join(JSON.stringify(msg)) : C.page.html.join(msg.replace(/[&<>"']/g, x => ESC[x]));
+  // A page that shows the window's end gets it inserted where it goes.
+  const U = C.page.until, parts = C.page.html.slice();
+  if (U && typeof s.until == 'number') {
+    const t = new Date(s.until * 1000).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+    parts[U[0]] = parts[U[0]].slice(0, U[1]) + U[2].split(U[3]).join(t) + parts[U[0]].slice(U[1]);
+  }
+  const data = json ? C.page.json.join(JSON.stringify(msg)) : parts.join(msg.replace(/[&<>"']/g, x => ESC[x]));
   return {
     statusCode: 503, statusDescription: 'Service Unavailable', body: { encoding: 'text', data: data },
     headers: {

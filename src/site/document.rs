@@ -33,6 +33,8 @@ pub struct Template {
     pub source: String,
     /// Where it came from, for messages: a path or "built-in".
     pub origin: String,
+    /// The page's language (`lang` in the config), for `{{ lang }}`.
+    pub lang: String,
 }
 
 impl Template {
@@ -45,12 +47,22 @@ impl Template {
             format,
             source: source.to_string(),
             origin: "built-in".to_string(),
+            lang: "en".to_string(),
         }
+    }
+
+    /// The same template, for pages in `lang`.
+    pub fn in_lang(mut self, lang: &str) -> Self {
+        self.lang = lang.to_string();
+        self
     }
 
     /// The environment's template: its `template` file, or the built-in one.
     pub fn for_environment(env: &Environment, base_dir: &Path) -> Result<Self> {
-        Self::from_file_or_builtin(env.format, env.template.as_deref(), base_dir)
+        Ok(
+            Self::from_file_or_builtin(env.format, env.template.as_deref(), base_dir)?
+                .in_lang(env.lang.as_str()),
+        )
     }
 
     pub fn render(&self, key: &DocumentKey, title: &str, message: &str) -> Result<ErrorDocument> {
@@ -64,6 +76,12 @@ impl Template {
 
     /// The template rendered with `title` and `message`, escaped for its format.
     pub fn render_text(&self, title: &str, message: &str) -> Result<String> {
+        self.render_parts(title, message, "")
+    }
+
+    /// The same, with `until` (the window's expected end, as text; empty when
+    /// none, which a template tests with `{% if until %}`).
+    pub fn render_parts(&self, title: &str, message: &str, until: &str) -> Result<String> {
         let mut jinja = minijinja::Environment::new();
         jinja.set_undefined_behavior(UndefinedBehavior::Strict);
         let escape = match self.format {
@@ -75,10 +93,16 @@ impl Template {
             .template_from_str(&self.source)
             .with_context(|| format!("template {} does not parse", self.origin))?;
         let body = template
-            .render(minijinja::context! { title => title, message => message })
+            .render(minijinja::context! {
+                title => title,
+                message => message,
+                lang => &self.lang,
+                until => until,
+            })
             .map_err(|e| {
                 anyhow::anyhow!(
-                    "template {} does not render: {e} (it may use `title` and `message`)",
+                    "template {} does not render: {e} (it may use `title`, `message`, `lang` and \
+                     `until`)",
                     self.origin
                 )
             })?;
@@ -114,6 +138,7 @@ impl Template {
             format,
             source,
             origin: path.display().to_string(),
+            lang: "en".to_string(),
         })
     }
 }
@@ -208,6 +233,7 @@ mod tests {
             format: Format::Json,
             source: "{\"message\": \"{{ message }}\"}".to_string(),
             origin: "t.json".to_string(),
+            lang: "en".into(),
         };
         let err = template
             .render(&key("m.json"), "t", "hi")
@@ -222,6 +248,7 @@ mod tests {
             format: Format::Html,
             source: "{{ mesage }}".to_string(),
             origin: "t.html".to_string(),
+            lang: "en".into(),
         };
         let err = template
             .render(&key("m.html"), "t", "hi")

@@ -18,6 +18,8 @@ pub const MAX_FUNCTION_BYTES: usize = 10_240;
 /// Where the message goes in the rendered page: letters, digits and
 /// underscores, which neither HTML- nor JSON-escaping changes.
 const SLOT: &str = "MAINT_MESSAGE_SLOT_5F1C";
+/// Where the window's end goes, for a page that shows it (`{{ until }}`).
+const UNTIL_SLOT: &str = "MAINT_UNTIL_SLOT_9D2E";
 
 #[derive(Serialize)]
 struct FunctionConfig {
@@ -36,6 +38,41 @@ struct FunctionConfig {
 struct Pages {
     html: Vec<String>,
     json: Vec<String>,
+    /// Where a window's end goes, when the template shows it: `[part, at,
+    /// fragment, slot]`, inserting `fragment` (its `slot` replaced by the end
+    /// time) into `html[part]` at UTF-16 offset `at`. A difference, not a
+    /// second page: every byte counts against the 10 KB limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    until: Option<(usize, usize, String, &'static str)>,
+}
+
+/// Where rendering with an end time inserted text into the page split in
+/// `plain`: one part grew by one fragment (what `{% if until %}` does).
+fn insertion(plain: &[String], with_until: &[String]) -> Option<(usize, usize, String)> {
+    if plain.len() != with_until.len() {
+        return None;
+    }
+    let mut changed = plain
+        .iter()
+        .zip(with_until)
+        .enumerate()
+        .filter(|(_, (a, b))| a != b);
+    let (part, (before, after)) = changed.next()?;
+    if changed.next().is_some() {
+        return None;
+    }
+    let prefix = before
+        .char_indices()
+        .zip(after.chars())
+        .find(|((_, a), b)| a != b)
+        .map_or(before.len(), |((i, _), _)| i);
+    let rest = &before[prefix..];
+    let fragment = after.strip_prefix(&before[..prefix])?.strip_suffix(rest)?;
+    Some((
+        part,
+        before[..prefix].encode_utf16().count(),
+        fragment.to_string(),
+    ))
 }
 
 #[derive(Serialize)]
@@ -47,12 +84,23 @@ struct BypassParams {
 }
 
 /// The function's code for `window`, checked against the 10 KB limit.
-pub fn render_function(window: &WindowConfig, base_dir: &Path) -> Result<String> {
-    let html = Template::from_file_or_builtin(Format::Html, window.template.as_deref(), base_dir)?;
+pub fn render_function(window: &WindowConfig, lang: &str, base_dir: &Path) -> Result<String> {
+    let html = Template::from_file_or_builtin(Format::Html, window.template.as_deref(), base_dir)?
+        .in_lang(lang);
     let json =
-        Template::from_file_or_builtin(Format::Json, window.json_template.as_deref(), base_dir)?;
+        Template::from_file_or_builtin(Format::Json, window.json_template.as_deref(), base_dir)?
+            .in_lang(lang);
     let html_page = html.render_text(&window.title, SLOT)?;
     let json_page = json.render_text(&window.title, SLOT)?;
+    let parts: Vec<String> = html_page.split(SLOT).map(str::to_string).collect();
+    let with_until: Vec<String> = html
+        .render_parts(&window.title, SLOT, UNTIL_SLOT)?
+        .split(SLOT)
+        .map(str::to_string)
+        .collect();
+    let until = insertion(&parts, &with_until)
+        .filter(|(_, _, fragment)| fragment.contains(UNTIL_SLOT))
+        .map(|(part, at, fragment)| (part, at, fragment, UNTIL_SLOT));
     let (mut ipv4, mut ipv6) = (Vec::new(), Vec::new());
     for cidr in &window.bypass.cidrs {
         match cidr.network() {
@@ -62,11 +110,12 @@ pub fn render_function(window: &WindowConfig, base_dir: &Path) -> Result<String>
     }
     let config = FunctionConfig {
         page: Pages {
-            html: html_page.split(SLOT).map(str::to_string).collect(),
+            html: parts,
             json: json_page
                 .split(&format!("\"{SLOT}\""))
                 .map(str::to_string)
                 .collect(),
+            until,
         },
         message: window.message.clone(),
         retry_after: window.retry_after.get(),

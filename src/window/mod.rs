@@ -59,7 +59,7 @@ impl WindowSpec {
         Ok(Self {
             distribution: distribution.clone(),
             behaviors: window.behaviors.clone(),
-            code: render_function(&window, base_dir)?,
+            code: render_function(&window, env.lang.as_str(), base_dir)?,
             secret_env: window.bypass.secret_env.clone(),
             default_message: window.message.clone(),
             retry_after: window.retry_after.get(),
@@ -161,6 +161,10 @@ mod tests {
         config.select(None).unwrap().1.window_config()
     }
 
+    fn render_function_en(window: &WindowConfig, base_dir: &Path) -> Result<String> {
+        render_function(window, "en", base_dir)
+    }
+
     fn embedded_config(code: &str) -> serde_json::Value {
         let start = code.find("{\"page\"").expect("config object");
         let mut de = serde_json::Deserializer::from_str(&code[start..]).into_iter();
@@ -169,8 +173,7 @@ mod tests {
 
     #[test]
     fn the_default_function_fits_with_room_to_spare() {
-        let code = render_function(
-            &window("      message: We are upgrading the shop and will be back within the hour. Orders placed before 10:00 UTC are safe and will ship as planned.\n      bypass:\n        cidrs: [203.0.113.0/24, 198.51.100.0/24, 2001:db8::/32]\n        open_paths: [/health, /webhooks/*, /payments/callback]\n        secret_env: MAINT_BYPASS_SECRET\n      api_paths: [/api/*]\n"),
+        let code = render_function_en(&window("      message: We are upgrading the shop and will be back within the hour. Orders placed before 10:00 UTC are safe and will ship as planned.\n      bypass:\n        cidrs: [203.0.113.0/24, 198.51.100.0/24, 2001:db8::/32]\n        open_paths: [/health, /webhooks/*, /payments/callback]\n        secret_env: MAINT_BYPASS_SECRET\n      api_paths: [/api/*]\n"),
             Path::new("."),
         )
         .unwrap();
@@ -181,7 +184,7 @@ mod tests {
     #[test]
     fn the_page_is_split_where_the_message_goes() {
         let code =
-            render_function(&window("      title: Shop <closed>\n"), Path::new(".")).unwrap();
+            render_function_en(&window("      title: Shop <closed>\n"), Path::new(".")).unwrap();
         let config = embedded_config(&code);
         let html = config["page"]["html"].as_array().unwrap();
         assert_eq!(html.len(), 2, "one message slot in the built-in page");
@@ -205,8 +208,7 @@ mod tests {
 
     #[test]
     fn bypass_rules_are_rendered_in_machine_form() {
-        let code = render_function(
-            &window("      bypass:\n        cidrs: [10.0.0.0/8, 2001:db8::/32]\n        open_paths: [/health]\n        secret_env: MAINT_BYPASS_SECRET\n        cookie_max_age: 600\n"),
+        let code = render_function_en(&window("      bypass:\n        cidrs: [10.0.0.0/8, 2001:db8::/32]\n        open_paths: [/health]\n        secret_env: MAINT_BYPASS_SECRET\n        cookie_max_age: 600\n"),
             Path::new("."),
         )
         .unwrap();
@@ -219,7 +221,7 @@ mod tests {
         assert_eq!(config["open"], serde_json::json!(["^\\/health$"]));
         assert_eq!(config["bypass"]["maxAge"], 600);
         assert_eq!(config["bypass"]["param"], BYPASS_PARAM);
-        let plain = render_function(&window("      retry_after: 60\n"), Path::new(".")).unwrap();
+        let plain = render_function_en(&window("      retry_after: 60\n"), Path::new(".")).unwrap();
         assert!(embedded_config(&plain)["bypass"].is_null());
         assert_eq!(embedded_config(&plain)["retryAfter"], 60);
     }
@@ -229,7 +231,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let big = format!("<p>{{{{ message }}}}</p>{}", "<!-- padding -->".repeat(700));
         std::fs::write(dir.path().join("big.html"), big).unwrap();
-        let err = render_function(&window("      template: big.html\n"), dir.path())
+        let err = render_function_en(&window("      template: big.html\n"), dir.path())
             .unwrap_err()
             .to_string();
         assert!(err.contains("over CloudFront's limit of 10240"), "{err}");
@@ -239,7 +241,7 @@ mod tests {
     #[test]
     fn line_separators_cannot_break_the_es5_literal() {
         let code =
-            render_function(&window("      message: \"a\\u2028b\"\n"), Path::new(".")).unwrap();
+            render_function_en(&window("      message: \"a\\u2028b\"\n"), Path::new(".")).unwrap();
         assert!(!code.contains('\u{2028}'));
         assert!(code.contains("a\\u2028b"));
     }

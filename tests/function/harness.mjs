@@ -74,7 +74,8 @@ function standIn(data) {
 function loadNode(code, data, now) {
   if (!code.includes(IMPORT_LINE)) throw new Error('the function code does not import the cloudfront module');
   const cf = standIn(data);
-  const date = now === undefined ? Date : { now: () => now * 1000 };
+  // A fixed clock: Date.now() is `now`, and `new Date(x)` still works.
+  const date = now === undefined ? Date : Object.assign(function FixedDate(...args) { return new Date(...args); }, { now: () => now * 1000 });
   // CloudFront Functions run in strict mode.
   const body = '"use strict";\n' + code.replace(IMPORT_LINE, '') + '\nreturn handler;';
   // eslint-disable-next-line no-new-func
