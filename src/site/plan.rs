@@ -546,7 +546,7 @@ mod tests {
           ~ set object ownership to BucketOwnerEnforced (no ACLs)
           ~ turn on default encryption (SSE-S3)
           ~ tag the bucket: maint:environment=staging, maint:managed-by=maint, team=web
-          + upload maintenance.html (text/html; charset=utf-8, 1259 bytes, public, max-age=30)
+          + upload maintenance.html (text/html; charset=utf-8, 1291 bytes, public, max-age=30)
           + create origin access control maint-acme-maint
           + create distribution "maint site mode: acme-maint"
           + set bucket policy: only this distribution may read the document; no access without TLS
@@ -583,7 +583,7 @@ mod tests {
         Plan for environment `staging` (5 changes):
           ~ block all public access to the bucket
           ~ tag the bucket: cost-centre=42, maint:environment=staging, maint:managed-by=maint, team=web
-          ~ replace maintenance.html (text/html; charset=utf-8, 1259 bytes, public, max-age=30)
+          ~ replace maintenance.html (text/html; charset=utf-8, 1291 bytes, public, max-age=30)
           ~ update distribution E1: price class
           ~ replace bucket policy: only this distribution may read the document; no access without TLS
         ");
