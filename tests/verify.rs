@@ -7,7 +7,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{Emulator, Project, stderr_of, stdout_of};
+use support::{Emulator, Project, http_with, stderr_of, stdout_of};
 
 const SECRET: &str = "team-secret-0123456789abcdef";
 const SITE: &str = "environments:\n  staging:\n    region: eu-west-1\n    bucket: acme-verify\n";
@@ -207,4 +207,112 @@ async fn window_mode_on_off_bypass_and_waiting_are_proven_at_the_edge() {
     let (code, doc) = verify_json(&project, &emulator);
     assert_eq!(code, 0, "{:#?}", failed(&doc));
     assert!(origin.requests() > 0, "the origin was reached");
+}
+
+/// The distribution's domain, as `status` reports it.
+fn domain_of(project: &Project, mode: &str) -> String {
+    let output = project
+        .maint(&["status", "--output", "json"])
+        .output()
+        .unwrap();
+    let status: Value = serde_json::from_slice(&output.stdout).unwrap();
+    match mode {
+        "site" => status["site"]["distribution"]["domain"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        _ => unreachable!(),
+    }
+}
+
+#[tokio::test]
+async fn every_method_and_path_gets_the_page_from_the_edge() {
+    let emulator = Emulator::start();
+    let project = Project::new(SITE).against(&emulator);
+    project.maint(&["provision"]).assert().success();
+    let host = format!("Host: {}", domain_of(&project, "site"));
+    let port: u16 = emulator.url.rsplit(':').next().unwrap().parse().unwrap();
+    for method in ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"] {
+        for path in [
+            "/",
+            "/index.html",
+            "/api/v1/orders?id=7",
+            "/a/b/c/",
+            "/.env",
+        ] {
+            let (status, head, body) = http_with(port, method, path, &[&host], "").unwrap();
+            assert_eq!(status, 503, "{method} {path}: {head}");
+            assert!(
+                head.to_ascii_lowercase()
+                    .contains("content-type: text/html; charset=utf-8"),
+                "{method} {path}: {head}"
+            );
+            if method != "HEAD" {
+                assert!(
+                    body.contains("<h1>Down for maintenance</h1>"),
+                    "{method} {path}: {body}"
+                );
+            }
+        }
+    }
+    // The page's own path is the one that answers 200.
+    let (status, _, _) = http_with(port, "GET", "/maintenance.html", &[&host], "").unwrap();
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn each_bypass_rule_and_an_expired_window_reach_the_origin_at_the_edge() {
+    let emulator = Emulator::start();
+    let origin = support::LocalOrigin::start();
+    let cf = emulator.cloudfront().await;
+    let id = support::distribution_for_origin(&cf, origin.port).await;
+    let project = Project::new(&format!(
+        "environments:\n  shop:\n    region: eu-west-1\n    distribution: {id}\n    window:\n      bypass:\n        cidrs: [203.0.113.0/24]\n        open_paths: [/health]\n"
+    ))
+    .against(&emulator);
+    project.maint(&["attach"]).assert().success();
+    let domain = cf
+        .get_distribution()
+        .id(&id)
+        .send()
+        .await
+        .unwrap()
+        .distribution()
+        .unwrap()
+        .domain_name()
+        .to_string();
+    let host = format!("Host: {domain}");
+    let port: u16 = emulator.url.rsplit(':').next().unwrap().parse().unwrap();
+    project.maint(&["on", "--for", "3s"]).assert().success();
+    let get = |path: &str, extra: &[&str]| {
+        let mut headers = vec![host.as_str()];
+        headers.extend_from_slice(extra);
+        http_with(port, "GET", path, &headers, "").unwrap()
+    };
+    assert_eq!(get("/", &[]).0, 503, "a visitor gets the page");
+    assert_eq!(get("/", &["Accept: application/json"]).0, 503);
+    assert!(
+        get("/", &["Accept: application/json"])
+            .1
+            .to_ascii_lowercase()
+            .contains("application/json")
+    );
+    assert_eq!(
+        get("/health", &[]).0,
+        200,
+        "an open path reaches the origin"
+    );
+    assert_eq!(
+        get("/", &["X-Maint-Viewer-Ip: 203.0.113.9"]).0,
+        200,
+        "the office reaches the origin"
+    );
+    assert_eq!(get("/", &["X-Maint-Viewer-Ip: 198.51.100.9"]).0, 503);
+    // Once the window's end has passed, it ends by itself.
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    assert_eq!(
+        get("/", &[]).0,
+        200,
+        "an expired window lets everyone through"
+    );
 }
