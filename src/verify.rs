@@ -48,6 +48,9 @@ pub struct Outcome {
     pub expected: String,
     pub got: String,
     pub passed: bool,
+    /// Whether the site answered at all (an HTTP status, right or wrong).
+    #[serde(skip)]
+    pub answered: bool,
 }
 
 impl Check {
@@ -58,6 +61,7 @@ impl Check {
     /// Judges `reply` (or the error that stood in its way).
     pub fn judge(&self, reply: Result<&Reply, String>) -> Outcome {
         let expected = self.expect.describe();
+        let answered = reply.is_ok();
         let (got, passed) = match reply {
             Err(error) => (error, false),
             Ok(reply) => (
@@ -71,6 +75,7 @@ impl Check {
             expected,
             got,
             passed,
+            answered,
         }
     }
 }

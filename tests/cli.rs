@@ -612,3 +612,34 @@ fn preview_runs_the_window_function_on_njs_before_attach() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn waiting_for_a_site_that_cannot_be_reached_fails_at_once() {
+    // Nothing listens on the edge URL: --wait must say so, not wait minutes.
+    let emulator = support::Emulator::start();
+    let project = Project::new(
+        "environments:\n  staging:\n    region: eu-west-1\n    bucket: acme-unreachable\n",
+    )
+    .against(&emulator);
+    project.maint(&["provision"]).assert().success();
+    let output = project
+        .maint(&[
+            "set-message",
+            "-m",
+            "hi",
+            "--invalidate",
+            "--wait",
+            "--url",
+            DEAD_ENDPOINT,
+        ])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains("cannot reach the live site at http://127.0.0.1:9"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("point --url at the site"), "{stderr}");
+}

@@ -477,11 +477,14 @@ async fn set_message_from_a_file_with_invalidation() {
             "message.txt",
             "--invalidate",
             "--wait",
+            "--url",
+            &emulator.url,
         ])
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", stderr_of(&output));
     assert!(stdout_of(&output).contains("Invalidation"));
+    assert!(stderr_of(&output).contains("serves the new page"));
     let cf = emulator.cloudfront().await;
     let summary = the_distribution(&cf).await;
     let list = cf

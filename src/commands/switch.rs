@@ -142,6 +142,7 @@ async fn wait_for_edge(
     let checks = crate::verify::window_checks(on, &message);
     crate::progress::wait_for("the live site", EDGE_WAIT, out.quiet_waits(), || async {
         let outcomes = super::verify::run_window_checks(spec, clients, url, &checks).await?;
+        super::verify::unreachable(&outcomes, url.unwrap_or("the distribution's domain"))?;
         let passed = outcomes.iter().filter(|o| o.passed).count();
         let done = passed == outcomes.len();
         let status = if done {

@@ -194,12 +194,12 @@ pub async fn wait_for_site(
     let checks = site_checks(document.content_type(), &page, &spec.key.page_path());
     let target = target(&dist.domain, url);
     crate::progress::wait_for("the live site", SITE_WAIT, out.quiet_waits(), || async {
-        let mut passed = 0;
+        let mut outcomes = Vec::new();
         for check in &checks {
-            if run_check(check, &target, &[]).await.0.passed {
-                passed += 1;
-            }
+            outcomes.push(run_check(check, &target, &[]).await.0);
         }
+        unreachable(&outcomes, &target.base)?;
+        let passed = outcomes.iter().filter(|o| o.passed).count();
         let done = passed == checks.len();
         let status = if done {
             "serves the new page".to_string()
@@ -209,6 +209,22 @@ pub async fn wait_for_site(
         Ok((status, done))
     })
     .await
+}
+
+/// Waiting is for a site that answers the old way, not for one that cannot
+/// be reached at all: that fails at once, saying so.
+pub fn unreachable(outcomes: &[Outcome], base: &str) -> Result<()> {
+    if let Some(first) = outcomes.first()
+        && outcomes.iter().all(|o| !o.answered)
+    {
+        return Err(Failure::new(
+            Kind::Runtime,
+            format!("cannot reach the live site at {base}: {}", first.got),
+        )
+        .hint("check the network from here, or point --url at the site")
+        .into());
+    }
+    Ok(())
 }
 
 /// Runs `checks` against the window's distribution once.
