@@ -112,15 +112,20 @@ retries a create that succeeded.
 
 It can record every request it receives, one `METHOD /path?query` line each,
 in the file named by MAINT_EMULATOR_REQUEST_LOG: tests use that record to
-prove, for instance, that a converged `maint provision` sends no write.
+prove, for instance, that a converged `maint provision` sends no write, and
+that `maint grant`'s policies allow exactly what each command sends. A
+query-protocol call (STS, IAM: all `POST /`) gets its Action appended:
+`POST / GetCallerIdentity`.
 
 Usage: python emulator/server.py --port PORT [moto_server options]
 """
 
+import io
 import os
 import re
 import sys
 import threading
+import urllib.parse
 
 from moto.cloudfront import models as cloudfront
 from moto.cloudfront.exceptions import CloudFrontException
@@ -271,6 +276,20 @@ _LOST = (
 )
 
 
+def _query_action(environ):
+    """The Action of a query-protocol call (STS, IAM: every one is `POST /`),
+    read from the form body, which is put back for moto to read again."""
+    if environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") != "/":
+        return ""
+    if "x-www-form-urlencoded" not in environ.get("CONTENT_TYPE", ""):
+        return ""
+    size = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(size)
+    environ["wsgi.input"] = io.BytesIO(body)
+    fields = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+    return fields.get("Action", [""])[0]
+
+
 def _serve(self, environ, start_response):
     routed = kvs.route(environ)  # 10. the KeyValueStore data plane
     if routed:
@@ -293,8 +312,9 @@ def _app(self, environ, start_response):
         return [b"ok\n"]
     if _log_path and not path.startswith("/moto-api"):
         query = environ.get("QUERY_STRING", "")
+        action = _query_action(environ)
         with _lock, open(_log_path, "a", encoding="utf-8") as log:
-            log.write(f"{method} {path}{'?' + query if query else ''}\n")
+            log.write(f"{method} {path}{'?' + query if query else ''}{' ' + action if action else ''}\n")
     with _lock:
         rule = next((r for r in _lose if r[0] == method and r[1].fullmatch(path)), None)
         if rule:

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::grant::trust;
+use crate::grant::{OperationList, parse_operations};
 use crate::values::Region;
 
 const ABOUT: &str = "Serverless maintenance mode on AWS: a private S3 bucket and a CloudFront \
@@ -116,6 +118,73 @@ pub struct WaitForEdge {
     /// Host header (a local edge, or a test).
     #[arg(long, value_name = "URL", requires = "wait", value_parser = parse_endpoint)]
     pub url: Option<String>,
+}
+
+/// Who gets access (`grant`) or loses it (`revoke`).
+#[derive(Debug, Clone, Args)]
+pub struct Grantee {
+    /// An existing IAM role; with --github-repo or --gitlab-project, the name of
+    /// the role maint creates (default maint-ENV-ci).
+    #[arg(long, value_name = "NAME", value_parser = parse_iam_name)]
+    pub role: Option<String>,
+    /// An existing IAM user.
+    #[arg(long, value_name = "NAME", value_parser = parse_iam_name,
+          conflicts_with_all = ["role", "github_repo", "gitlab_project"])]
+    pub user: Option<String>,
+    /// A GitHub repository, OWNER/REPO, whose Actions workflows assume the role
+    /// through OIDC.
+    #[arg(long, value_name = "OWNER/REPO", value_parser = trust::check_github_repo,
+          conflicts_with = "gitlab_project")]
+    pub github_repo: Option<String>,
+    /// With --github-repo: only runs on this ref (refs/heads/main, refs/tags/v*).
+    #[arg(long, value_name = "REF", requires = "github_repo", conflicts_with = "github_environment",
+          value_parser = trust::check_github_ref)]
+    pub github_ref: Option<String>,
+    /// With --github-repo: only jobs of this deployment environment.
+    #[arg(long, value_name = "NAME", requires = "github_repo", value_parser = trust::check_scope_name)]
+    pub github_environment: Option<String>,
+    /// A GitLab.com project, GROUP/PROJECT, whose pipelines assume the role
+    /// through OIDC.
+    #[arg(long, value_name = "GROUP/PROJECT", value_parser = trust::check_gitlab_project)]
+    pub gitlab_project: Option<String>,
+    /// With --gitlab-project: only pipelines on this branch.
+    #[arg(long, value_name = "BRANCH", requires = "gitlab_project", value_parser = trust::check_scope_name)]
+    pub gitlab_branch: Option<String>,
+}
+
+impl Grantee {
+    /// The CI that assumes the role, when one is named.
+    pub fn ci(&self) -> Option<trust::Ci> {
+        if let Some(repo) = &self.github_repo {
+            let scope = match (&self.github_ref, &self.github_environment) {
+                (Some(r), _) => trust::GitHubScope::Ref(r.clone()),
+                (None, Some(e)) => trust::GitHubScope::Environment(e.clone()),
+                (None, None) => trust::GitHubScope::Any,
+            };
+            return Some(trust::Ci::GitHub {
+                repo: repo.clone(),
+                scope,
+            });
+        }
+        self.gitlab_project.as_ref().map(|p| trust::Ci::GitLab {
+            project: p.clone(),
+            branch: self.gitlab_branch.clone(),
+        })
+    }
+}
+
+/// An IAM role or user name: 1 to 64 of letters, digits and `+=,.@_-`.
+fn parse_iam_name(text: &str) -> Result<String, String> {
+    if !text.is_empty()
+        && text.len() <= 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+    {
+        Ok(text.to_string())
+    } else {
+        Err("an IAM name has 1 to 64 letters, digits and + = , . @ _ -".to_string())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -267,6 +336,51 @@ pub enum Command {
         /// domain as Host header (a local edge, or a test).
         #[arg(long, value_name = "URL", value_parser = parse_endpoint)]
         url: Option<String>,
+    },
+    /// Give a CI role (or a role or user) exactly the access some operations need.
+    ///
+    /// Builds one customer-managed policy for the environment that allows what
+    /// the chosen operations need on its own resources (the page, the
+    /// distribution, the function, the store), and attaches it. With
+    /// --github-repo or --gitlab-project, also creates the CI's OIDC identity
+    /// provider if it is missing, and a role only that repository can assume: no
+    /// stored keys. Shows the plan first; a second run changes nothing.
+    ///
+    ///   maint grant --github-repo acme/shop --github-ref refs/heads/main
+    ///   maint grant --operations admin --user alice
+    ///   maint grant --print --operations message,invalidate
+    ///
+    /// Operations: message (set-message), invalidate, window (on, off), status
+    /// (status, verify, and any --wait), all (those four, the default) and admin
+    /// (also provision, destroy, attach, detach).
+    Grant {
+        #[command(flatten)]
+        grantee: Grantee,
+        /// Comma-separated: message, invalidate, window, status, all, admin.
+        #[arg(long, value_name = "LIST", value_parser = parse_operations)]
+        operations: Option<OperationList>,
+        /// Replace the trust policy of a role (or a policy) maint did not write.
+        #[arg(long)]
+        force: bool,
+        /// Show the plan and change nothing.
+        #[arg(long, conflicts_with = "print")]
+        dry_run: bool,
+        /// Print the policy and trust documents and call no AWS API (values only
+        /// AWS knows are shown as <placeholders>).
+        #[arg(long)]
+        print: bool,
+    },
+    /// Remove exactly what `grant` made: the policy, and the CI role and OIDC
+    /// provider when maint created them and nothing else uses them.
+    Revoke {
+        #[command(flatten)]
+        grantee: Grantee,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+        /// Show what would be removed and change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Serve the page on loopback exactly as visitors will get it (503, same headers).
     Preview {

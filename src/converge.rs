@@ -70,6 +70,13 @@ pub trait Converge {
         Ok(())
     }
 
+    /// How long AWS may take to show a change in reads: IAM is eventually
+    /// consistent, so its verification looks again a few times before it
+    /// calls a change missing. Zero for services that read their writes.
+    fn settle_time(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+
     /// Makes the changes, in order.
     async fn apply(
         &mut self,
@@ -144,8 +151,12 @@ pub async fn converge<C: Converge>(
     }
     target.before_apply(&steps)?;
     target.apply(&steps, observed, out).await?;
-    let again = target.observe().await?;
-    let left = target.plan(&again)?;
+    let settle = std::time::Instant::now() + target.settle_time();
+    let mut left = target.plan(&target.observe().await?)?;
+    while !left.is_empty() && std::time::Instant::now() < settle {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        left = target.plan(&target.observe().await?)?;
+    }
     if !left.is_empty() {
         bail!(
             "AWS does not show all the changes yet; run the command again. Still different:\n{}",

@@ -9,6 +9,7 @@ mod cli;
 mod commands;
 mod config;
 mod converge;
+mod grant;
 mod http;
 mod output;
 mod progress;
@@ -138,13 +139,23 @@ fn usage_error(err: &clap::Error) -> ExitCode {
             _ => 0,
         });
     }
+    // The first line, and the indented lines under it (the arguments a
+    // "required arguments were not provided" error names).
     let text = err.render().to_string();
-    let line = text
-        .lines()
+    let mut lines = text.lines();
+    let mut line = lines
         .next()
         .unwrap_or_default()
         .trim_start_matches("error: ")
+        .trim_end_matches(':')
         .to_string();
+    let named: Vec<&str> = lines
+        .take_while(|l| l.starts_with("  "))
+        .map(str::trim)
+        .collect();
+    if !named.is_empty() {
+        line = format!("{line}: {}", named.join(", "));
+    }
     let json = std::env::args()
         .collect::<Vec<_>>()
         .windows(2)

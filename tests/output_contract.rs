@@ -85,6 +85,23 @@ fn site_mode_commands_print_their_documented_json() {
             .is_empty()
     );
     json_of(&project, &["verify", "--url", &emulator.url], 0, "verify");
+    let printed = json_of(&project, &["grant", "--print"], 0, "grant");
+    assert_eq!(printed["printed"], true);
+    let granted = json_of(
+        &project,
+        &["grant", "--github-repo", "acme/shop"],
+        0,
+        "grant",
+    );
+    assert_eq!(granted["principal"]["name"], "maint-staging-ci");
+    assert_eq!(granted["plan"][0]["action"], "create");
+    let revoked = json_of(
+        &project,
+        &["revoke", "--github-repo", "acme/shop", "--yes"],
+        0,
+        "revoke",
+    );
+    assert_eq!(revoked["applied"], true);
     json_of(&project, &["destroy", "--dry-run"], 0, "destroy");
     let destroyed = json_of(&project, &["destroy", "--yes"], 0, "destroy");
     assert_eq!(destroyed["applied"], true);

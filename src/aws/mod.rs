@@ -4,6 +4,7 @@
 
 pub mod calls;
 pub mod cloudfront;
+pub mod iam;
 pub mod s3;
 pub mod sts;
 pub mod window;
@@ -50,6 +51,8 @@ pub struct Clients {
     pub kvs: aws_sdk_cloudfrontkeyvaluestore::Client,
     /// Which account the credentials are for.
     pub sts: aws_sdk_sts::Client,
+    /// Access for CI and operators (`grant`, `revoke`).
+    pub iam: aws_sdk_iam::Client,
 }
 
 impl Connection {
@@ -193,6 +196,11 @@ fn clients_for(shared: &aws_config::SdkConfig, endpoint_url: Option<&str>) -> Cl
                 .interceptor(calls::CallLog)
                 .build(),
         ),
+        iam: aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(shared)
+                .interceptor(calls::CallLog)
+                .build(),
+        ),
     }
 }
 
@@ -267,9 +275,10 @@ where
         let code = service.err().code().unwrap_or(&status);
         let message = service.err().message().unwrap_or("");
         let hint = match code {
-            "AccessDenied" | "AccessDeniedException" | "Forbidden" => {
-                Some("the credentials in use lack this permission: see the README's IAM policy")
-            }
+            "AccessDenied" | "AccessDeniedException" | "Forbidden" => Some(
+                "the credentials in use lack this permission: `maint grant --print` shows \
+                     what each operation needs",
+            ),
             "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => Some(
                 "the credentials have expired: refresh them, e.g. `aws sso login`, and run again",
             ),
@@ -349,6 +358,17 @@ pub fn unused_sts() -> aws_sdk_sts::Client {
     )
 }
 
+/// An IAM client for tests that never call it.
+#[cfg(test)]
+pub fn unused_iam() -> aws_sdk_iam::Client {
+    aws_sdk_iam::Client::from_conf(
+        aws_sdk_iam::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .build(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,7 +408,7 @@ mod tests {
         assert!(text.contains("aws sso login"), "{text}");
         let text = service_error(403, Some("AccessDenied"), "Access Denied").to_string();
         assert!(
-            text.contains("lack this permission") && text.contains("IAM policy"),
+            text.contains("lack this permission") && text.contains("maint grant --print"),
             "{text}"
         );
     }

@@ -613,6 +613,7 @@ fn clients(world: &Shared) -> Clients {
         cloudfront,
         kvs,
         sts: crate::aws::unused_sts(),
+        iam: crate::aws::unused_iam(),
     }
 }
 

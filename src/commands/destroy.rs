@@ -4,12 +4,11 @@
 //! resumes where it stopped.
 
 use std::fmt;
-use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
 use anyhow::{Result, bail};
 use serde::Serialize;
 
-use super::{Output, Session, wait_deployed};
+use super::{Output, Session, confirm, wait_deployed};
 use crate::aws::cloudfront::{self, DeleteAttempt};
 use crate::aws::{Clients, s3};
 use crate::converge::{Action, Change, Converge, converge};
@@ -98,28 +97,6 @@ impl fmt::Display for Report {
     }
 }
 
-fn confirm(environment: &str, yes: bool) -> Result<()> {
-    if yes {
-        return Ok(());
-    }
-    if !std::io::stdin().is_terminal() {
-        bail!(
-            "refusing to destroy `{environment}` without confirmation, and there is no terminal to \
-             ask on: pass --yes to confirm"
-        );
-    }
-    eprint!(
-        "This deletes the maintenance site of `{environment}`. Type the environment name to confirm: "
-    );
-    std::io::stderr().flush()?;
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    if answer.trim() != environment {
-        bail!("not confirmed: nothing was deleted");
-    }
-    Ok(())
-}
-
 /// What destroy sees: maint's resources, and objects in the bucket that are
 /// not maint's (which stop it before anything is deleted).
 pub struct Observed {
@@ -196,7 +173,13 @@ impl Converge for Destroy<'_> {
     }
 
     fn before_apply(&self, _steps: &[Deletion]) -> Result<()> {
-        confirm(self.environment, self.yes)
+        confirm(
+            self.environment,
+            self.yes,
+            "destroy",
+            "This deletes the maintenance site of",
+            "nothing was deleted",
+        )
     }
 
     async fn apply(&mut self, steps: &[Deletion], _: Observed, out: &Output) -> Result<()> {

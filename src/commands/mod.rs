@@ -6,6 +6,7 @@ pub(crate) mod attach;
 mod destroy;
 pub(crate) mod detach;
 mod function;
+mod grant;
 mod init;
 mod invalidate;
 mod preview;
@@ -108,6 +109,27 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Function => function::function(&Session::open(&cli.global)?, &out),
         Command::Verify { url } => verify::run(&Session::open(&cli.global)?, &out, url).await,
+        Command::Grant {
+            grantee,
+            operations,
+            force,
+            dry_run,
+            print,
+        } => {
+            let request = grant::Request {
+                grantee,
+                operations,
+                force,
+                dry_run,
+                print,
+            };
+            grant::grant(&Session::open(&cli.global)?, &out, request).await
+        }
+        Command::Revoke {
+            grantee,
+            yes,
+            dry_run,
+        } => grant::revoke(&Session::open(&cli.global)?, &out, &grantee, yes, dry_run).await,
         Command::Destroy { yes, dry_run } => {
             destroy::run(&Session::open(&cli.global)?, &out, yes, dry_run).await
         }
@@ -205,6 +227,11 @@ impl Session {
     /// when the environment names another (`account_id`). Never the wrong
     /// account.
     async fn changing_clients(&self, out: &Output) -> Result<Clients> {
+        Ok(self.changing_clients_in_account(out).await?.0)
+    }
+
+    /// `changing_clients`, and the account they act in.
+    async fn changing_clients_in_account(&self, out: &Output) -> Result<(Clients, String)> {
         let clients = self.clients().await?;
         let caller = crate::aws::sts::caller(&clients.sts).await?;
         if let Some(want) = &self.account_id
@@ -230,7 +257,7 @@ impl Session {
                 ""
             }
         ));
-        Ok(clients)
+        Ok((clients, caller.account))
     }
 }
 
@@ -300,6 +327,35 @@ pub async fn wait_invalidated(clients: &Clients, out: &Output, id: &str, inv: &s
         },
     )
     .await
+}
+
+/// Asks the person to type the environment's name before `command` deletes
+/// anything; `--yes` skips it, and without a terminal it refuses.
+pub fn confirm(
+    environment: &str,
+    yes: bool,
+    command: &str,
+    what: &str,
+    nothing: &str,
+) -> Result<()> {
+    use std::io::{BufRead as _, IsTerminal as _, Write as _};
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "refusing to {command} `{environment}` without confirmation, and there is no terminal \
+             to ask on: pass --yes to confirm"
+        );
+    }
+    eprint!("{what} `{environment}`. Type the environment name to confirm: ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if answer.trim() != environment {
+        bail!("not confirmed: {nothing}");
+    }
+    Ok(())
 }
 
 /// A missing distribution, said the same way by every command that needs one.

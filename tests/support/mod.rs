@@ -49,7 +49,7 @@ fn free_port() -> u16 {
 }
 
 /// STS GetCallerIdentity as the request log shows it.
-pub const IDENTITY: &str = "POST /";
+pub const IDENTITY: &str = "POST / GetCallerIdentity";
 
 impl Emulator {
     pub fn start() -> Self {
@@ -106,12 +106,20 @@ impl Emulator {
     }
 
     /// The requests that could change something: anything but GET and HEAD,
-    /// and but STS GetCallerIdentity (`POST /`, the query protocol's one
-    /// path; every changing command asks it which account it acts in).
+    /// and but the query protocol's reads (`POST / GetRole`, and STS
+    /// GetCallerIdentity, which every changing command asks which account it
+    /// acts in).
     pub fn writes(&self) -> Vec<String> {
         self.requests()
             .into_iter()
-            .filter(|r| !(r.starts_with("GET ") || r.starts_with("HEAD ") || r == IDENTITY))
+            .filter(|r| {
+                let read = r.starts_with("GET ")
+                    || r.starts_with("HEAD ")
+                    || r.strip_prefix("POST / ").is_some_and(|action| {
+                        action.starts_with("Get") || action.starts_with("List")
+                    });
+                !read
+            })
             .collect()
     }
 

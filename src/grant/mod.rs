@@ -1,0 +1,553 @@
+//! Least-privilege access, as IAM documents: the policy one environment's
+//! chosen operations need, on that environment's resources only, and the
+//! trust policy that lets exactly one GitHub repository (or GitLab project)
+//! assume the CI role through OIDC. Pure: `commands::grant` finds the
+//! resources on AWS and writes the documents to IAM.
+//!
+//! Each operation lists the IAM actions its commands need, and on which
+//! resource. AWS's Service Authorization Reference says which actions an API
+//! call needs and which resources an action can be narrowed to (docs/iam.md
+//! cites it); tests/grant.rs records what each command really sends to the
+//! emulator, maps it with that reference, and compares: nothing missing,
+//! nothing extra.
+
+pub mod plan;
+pub mod trust;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use anyhow::{Result, bail};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// What a principal may do with one environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    /// `set-message`.
+    Message,
+    /// `invalidate [--wait]`, `set-message --invalidate`.
+    Invalidate,
+    /// `on`, `off`.
+    Window,
+    /// `status`, `verify`, and the reads of any `--wait` that checks what
+    /// visitors get (`on --wait`, `off --wait`, `set-message --wait`).
+    Status,
+    /// `provision`, `destroy`, `attach`, `detach`, and all of the above.
+    Admin,
+}
+
+impl Operation {
+    /// The four CI operations `all` stands for.
+    pub const ALL: [Self; 4] = [Self::Message, Self::Invalidate, Self::Window, Self::Status];
+
+    /// Whether the operation means anything for an environment with a site
+    /// and/or a window.
+    pub fn applies(self, site: bool, window: bool) -> bool {
+        match self {
+            Self::Message | Self::Invalidate => site,
+            Self::Window => window,
+            Self::Status | Self::Admin => site || window,
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Message => "message",
+            Self::Invalidate => "invalidate",
+            Self::Window => "window",
+            Self::Status => "status",
+            Self::Admin => "admin",
+        })
+    }
+}
+
+/// `--operations` as given: the operations named, and whether `all` was.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OperationList {
+    pub named: BTreeSet<Operation>,
+    /// `all`: the four CI operations, those that apply to the environment.
+    pub all: bool,
+}
+
+impl OperationList {
+    /// The operations for an environment with a site and/or a window: an
+    /// operation named that does not apply is an error; `all` keeps those
+    /// that do.
+    pub fn for_environment(
+        &self,
+        site: bool,
+        window: bool,
+    ) -> Result<BTreeSet<Operation>, Operation> {
+        if let Some(op) = self.named.iter().find(|op| !op.applies(site, window)) {
+            return Err(*op);
+        }
+        let mut ops = self.named.clone();
+        if self.all {
+            ops.extend(
+                Operation::ALL
+                    .into_iter()
+                    .filter(|op| op.applies(site, window)),
+            );
+        }
+        Ok(ops)
+    }
+}
+
+/// `--operations`: a comma-separated list of `message`, `invalidate`,
+/// `window`, `status`, `all` (those four) and `admin` (everything).
+pub fn parse_operations(text: &str) -> Result<OperationList, String> {
+    let mut out = OperationList::default();
+    for word in text.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        let op = match word {
+            "message" => Operation::Message,
+            "invalidate" => Operation::Invalidate,
+            "window" => Operation::Window,
+            "status" => Operation::Status,
+            "admin" => Operation::Admin,
+            "all" => {
+                out.all = true;
+                continue;
+            }
+            other => {
+                return Err(format!(
+                    "unknown operation `{other}`: choose from message, invalidate, window, status, \
+                     all (those four) and admin (also provision, destroy, attach, detach)"
+                ));
+            }
+        };
+        out.named.insert(op);
+    }
+    if out.named.is_empty() && !out.all {
+        return Err("give at least one operation, e.g. message,invalidate".to_string());
+    }
+    Ok(out)
+}
+
+/// The resources of one environment that a policy names, as found on AWS.
+#[derive(Debug, Clone, Default)]
+pub struct Resources {
+    pub account: String,
+    pub environment: String,
+    pub site: Option<SiteResources>,
+    pub window: Option<WindowResources>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SiteResources {
+    pub bucket: String,
+    pub key: String,
+    /// The site's distribution, once provisioned.
+    pub distribution_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WindowResources {
+    pub distribution_id: String,
+    pub function_name: String,
+    /// The KeyValueStore, once attached (its ARN holds an id AWS gives).
+    pub store_arn: Option<String>,
+}
+
+/// What an action is allowed on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum On {
+    Bucket,
+    Page,
+    SiteDistribution,
+    OriginAccessControl,
+    WindowDistribution,
+    Function,
+    Store,
+    /// AWS supports no resource for the action, used in site mode...
+    AnySite,
+    /// ... and in window mode.
+    AnyWindow,
+}
+
+/// What each operation's commands need, and on what. tests/grant.rs proves
+/// it against the calls the commands really make.
+fn needs(op: Operation) -> Vec<(&'static str, On)> {
+    use On::*;
+    match op {
+        Operation::Message => vec![
+            ("s3:GetObject", Page),
+            ("s3:PutObject", Page),
+            // HeadObject of a missing page answers 404 only with ListBucket
+            // (403 without): maint then knows to upload it.
+            ("s3:ListBucket", Bucket),
+        ],
+        Operation::Invalidate => vec![
+            ("cloudfront:ListDistributions", AnySite),
+            ("cloudfront:CreateInvalidation", SiteDistribution),
+            ("cloudfront:GetInvalidation", SiteDistribution),
+        ],
+        Operation::Window => vec![
+            ("cloudfront:DescribeKeyValueStore", Store),
+            ("cloudfront-keyvaluestore:DescribeKeyValueStore", Store),
+            ("cloudfront-keyvaluestore:PutKey", Store),
+        ],
+        Operation::Status => vec![
+            ("s3:ListBucket", Bucket),
+            ("s3:GetBucketPublicAccessBlock", Bucket),
+            ("s3:GetBucketOwnershipControls", Bucket),
+            ("s3:GetEncryptionConfiguration", Bucket),
+            ("s3:GetBucketTagging", Bucket),
+            ("s3:GetBucketPolicy", Bucket),
+            ("s3:GetObject", Page),
+            ("cloudfront:ListOriginAccessControls", AnySite),
+            ("cloudfront:ListDistributions", AnySite),
+            ("cloudfront:GetDistribution", SiteDistribution),
+            ("cloudfront:ListTagsForResource", SiteDistribution),
+            ("cloudfront:ListInvalidations", SiteDistribution),
+            ("cloudfront:GetDistribution", WindowDistribution),
+            ("cloudfront:ListTagsForResource", WindowDistribution),
+            ("cloudfront:DescribeKeyValueStore", Store),
+            ("cloudfront:DescribeFunction", Function),
+            ("cloudfront:GetFunction", Function),
+            ("cloudfront-keyvaluestore:GetKey", Store),
+        ],
+        Operation::Admin => {
+            let mut all: Vec<(&'static str, On)> =
+                Operation::ALL.into_iter().flat_map(needs).collect();
+            all.extend([
+                ("s3:CreateBucket", Bucket),
+                ("s3:DeleteBucket", Bucket),
+                ("s3:PutBucketPublicAccessBlock", Bucket),
+                ("s3:PutBucketOwnershipControls", Bucket),
+                ("s3:PutEncryptionConfiguration", Bucket),
+                ("s3:PutBucketTagging", Bucket),
+                ("s3:PutBucketPolicy", Bucket),
+                ("s3:DeleteObject", Page),
+                ("cloudfront:CreateOriginAccessControl", AnySite),
+                ("cloudfront:GetOriginAccessControl", OriginAccessControl),
+                ("cloudfront:UpdateOriginAccessControl", OriginAccessControl),
+                ("cloudfront:DeleteOriginAccessControl", OriginAccessControl),
+                ("cloudfront:CreateDistribution", AnySite),
+                // CreateDistributionWithTags also needs TagResource, on the
+                // new distribution.
+                ("cloudfront:TagResource", SiteDistribution),
+                ("cloudfront:UpdateDistribution", SiteDistribution),
+                ("cloudfront:DeleteDistribution", SiteDistribution),
+                ("cloudfront:UpdateDistribution", WindowDistribution),
+                ("cloudfront:CreateKeyValueStore", AnyWindow),
+                ("cloudfront:DeleteKeyValueStore", Store),
+                ("cloudfront:CreateFunction", AnyWindow),
+                ("cloudfront:UpdateFunction", Function),
+                ("cloudfront:TestFunction", Function),
+                ("cloudfront:PublishFunction", Function),
+                ("cloudfront:DeleteFunction", Function),
+                ("cloudfront-keyvaluestore:GetKey", Store),
+            ]);
+            all
+        }
+    }
+}
+
+/// Why a statement names a wildcard: AWS offers nothing narrower.
+fn why_wildcard(on: On) -> &'static str {
+    match on {
+        On::AnySite | On::AnyWindow => {
+            "AWS supports no resource for these actions (list actions, and creating a \
+             distribution, origin access control, function or key value store): \
+             Service Authorization Reference, Amazon CloudFront"
+        }
+        On::SiteDistribution => {
+            "the site's distribution gets a new id each time it is provisioned, so the \
+             operator's policy names every distribution of the account"
+        }
+        On::OriginAccessControl => {
+            "the origin access control gets a new id each time the site is provisioned"
+        }
+        On::Store => "the key value store gets a new id each time the window is attached",
+        On::Bucket | On::Page | On::WindowDistribution | On::Function => "",
+    }
+}
+
+/// A statement that names a wildcard, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Comment {
+    pub sid: String,
+    pub resource: String,
+    pub why: String,
+}
+
+/// The policy document for the operations on the resources, and a note on
+/// each statement that names a wildcard (IAM documents hold no comments, so
+/// they travel beside it).
+#[derive(Debug, Clone, Serialize)]
+pub struct Policy {
+    pub document: Value,
+    pub comments: Vec<Comment>,
+}
+
+pub fn policy(ops: &BTreeSet<Operation>, r: &Resources) -> Result<Policy> {
+    let cf = |rest: &str| format!("arn:aws:cloudfront::{}:{rest}", r.account);
+    // The operator creates and deletes what AWS names, so its policy names
+    // patterns for those; CI policies name what exists.
+    let admin = ops.contains(&Operation::Admin);
+    let mut by_resource: BTreeMap<String, (BTreeSet<&'static str>, On)> = BTreeMap::new();
+    for op in ops {
+        for (action, on) in needs(*op) {
+            let arn = match on {
+                On::AnySite => r.site.as_ref().map(|_| "*".to_string()),
+                On::AnyWindow => r.window.as_ref().map(|_| "*".to_string()),
+                On::Bucket => r
+                    .site
+                    .as_ref()
+                    .map(|s| format!("arn:aws:s3:::{}", s.bucket)),
+                On::Page => r
+                    .site
+                    .as_ref()
+                    .map(|s| format!("arn:aws:s3:::{}/{}", s.bucket, s.key)),
+                On::SiteDistribution => match r.site.as_ref().map(|s| s.distribution_id.as_deref())
+                {
+                    None => None,
+                    Some(_) if admin => Some(cf("distribution/*")),
+                    Some(Some(id)) => Some(cf(&format!("distribution/{id}"))),
+                    Some(None) => bail!(
+                        "environment `{}` has no distribution yet: run `maint provision`, then \
+                         grant (the policy names the distribution's ARN)",
+                        r.environment
+                    ),
+                },
+                On::OriginAccessControl => r.site.as_ref().map(|_| cf("origin-access-control/*")),
+                On::WindowDistribution => r
+                    .window
+                    .as_ref()
+                    .map(|w| cf(&format!("distribution/{}", w.distribution_id))),
+                On::Function => r
+                    .window
+                    .as_ref()
+                    .map(|w| cf(&format!("function/{}", w.function_name))),
+                On::Store => match r.window.as_ref().map(|w| w.store_arn.as_deref()) {
+                    None => None,
+                    Some(_) if admin => Some(cf("key-value-store/*")),
+                    Some(Some(arn)) => Some(arn.to_string()),
+                    Some(None) => bail!(
+                        "the window of `{}` is not attached yet: run `maint attach`, then grant \
+                         (the policy names its key value store's ARN)",
+                        r.environment
+                    ),
+                },
+            };
+            if let Some(arn) = arn {
+                let entry = by_resource
+                    .entry(arn)
+                    .or_insert_with(|| (BTreeSet::new(), on));
+                entry.0.insert(action);
+            }
+        }
+    }
+    if by_resource.is_empty() {
+        bail!(
+            "environment `{}` has nothing these operations act on",
+            r.environment
+        );
+    }
+    let mut comments = Vec::new();
+    let statements: Vec<Value> = by_resource
+        .iter()
+        .enumerate()
+        .map(|(i, (arn, (actions, on)))| {
+            let sid = format!("Maint{}", i + 1);
+            if arn.ends_with('*') {
+                comments.push(Comment {
+                    sid: sid.clone(),
+                    resource: arn.clone(),
+                    why: why_wildcard(*on).to_string(),
+                });
+            }
+            json!({
+                "Sid": sid,
+                "Effect": "Allow",
+                "Action": actions.iter().collect::<Vec<_>>(),
+                "Resource": arn,
+            })
+        })
+        .collect();
+    Ok(Policy {
+        document: json!({ "Version": "2012-10-17", "Statement": statements }),
+        comments,
+    })
+}
+
+/// Every action a policy document allows.
+#[cfg(test)]
+pub fn allowed_actions(document: &Value) -> BTreeSet<String> {
+    document["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["Action"].as_array().cloned().unwrap_or_default())
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resources() -> Resources {
+        Resources {
+            account: "123456789012".into(),
+            environment: "prod".into(),
+            site: Some(SiteResources {
+                bucket: "acme-maint".into(),
+                key: "maintenance.html".into(),
+                distribution_id: Some("E1SITE".into()),
+            }),
+            window: Some(WindowResources {
+                distribution_id: "E2SHOP".into(),
+                function_name: "maint-window-E2SHOP".into(),
+                store_arn: Some("arn:aws:cloudfront::123456789012:key-value-store/abc".into()),
+            }),
+        }
+    }
+
+    #[test]
+    fn operations_are_words_and_all_means_the_four() {
+        let all = parse_operations("all").unwrap();
+        assert_eq!(
+            all.for_environment(true, true).unwrap(),
+            Operation::ALL.into()
+        );
+        // `all` keeps what applies; a named operation must apply.
+        assert_eq!(
+            all.for_environment(true, false).unwrap(),
+            [Operation::Message, Operation::Invalidate, Operation::Status].into()
+        );
+        let named = parse_operations("message, invalidate").unwrap();
+        assert_eq!(
+            named.named,
+            [Operation::Message, Operation::Invalidate].into()
+        );
+        assert_eq!(named.for_environment(false, true), Err(Operation::Message));
+        let err = parse_operations("message,delete-everything").unwrap_err();
+        assert!(
+            err.contains("unknown operation `delete-everything`"),
+            "{err}"
+        );
+        assert!(parse_operations("").is_err());
+    }
+
+    #[test]
+    fn the_message_policy_names_only_the_page_and_its_bucket() {
+        let p = policy(&[Operation::Message].into(), &resources()).unwrap();
+        insta::assert_snapshot!(serde_json::to_string_pretty(&p.document).unwrap(), @r#"
+        {
+          "Version": "2012-10-17",
+          "Statement": [
+            {
+              "Sid": "Maint1",
+              "Effect": "Allow",
+              "Action": [
+                "s3:ListBucket"
+              ],
+              "Resource": "arn:aws:s3:::acme-maint"
+            },
+            {
+              "Sid": "Maint2",
+              "Effect": "Allow",
+              "Action": [
+                "s3:GetObject",
+                "s3:PutObject"
+              ],
+              "Resource": "arn:aws:s3:::acme-maint/maintenance.html"
+            }
+          ]
+        }
+        "#);
+        assert!(p.comments.is_empty());
+    }
+
+    #[test]
+    fn ci_wildcards_are_only_where_aws_has_nothing_narrower_and_say_why() {
+        let p = policy(&Operation::ALL.into(), &resources()).unwrap();
+        assert_eq!(
+            p.comments
+                .iter()
+                .map(|c| c.resource.as_str())
+                .collect::<Vec<_>>(),
+            ["*"]
+        );
+        assert!(
+            p.comments[0].why.contains("no resource"),
+            "{:?}",
+            p.comments
+        );
+        let star = p.document["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Resource"] == "*")
+            .unwrap();
+        assert_eq!(
+            star["Action"],
+            json!([
+                "cloudfront:ListDistributions",
+                "cloudfront:ListOriginAccessControls"
+            ])
+        );
+        // Window actions name the store and the distribution.
+        let text = p.document.to_string();
+        assert!(text.contains("key-value-store/abc") && text.contains("distribution/E2SHOP"));
+        assert!(
+            !text.contains("Delete") && !text.contains("Create\""),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_ci_policy_before_provision_or_attach_is_refused() {
+        let mut r = resources();
+        r.site.as_mut().unwrap().distribution_id = None;
+        let err = policy(&[Operation::Invalidate].into(), &r)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("run `maint provision`"), "{err}");
+        r.window.as_mut().unwrap().store_arn = None;
+        let err = policy(&[Operation::Window].into(), &r)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("run `maint attach`"), "{err}");
+    }
+
+    #[test]
+    fn the_operators_policy_names_patterns_for_what_aws_names_and_says_why() {
+        let p = policy(&[Operation::Admin].into(), &resources()).unwrap();
+        let resources: Vec<&str> = p.comments.iter().map(|c| c.resource.as_str()).collect();
+        assert_eq!(
+            resources,
+            [
+                "*",
+                "arn:aws:cloudfront::123456789012:distribution/*",
+                "arn:aws:cloudfront::123456789012:key-value-store/*",
+                "arn:aws:cloudfront::123456789012:origin-access-control/*",
+            ]
+        );
+        assert!(p.comments.iter().all(|c| !c.why.is_empty()));
+        // The bucket, the page, the customer's distribution and the function
+        // are named exactly.
+        let text = p.document.to_string();
+        for exact in [
+            "\"arn:aws:s3:::acme-maint\"",
+            "\"arn:aws:s3:::acme-maint/maintenance.html\"",
+            "distribution/E2SHOP\"",
+            "function/maint-window-E2SHOP\"",
+        ] {
+            assert!(text.contains(exact), "{exact}: {text}");
+        }
+        assert!(allowed_actions(&p.document).contains("cloudfront:CreateDistribution"));
+    }
+
+    #[test]
+    fn operations_say_where_they_apply() {
+        assert!(!Operation::Window.applies(true, false));
+        assert!(!Operation::Message.applies(false, true));
+        assert!(Operation::Status.applies(false, true));
+    }
+}
