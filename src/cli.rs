@@ -24,6 +24,7 @@ Typical use:
   maint set-message --message \"Back at 14:00 UTC\" --invalidate
   maint status                     what is deployed, and any drift
   maint destroy                    remove everything maint created
+  maint grant --github-repo acme/shop   least-privilege access for a CI job (OIDC, no keys)
 
 Then point your reverse proxy or DNS at the distribution's domain to switch traffic to it.
 Credentials and region come from the standard AWS chain (environment, profiles, SSO).";
@@ -119,6 +120,14 @@ pub struct WaitForEdge {
     #[arg(long, value_name = "URL", requires = "wait", value_parser = parse_endpoint)]
     pub url: Option<String>,
 }
+
+const GRANT_EXAMPLES: &str = "\
+Examples:
+  maint grant --github-repo acme/shop --github-environment production
+  maint grant --gitlab-project acme/shop --gitlab-branch main
+  maint grant --operations message,invalidate --role deploy
+  maint grant --operations admin --user alice
+  maint grant --print --operations window";
 
 /// Who gets access (`grant`) or loses it (`revoke`).
 #[derive(Debug, Clone, Args)]
@@ -346,13 +355,10 @@ pub enum Command {
     /// provider if it is missing, and a role only that repository can assume: no
     /// stored keys. Shows the plan first; a second run changes nothing.
     ///
-    ///   maint grant --github-repo acme/shop --github-ref refs/heads/main
-    ///   maint grant --operations admin --user alice
-    ///   maint grant --print --operations message,invalidate
-    ///
     /// Operations: message (set-message), invalidate, window (on, off), status
     /// (status, verify, and any --wait), all (those four, the default) and admin
     /// (also provision, destroy, attach, detach).
+    #[command(after_long_help = GRANT_EXAMPLES)]
     Grant {
         #[command(flatten)]
         grantee: Grantee,
