@@ -108,7 +108,8 @@ correction cites its source (see also the README's emulator section).
 Tests can also make the emulator lose an answer: POST /maint-api/lose-answer
 with `METHOD PATH-REGEX` makes the next matching request take effect and
 then answer 500, as when a response is lost on the way back and the SDK
-retries a create that succeeded.
+retries a create that succeeded. For IAM and STS, whose calls are all
+`POST /`, the regex may also name the Action: `/ CreateRole`.
 
 It can record every request it receives, one `METHOD /path?query` line each,
 in the file named by MAINT_EMULATOR_REQUEST_LOG: tests use that record to
@@ -310,13 +311,19 @@ def _app(self, environ, start_response):
             _lose.append([rule[0], re.compile(rule[1].strip())])
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"ok\n"]
+    action = _query_action(environ)
     if _log_path and not path.startswith("/moto-api"):
         query = environ.get("QUERY_STRING", "")
-        action = _query_action(environ)
         with _lock, open(_log_path, "a", encoding="utf-8") as log:
             log.write(f"{method} {path}{'?' + query if query else ''}{' ' + action if action else ''}\n")
+    # A rule's regex matches the path, or the path and the query-protocol
+    # Action (`/ CreateRole`).
+    targets = [path] + ([f"{path} {action}"] if action else [])
     with _lock:
-        rule = next((r for r in _lose if r[0] == method and r[1].fullmatch(path)), None)
+        rule = next(
+            (r for r in _lose if r[0] == method and any(r[1].fullmatch(t) for t in targets)),
+            None,
+        )
         if rule:
             _lose.remove(rule)
     if not rule:

@@ -1034,3 +1034,70 @@ fn bad_grants_are_refused_before_any_aws_call() {
             .run();
     }
 }
+
+#[tokio::test]
+async fn grant_and_revoke_converge_when_iams_answers_are_lost() {
+    let emulator = Emulator::start();
+    let project = provisioned(&emulator);
+    // Each write takes effect, then its answer is lost: the SDK retries a
+    // call that succeeded, and IAM says the entity exists (or is gone).
+    for action in [
+        "CreateOpenIDConnectProvider",
+        "CreateRole",
+        "CreatePolicy",
+        "AttachRolePolicy",
+    ] {
+        emulator.lose_next_answer("POST", &format!("/ {action}"));
+    }
+    let output = project
+        .maint(&["grant", "--github-repo", "acme/shop"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let lost = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.ends_with(" CreateRole"))
+        .count();
+    assert_eq!(lost, 2, "the create was retried: {:?}", emulator.requests());
+    emulator.clear_requests();
+    let again = project
+        .maint(&["grant", "--github-repo", "acme/shop"])
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{}", stderr_of(&again));
+    assert_eq!(emulator.writes(), Vec::<String>::new());
+
+    for action in [
+        "DetachRolePolicy",
+        "DeletePolicy",
+        "DeleteRole",
+        "DeleteOpenIDConnectProvider",
+    ] {
+        emulator.lose_next_answer("POST", &format!("/ {action}"));
+    }
+    let output = project
+        .maint(&["revoke", "--github-repo", "acme/shop", "--yes"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let iam = iam(&emulator).await;
+    assert!(
+        iam.get_role()
+            .role_name("maint-site-ci")
+            .send()
+            .await
+            .is_err()
+    );
+    emulator.clear_requests();
+    let again = project
+        .maint(&["revoke", "--github-repo", "acme/shop", "--yes"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout_of(&again).contains("Nothing to revoke"),
+        "{}",
+        stdout_of(&again)
+    );
+    assert_eq!(emulator.writes(), Vec::<String>::new());
+}
