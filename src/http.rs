@@ -4,6 +4,7 @@
 //! redirects (the bypass answers with one), each request bounded in time.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
@@ -40,10 +41,14 @@ pub async fn request(
     host: Option<&str>,
     headers: &[(&str, &str)],
 ) -> Result<Reply> {
-    let provider = rustls_provider();
+    let tls = if base.starts_with("https://") {
+        SYSTEM_ROOTS.clone().map_err(|e| anyhow::anyhow!(e))?
+    } else {
+        // Plain HTTP (a local edge): nothing to verify, no store to read.
+        no_roots()
+    };
     let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_native_roots(provider)
-        .context("loading the system's root certificates")?
+        .with_tls_config(tls)
         .https_or_http()
         .enable_http1()
         .build();
@@ -97,6 +102,33 @@ pub async fn request(
     }
 }
 
-fn rustls_provider() -> rustls::crypto::CryptoProvider {
-    rustls::crypto::aws_lc_rs::default_provider()
+/// The TLS settings with the system's root certificates, read once per run
+/// and only when an `https` URL is requested.
+static SYSTEM_ROOTS: LazyLock<Result<rustls::ClientConfig, String>> = LazyLock::new(|| {
+    let found = rustls_native_certs::load_native_certs();
+    let mut roots = rustls::RootCertStore::empty();
+    let (added, _) = roots.add_parsable_certificates(found.certs);
+    if added == 0 {
+        return Err(format!(
+            "no root certificates found in the system's store ({}): install the \
+             ca-certificates package, or set SSL_CERT_FILE",
+            found
+                .errors
+                .first()
+                .map_or_else(|| "it is empty".to_string(), ToString::to_string)
+        ));
+    }
+    config(roots).map_err(|e| format!("setting up TLS: {e}"))
+});
+
+fn config(roots: rustls::RootCertStore) -> Result<rustls::ClientConfig, rustls::Error> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+fn no_roots() -> rustls::ClientConfig {
+    config(rustls::RootCertStore::empty()).expect("the default protocol versions are supported")
 }

@@ -29,8 +29,10 @@ fn main() -> ExitCode {
         Err(err) => return usage_error(&err),
     };
     // -v: one line per AWS operation (maint::aws); -vv: the SDK's own detail.
+    // The credential chain's own warnings (each provider that found
+    // nothing) are left out by default: maint explains the failure itself.
     let filter = match cli.global.verbose {
-        0 => "warn",
+        0 => "warn,aws_config=error",
         1 => "warn,maint=debug",
         _ => "debug",
     };

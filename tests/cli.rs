@@ -643,3 +643,33 @@ fn waiting_for_a_site_that_cannot_be_reached_fails_at_once() {
     );
     assert!(stderr.contains("point --url at the site"), "{stderr}");
 }
+
+#[test]
+fn an_sso_profile_without_a_token_says_to_log_in_at_once() {
+    Test::new()
+        .config(SMALLEST)
+        .file(
+            "aws-config",
+            "[profile corp]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = Admin\nregion = eu-west-1\n\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n",
+        )
+        .args(&["--profile", "corp", "provision"])
+        .env("AWS_ENDPOINT_URL", DEAD_ENDPOINT)
+        .status(1)
+        .stderr("the AWS SSO session has no valid token")
+        .stderr("aws sso login")
+        .run();
+}
+
+#[test]
+fn a_refused_connection_is_said_plainly() {
+    Test::new()
+        .config(SMALLEST)
+        .args(&["provision"])
+        .env("AWS_ENDPOINT_URL", DEAD_ENDPOINT)
+        .env("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .status(1)
+        .stderr("the connection was refused (nothing answers at the endpoint)")
+        .stderr("--endpoint-url")
+        .run();
+}

@@ -91,6 +91,11 @@ impl Connection {
         }
         if let Some(url) = &self.endpoint_url {
             loader = loader.endpoint_url(url);
+            if url.starts_with("http://") {
+                // A local endpoint over plain HTTP: no TLS connector, so the
+                // system's root certificates are never read.
+                loader = loader.http_client(aws_smithy_http_client::Builder::new().build_http());
+            }
         }
         let shared = loader.load().await;
         Ok(clients_for(&shared, self.endpoint_url.as_deref()))
@@ -176,12 +181,15 @@ fn clients_for(shared: &aws_config::SdkConfig, endpoint_url: Option<&str>) -> Cl
     let s3 = aws_sdk_s3::config::Builder::from(shared)
         .force_path_style(endpoint_url.is_some())
         .interceptor(calls::CallLog)
+        .retry_classifier(calls::RefusedIsFinal)
         .build();
     let cloudfront = aws_sdk_cloudfront::config::Builder::from(shared)
         .interceptor(calls::CallLog)
+        .retry_classifier(calls::RefusedIsFinal)
         .build();
-    let mut kvs =
-        aws_sdk_cloudfrontkeyvaluestore::config::Builder::from(shared).interceptor(calls::CallLog);
+    let mut kvs = aws_sdk_cloudfrontkeyvaluestore::config::Builder::from(shared)
+        .interceptor(calls::CallLog)
+        .retry_classifier(calls::RefusedIsFinal);
     if let Some(url) = endpoint_url {
         kvs = kvs.endpoint_resolver(KvsAtEndpoint {
             url: url.to_string(),
@@ -194,11 +202,13 @@ fn clients_for(shared: &aws_config::SdkConfig, endpoint_url: Option<&str>) -> Cl
         sts: aws_sdk_sts::Client::from_conf(
             aws_sdk_sts::config::Builder::from(shared)
                 .interceptor(calls::CallLog)
+                .retry_classifier(calls::RefusedIsFinal)
                 .build(),
         ),
         iam: aws_sdk_iam::Client::from_conf(
             aws_sdk_iam::config::Builder::from(shared)
                 .interceptor(calls::CallLog)
+                .retry_classifier(calls::RefusedIsFinal)
                 .build(),
         ),
     }
@@ -308,9 +318,27 @@ where
         }
         .into();
     }
+    if chain.contains("SSO token") || chain.contains("loading an access token") {
+        let profile = std::env::var("AWS_PROFILE")
+            .ok()
+            .filter(|p| !p.is_empty())
+            .map(|p| format!(" --profile {p}"))
+            .unwrap_or_default();
+        return Failure::new(
+            Kind::Aws,
+            format!(
+                "{doing} failed: the AWS SSO session has no valid token (never started, or expired)"
+            ),
+        )
+        .hint(format!(
+            "run `aws sso login{profile}` (with the profile maint uses), then run again"
+        ))
+        .into();
+    }
     if chain.contains("no credentials")
         || chain.contains("credentials provider")
         || chain.contains("CredentialsNotLoaded")
+        || chain.contains("IMDS")
     {
         return Failure::new(
             Kind::Aws,
@@ -319,6 +347,16 @@ where
         .hint(
             "set AWS_PROFILE or --profile, run `aws sso login`, or export AWS_ACCESS_KEY_ID and \
              AWS_SECRET_ACCESS_KEY",
+        )
+        .into();
+    }
+    if calls::is_refused(&err) {
+        return Failure::new(
+            Kind::Aws,
+            format!("{doing} failed: the connection was refused (nothing answers at the endpoint)"),
+        )
+        .hint(
+            "check --endpoint-url (or AWS_ENDPOINT_URL), the proxy and the network, then run again",
         )
         .into();
     }
@@ -510,6 +548,94 @@ mod tests {
             "distribution E1 kept changing while maint changed it"
         );
         assert!(hint.unwrap().contains("someone else is editing it"));
+    }
+
+    /// An HTTP client whose every connection is refused, counting attempts.
+    #[derive(Debug, Clone, Default)]
+    struct Refusing(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    impl aws_smithy_runtime_api::client::http::HttpConnector for Refusing {
+        fn call(
+            &self,
+            _request: aws_smithy_runtime_api::client::orchestrator::HttpRequest,
+        ) -> aws_smithy_runtime_api::client::http::HttpConnectorFuture {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+            aws_smithy_runtime_api::client::http::HttpConnectorFuture::ready(Err(
+                aws_smithy_runtime_api::client::result::ConnectorError::io(Box::new(refused)),
+            ))
+        }
+    }
+
+    impl aws_smithy_runtime_api::client::http::HttpClient for Refusing {
+        fn http_connector(
+            &self,
+            _settings: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
+            _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
+            aws_smithy_runtime_api::client::http::SharedHttpConnector::new(self.clone())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_tried_once_and_said_plainly() {
+        let refusing = Refusing::default();
+        let shared = aws_config::defaults(BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-west-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "AKIDEXAMPLE",
+                "secret",
+                None,
+                None,
+                "test",
+            ))
+            .retry_config(RetryConfig::standard().with_max_attempts(6))
+            .http_client(refusing.clone())
+            .load()
+            .await;
+        let clients = clients_for(&shared, None);
+        let err = sts::caller(&clients.sts).await.unwrap_err();
+        assert_eq!(refusing.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        let (_, message, hint) = crate::output::describe(&err);
+        assert!(message.contains("the connection was refused"), "{message}");
+        assert!(hint.unwrap().contains("--endpoint-url"));
+        // Without the classifier, the SDK tries six times.
+        let plain = aws_sdk_sts::Client::new(&shared);
+        let before = refusing.0.load(std::sync::atomic::Ordering::SeqCst);
+        tokio::time::pause();
+        let _ = plain.get_caller_identity().send().await;
+        assert_eq!(
+            refusing.0.load(std::sync::atomic::Ordering::SeqCst) - before,
+            6
+        );
+    }
+
+    #[test]
+    fn credentials_that_cannot_load_are_named_as_such_not_as_the_network() {
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        let failure = |text: &'static str| {
+            let source = aws_credential_types::provider::error::CredentialsError::provider_error(
+                std::io::Error::other(text),
+            );
+            let err: SdkError<HeadBucketError, HttpResponse> =
+                SdkError::dispatch_failure(ConnectorError::other(Box::new(source), None));
+            crate::output::describe(&explain("reading bucket acme", err))
+        };
+        // No credentials anywhere, and instance metadata refused (off EC2).
+        let (_, message, hint) = failure(
+            "failed to load IMDS session token: service error: request forbidden: IMDS is disabled",
+        );
+        assert!(message.contains("no AWS credentials found"), "{message}");
+        assert!(hint.unwrap().contains("aws sso login"));
+        // An SSO profile whose token cache is missing or expired.
+        let (_, message, hint) = failure(
+            "an error occurred while loading an access token: failed to load the cached SSO token",
+        );
+        assert!(
+            message.contains("SSO session has no valid token"),
+            "{message}"
+        );
+        assert!(hint.unwrap().contains("aws sso login"));
     }
 
     #[test]
