@@ -104,6 +104,12 @@ correction cites its source (see also the README's emulator section).
    caching, no TLS, no geography. The request header X-Maint-Viewer-Ip sets
    the viewer's address (127.0.0.1 otherwise). Viewer requests are not in
    the request log below and never lose their answer.
+14. Invalidations: AWS reports Status InProgress, then Completed
+   (GetInvalidation: "When the invalidation batch is finished, the status
+   is Completed"; CreateInvalidation answers InProgress). moto answered
+   COMPLETED at once. The emulator answers InProgress for a time a test
+   sets (POST /maint-api/invalidation-seconds with a number; 0 at start),
+   then Completed.
 
 Tests can also make the emulator lose an answer: POST /maint-api/lose-answer
 with `METHOD PATH-REGEX` makes the next matching request take effect and
@@ -249,6 +255,25 @@ def _create_key_value_store_checked(self, name, comment, tags):
 Backend.create_function = _create_function_checked
 Backend.create_key_value_store = _create_key_value_store_checked
 
+
+# 14. Invalidations are InProgress for _invalidation_seconds, then Completed.
+_invalidation_seconds = [0.0]
+
+
+def _invalidation_status(self):
+    elapsed = (cloudfront.utcnow() - self.create_time).total_seconds()
+    return "Completed" if elapsed >= self._takes else "InProgress"
+
+
+def _invalidation_init(self, *args, **kwargs):
+    self._takes = _invalidation_seconds[0]
+    _invalidation_original_init(self, *args, **kwargs)
+
+
+_invalidation_original_init = cloudfront.Invalidation.__init__
+cloudfront.Invalidation.__init__ = _invalidation_init
+cloudfront.Invalidation.status = property(_invalidation_status, lambda self, value: None)
+
 # 5-9, 12. Function stages, TestFunction, distribution associations and ETags,
 # KeyValueStore deletes, enabled distributions' deletes (emulator/cf_functions.py);
 # 10. the KeyValueStore data plane (emulator/kvs.py), routed in _app below.
@@ -304,6 +329,11 @@ def _app(self, environ, start_response):
         return edge.handle(environ, start_response, viewed)
     method = environ.get("REQUEST_METHOD")
     path = environ.get("PATH_INFO", "")
+    if path == "/maint-api/invalidation-seconds" and method == "POST":
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+        _invalidation_seconds[0] = float(environ["wsgi.input"].read(size).decode().strip())
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok\n"]
     if path == "/maint-api/lose-answer" and method == "POST":
         size = int(environ.get("CONTENT_LENGTH") or 0)
         rule = environ["wsgi.input"].read(size).decode().split(" ", 1)

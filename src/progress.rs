@@ -10,20 +10,52 @@ use tokio::time::Instant;
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// Poll intervals: the SDK waiters start at 20-60 s; a user is watching.
-const INTERVALS: [u64; 6] = [1, 2, 3, 5, 8, 10];
-const MAX_INTERVAL: u64 = 15;
-
-pub fn interval(attempt: usize) -> Duration {
-    Duration::from_secs(INTERVALS.get(attempt).copied().unwrap_or(MAX_INTERVAL))
+/// How long to sleep before the next poll, given how long the wait has run.
+///
+/// A deploy or an invalidation usually ends within seconds to a few minutes,
+/// and a person (or a CI job) is waiting on it: for the first ten minutes
+/// maint polls every 1 to 1.5 s, so the end is noticed within 2 s of happening
+/// (the interval plus one request's round trip). After that the wait is
+/// clearly a long one and the polls back off to 5 s, then 15 s.
+///
+/// Rate: CloudFront publishes no request rate for its control plane and
+/// answers `Throttling` when a caller goes too fast. One GetDistribution or
+/// GetInvalidation per 1.5 s is under one request per second per
+/// environment, and `--jobs` bounds how many environments wait at once (8 by
+/// default: about 6 requests per second at most, for the first ten minutes
+/// only). A `Throttling` answer is retried by the SDK with backoff, so the
+/// poll that meets it is delayed, not failed.
+pub fn interval(elapsed: Duration) -> Duration {
+    match elapsed.as_secs() {
+        0..10 => Duration::from_millis(1000),
+        10..600 => Duration::from_millis(1500),
+        600..1200 => Duration::from_secs(5),
+        _ => Duration::from_secs(15),
+    }
 }
 
-/// Polls `check` until it returns `Ok(Some(_))`. `check` returns the status
+/// Without a terminal (a CI log), a line at least this often while the
+/// status stays the same, so a log shows the wait is alive.
+pub const LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// Polls `check` until it says the wait is over. `check` returns the status
 /// it saw (for display) and whether the wait is over.
-pub async fn wait_for<F, Fut>(
+pub async fn wait_for<F, Fut>(what: &str, timeout: Duration, quiet: bool, check: F) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(String, bool)>>,
+{
+    let terminal = std::io::stderr().is_terminal();
+    let mut log = |line: &str| eprintln!("{line}");
+    let sink: Option<&mut dyn FnMut(&str)> = (!quiet && !terminal).then_some(&mut log as _);
+    wait_with(what, timeout, !quiet && terminal, sink, check).await
+}
+
+async fn wait_with<F, Fut>(
     what: &str,
     timeout: Duration,
-    quiet: bool,
+    spin: bool,
+    mut log: Option<&mut dyn FnMut(&str)>,
     mut check: F,
 ) -> Result<()>
 where
@@ -32,7 +64,7 @@ where
 {
     let started = Instant::now();
     let _doing = crate::activity::doing(format!("waiting for {what}"));
-    let spinner = (!quiet && std::io::stderr().is_terminal()).then(|| {
+    let spinner = spin.then(|| {
         let bar = ProgressBar::new_spinner();
         bar.set_style(
             ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
@@ -42,24 +74,28 @@ where
         bar
     });
     let mut last = String::new();
-    let mut attempt = 0;
+    let mut logged = started;
     loop {
         let (status, done) = check().await?;
-        if status != last {
-            match &spinner {
-                Some(bar) => bar.set_message(format!("{what}: {status}")),
-                None if !quiet => eprintln!("{what}: {status}"),
-                None => {}
+        let elapsed = started.elapsed();
+        if let Some(bar) = &spinner {
+            if status != last {
+                bar.set_message(format!("{what}: {status}"));
             }
-            last.clone_from(&status);
+        } else if let Some(log) = log.as_deref_mut() {
+            if status != last || logged.elapsed() >= LOG_EVERY {
+                log(&format!("{what}: {status} ({} s)", elapsed.as_secs()));
+                logged = Instant::now();
+            }
         }
+        last.clone_from(&status);
         if done {
             if let Some(bar) = &spinner {
                 bar.finish_and_clear();
             }
             return Ok(());
         }
-        if started.elapsed() >= timeout {
+        if elapsed >= timeout {
             if let Some(bar) = &spinner {
                 bar.finish_and_clear();
             }
@@ -68,8 +104,7 @@ where
                 timeout.as_secs()
             );
         }
-        tokio::time::sleep(interval(attempt)).await;
-        attempt += 1;
+        tokio::time::sleep(interval(elapsed).min(timeout - elapsed)).await;
     }
 }
 
@@ -78,10 +113,88 @@ mod tests {
     use super::*;
 
     #[test]
-    fn polling_starts_fast_and_backs_off_to_a_cap() {
-        assert_eq!(interval(0), Duration::from_secs(1));
-        assert!(interval(3) > interval(2));
-        assert_eq!(interval(100), Duration::from_secs(MAX_INTERVAL));
+    fn polling_is_at_most_one_and_a_half_seconds_apart_for_ten_minutes() {
+        assert_eq!(interval(Duration::ZERO), Duration::from_secs(1));
+        for secs in 0..600 {
+            assert!(
+                interval(Duration::from_secs(secs)) <= Duration::from_millis(1500),
+                "{secs}"
+            );
+        }
+        assert!(interval(Duration::from_secs(600)) > Duration::from_secs(2));
+        assert_eq!(
+            interval(Duration::from_secs(86_400)),
+            Duration::from_secs(15)
+        );
+    }
+
+    /// A deploy that ends at `ends` s is noticed this late by the schedule
+    /// (each poll taking `latency`).
+    async fn lateness(ends: Duration, latency: Duration) -> Duration {
+        let started = Instant::now();
+        wait_with("deploy", Duration::from_secs(3600), false, None, || {
+            let now = Instant::now();
+            async move {
+                tokio::time::sleep(latency).await;
+                let done = now.duration_since(started) >= ends;
+                Ok(("InProgress".to_string(), done))
+            }
+        })
+        .await
+        .unwrap();
+        started.elapsed() - ends
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deploy_of_5_to_600_s_is_noticed_within_two_seconds() {
+        for secs in [5, 15, 30, 60, 61, 299, 599] {
+            let late = lateness(Duration::from_secs(secs), Duration::from_millis(300)).await;
+            assert!(late <= Duration::from_secs(2), "{secs} s: {late:?} late");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_a_terminal_a_line_at_least_every_ten_seconds() {
+        let mut lines = Vec::new();
+        let mut log = |line: &str| lines.push(line.to_string());
+        let mut calls = 0;
+        wait_with(
+            "invalidation I1",
+            Duration::from_secs(600),
+            false,
+            Some(&mut log),
+            || {
+                calls += 1;
+                let status = if calls < 40 {
+                    "InProgress"
+                } else {
+                    "Completed"
+                };
+                async move { Ok((status.to_string(), status == "Completed")) }
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(lines.first().unwrap(), "invalidation I1: InProgress (0 s)");
+        assert!(
+            lines
+                .last()
+                .unwrap()
+                .starts_with("invalidation I1: Completed (")
+        );
+        let secs: Vec<u64> = lines
+            .iter()
+            .map(|l| {
+                l.rsplit('(')
+                    .next()
+                    .unwrap()
+                    .trim_end_matches(" s)")
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        assert!(secs.windows(2).all(|w| w[1] - w[0] <= 11), "{lines:?}");
+        assert!(lines.len() >= 5, "{lines:?}");
     }
 
     #[tokio::test(start_paused = true)]

@@ -539,6 +539,7 @@ async fn invalidate_validates_paths_then_waits() {
     assert!(stderr_of(&bad).contains("must start with `/`"));
     assert!(emulator.requests().is_empty(), "no AWS call for bad input");
 
+    emulator.slow_invalidations(3.0);
     let output = project
         .maint(&[
             "invalidate",
@@ -552,6 +553,18 @@ async fn invalidate_validates_paths_then_waits() {
         .unwrap();
     assert!(output.status.success(), "{}", stderr_of(&output));
     assert!(stdout_of(&output).contains("completed"));
+    // Without a terminal the wait says where it is: InProgress, then Completed.
+    let stderr = stderr_of(&output);
+    let progress = stderr.find(": InProgress (0 s)").expect(&stderr);
+    assert!(stderr[progress..].contains(": Completed ("), "{stderr}");
+    // It polled while the invalidation was in progress (about once a
+    // second), and stopped once it was Completed.
+    let polls = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("GET ") && r.contains("/invalidation/"))
+        .count();
+    assert!((3..=6).contains(&polls), "{polls} polls over 3 s");
 }
 
 #[tokio::test]

@@ -148,6 +148,18 @@ impl Emulator {
         .expect("tell the emulator to lose an answer");
     }
 
+    /// Makes the invalidations created from now on stay InProgress for
+    /// `seconds` before they are Completed.
+    pub fn slow_invalidations(&self, seconds: f64) {
+        http(
+            self.port,
+            "POST",
+            "/maint-api/invalidation-seconds",
+            &seconds.to_string(),
+        )
+        .expect("tell the emulator how long invalidations take");
+    }
+
     /// Makes CloudFront distributions stay InProgress for `reads` status reads.
     pub fn slow_deployments(&self, reads: u32) {
         let body = format!(
