@@ -82,11 +82,11 @@ where
             if status != last {
                 bar.set_message(format!("{what}: {status}"));
             }
-        } else if let Some(log) = log.as_deref_mut() {
-            if status != last || logged.elapsed() >= LOG_EVERY {
-                log(&format!("{what}: {status} ({} s)", elapsed.as_secs()));
-                logged = Instant::now();
-            }
+        } else if let Some(log) = log.as_deref_mut()
+            && (status != last || logged.elapsed() >= LOG_EVERY)
+        {
+            log(&format!("{what}: {status} ({} s)", elapsed.as_secs()));
+            logged = Instant::now();
         }
         last.clone_from(&status);
         if done {
