@@ -534,6 +534,16 @@ async fn site_policies_allow_exactly_what_the_commands_send() {
     .await;
     rec.run("status", &["status"]).await;
     rec.run("status", &["verify", "--url", &edge]).await;
+    // A page without its distribution's record (written by an older maint,
+    // or by hand): the commands fall back to listing the distributions.
+    emulator
+        .rewrite_metadata("eu-west-1", "acme-maint-grant", "maintenance.html", |m| {
+            m.remove("maint-distribution");
+        })
+        .await;
+    rec.run("invalidate", &["invalidate"]).await;
+    rec.run("status", &["status"]).await;
+    rec.run("admin", &["provision"]).await;
     rec.run("admin", &["destroy", "--yes"]).await;
     check(&policies, &rec.recorded);
 }

@@ -218,7 +218,7 @@ async fn dry_run_shows_the_plan_and_changes_nothing() {
     assert!(output.status.success(), "{}", stderr_of(&output));
     let plan = stdout_of(&output);
     assert!(
-        plan.contains("Plan for environment `staging` (9 changes):"),
+        plan.contains("Plan for environment `staging` (10 changes):"),
         "{plan}"
     );
     assert!(
@@ -246,7 +246,7 @@ async fn dry_run_shows_the_plan_and_changes_nothing() {
         .output()
         .unwrap();
     assert_eq!(check.status.code(), Some(3), "{}", stderr_of(&check));
-    assert!(stderr_of(&check).contains("differs from the config: 9 change(s) planned"));
+    assert!(stderr_of(&check).contains("differs from the config: 10 change(s) planned"));
     project.maint(&["provision"]).assert().success();
     let converged = project
         .maint(&["provision", "--dry-run", "--exit-code"])
@@ -567,23 +567,137 @@ async fn invalidate_validates_paths_then_waits() {
     assert!((3..=6).contains(&polls), "{polls} polls over 3 s");
 }
 
+/// ListDistributions: the account-wide listing the page's record spares.
+fn listings(emulator: &Emulator) -> usize {
+    emulator
+        .aws_calls()
+        .iter()
+        .filter(|r| r.starts_with("GET /2020-05-31/distribution") && !r.contains("/distribution/"))
+        .count()
+}
+
+async fn page_metadata(emulator: &Emulator) -> std::collections::HashMap<String, String> {
+    let s3 = emulator.s3("eu-west-1").await;
+    let head = s3
+        .head_object()
+        .bucket("acme-maint-it")
+        .key("maintenance.html")
+        .send()
+        .await
+        .unwrap();
+    head.metadata().cloned().unwrap_or_default()
+}
+
+/// Rewrites the page's record as someone else (or an older maint) might.
+async fn set_page_record(emulator: &Emulator, record: Option<&str>) {
+    emulator
+        .rewrite_metadata("eu-west-1", "acme-maint-it", "maintenance.html", |m| {
+            match record {
+                Some(id) => m.insert("maint-distribution".into(), id.into()),
+                None => m.remove("maint-distribution"),
+            };
+        })
+        .await;
+}
+
 #[tokio::test]
-async fn invalidate_lists_once_and_creates_once() {
+async fn commands_find_the_distribution_by_the_pages_record_not_by_listing() {
     let emulator = Emulator::start();
     let project = provisioned(&emulator);
+    let cf = emulator.cloudfront().await;
+    let id = the_distribution(&cf).await.id().to_string();
+    assert_eq!(page_metadata(&emulator).await["maint-distribution"], id);
+
     emulator.clear_requests();
     project.maint(&["invalidate"]).assert().success();
     assert_eq!(emulator.requests()[0], IDENTITY);
     let requests = emulator.aws_calls();
-    assert_eq!(requests.len(), 2, "{requests:?}");
-    assert!(
-        requests[0].starts_with("GET ") && requests[0].contains("/distribution"),
-        "{requests:?}"
+    assert_eq!(
+        requests,
+        [
+            "HEAD /acme-maint-it/maintenance.html".to_string(),
+            format!("GET /2020-05-31/distribution/{id}"),
+            format!("POST /2020-05-31/distribution/{id}/invalidation"),
+        ],
+        "one HeadObject, one GetDistribution, one CreateInvalidation"
     );
+
+    emulator.clear_requests();
+    project
+        .maint(&["set-message", "--message", "Back at ten.", "--invalidate"])
+        .assert()
+        .success();
+    project.maint(&["status"]).assert().success();
+    assert_eq!(listings(&emulator), 0, "{:?}", emulator.aws_calls());
+    // The new page keeps the record.
+    assert_eq!(page_metadata(&emulator).await["maint-distribution"], id);
+    let invalidations = cf
+        .list_invalidations()
+        .distribution_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invalidations.invalidation_list().unwrap().quantity(), 2);
+}
+
+#[tokio::test]
+async fn a_missing_or_stale_record_falls_back_to_the_listing_and_provision_repairs_it() {
+    let emulator = Emulator::start();
+    let project = provisioned(&emulator);
+    let cf = emulator.cloudfront().await;
+    let id = the_distribution(&cf).await.id().to_string();
+    // Gone, never a distribution id, another site's distribution, none.
+    Project::new(&CONFIG.replace("acme-maint-it", "acme-other-it"))
+        .against(&emulator)
+        .maint(&["provision"])
+        .assert()
+        .success();
+    let list = cf.list_distributions().send().await.unwrap();
+    let other = list
+        .distribution_list()
+        .unwrap()
+        .items()
+        .iter()
+        .map(|d| d.id().to_string())
+        .find(|d| *d != id)
+        .unwrap();
+    for record in [
+        Some("E0GONE000000"),
+        Some("../x"),
+        Some(other.as_str()),
+        None,
+    ] {
+        set_page_record(&emulator, record).await;
+        emulator.clear_requests();
+        project.maint(&["invalidate"]).assert().success();
+        assert_eq!(
+            listings(&emulator),
+            1,
+            "{record:?}: {:?}",
+            emulator.aws_calls()
+        );
+        let created: Vec<_> = emulator
+            .aws_calls()
+            .into_iter()
+            .filter(|r| r.starts_with("POST "))
+            .collect();
+        assert_eq!(
+            created,
+            [format!("POST /2020-05-31/distribution/{id}/invalidation")],
+            "{record:?}: the site's own distribution, never the recorded one"
+        );
+    }
+    let plan = project.maint(&["provision", "--dry-run"]).output().unwrap();
     assert!(
-        requests[1].starts_with("POST ") && requests[1].contains("/invalidation"),
-        "{requests:?}"
+        stdout_of(&plan).contains(&format!("record distribution {id} in the metadata")),
+        "{}",
+        stdout_of(&plan)
     );
+    project.maint(&["provision"]).assert().success();
+    assert_eq!(page_metadata(&emulator).await["maint-distribution"], id);
+    emulator.clear_requests();
+    project.maint(&["invalidate"]).assert().success();
+    assert_eq!(listings(&emulator), 0, "{:?}", emulator.aws_calls());
 }
 
 #[tokio::test]

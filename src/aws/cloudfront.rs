@@ -230,6 +230,68 @@ pub async fn distribution_domain(cf: &Client, id: &str) -> Result<String> {
     Ok(read_distribution(cf, id).await?.observed.domain)
 }
 
+/// Whether `id` can be a CloudFront distribution id (`E2QWRUHEXAMPLE`): a
+/// record read from page metadata, which anyone with s3:PutObject can write,
+/// is never sent to AWS unless it is one.
+fn plausible_distribution_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+/// The site's distribution: the one the page records when it still carries
+/// the site's comment (one GetDistribution), else found by listing every
+/// distribution in the account (the record is missing or stale).
+pub async fn find_site_distribution(
+    cf: &Client,
+    marker: &str,
+    recorded: Option<&str>,
+) -> Result<Option<FoundDistribution>> {
+    if let Some(id) = recorded.filter(|id| plausible_distribution_id(id)) {
+        match read_distribution(cf, id).await {
+            Ok(found) if found.config.comment() == marker => return Ok(Some(found)),
+            Ok(_) => tracing::debug!("distribution {id} is not this site's: the record is stale"),
+            Err(err) if is_no_such_distribution(&err) => {
+                tracing::debug!("distribution {id} is gone: the record is stale");
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    find_distribution(cf, marker).await
+}
+
+/// The site's distribution id, as `find_site_distribution` finds it, for
+/// commands that need nothing more (invalidations): no tags read.
+pub async fn site_distribution_id(
+    cf: &Client,
+    marker: &str,
+    recorded: Option<&str>,
+) -> Result<Option<String>> {
+    if let Some(id) = recorded.filter(|id| plausible_distribution_id(id)) {
+        match cf.get_distribution().id(id).send().await {
+            Ok(out) => {
+                let comment = out
+                    .distribution()
+                    .and_then(|d| d.distribution_config())
+                    .map(DistributionConfig::comment);
+                if comment == Some(marker) {
+                    return Ok(Some(id.to_string()));
+                }
+                tracing::debug!("distribution {id} is not this site's: the record is stale");
+            }
+            Err(err) => {
+                let err = explain(&format!("reading distribution {id}"), err);
+                if !is_no_such_distribution(&err) {
+                    return Err(err);
+                }
+                tracing::debug!("distribution {id} is gone: the record is stale");
+            }
+        }
+    }
+    find_distribution_id(cf, marker).await
+}
+
 /// Finds the distribution whose Comment is `marker`, read in full.
 pub async fn find_distribution(cf: &Client, marker: &str) -> Result<Option<FoundDistribution>> {
     match find_distribution_id(cf, marker).await? {
@@ -765,6 +827,14 @@ pub async fn recent_invalidations(cf: &Client, id: &str, n: i32) -> Result<Vec<I
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_plausible_distribution_id_is_sent() {
+        assert!(plausible_distribution_id("E2QWRUHEXAMPLE"));
+        for bad in ["", "../E2", "e2qwru", "E2 QW", &"E".repeat(65)] {
+            assert!(!plausible_distribution_id(bad), "{bad}");
+        }
+    }
     use crate::config::Config;
     use std::path::Path;
     // A concurrent edit (PreconditionFailed) is staged with the SDK's mocks,

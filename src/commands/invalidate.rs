@@ -61,9 +61,13 @@ pub async fn run(session: &Session, out: &Output, paths: Vec<String>, wait: bool
     let site = session.site()?;
     check_paths(&paths).map_err(crate::output::usage)?;
     let clients = session.changing_clients(out).await?;
-    let id = cloudfront::find_distribution_id(&clients.cloudfront, &site.spec.distribution.comment)
-        .await?
-        .ok_or_else(|| not_provisioned(&session.environment))?;
+    let spec = &site.spec;
+    let page = crate::aws::s3::observe_document(&clients.s3, &spec.bucket, &spec.key).await?;
+    let recorded = page.as_ref().and_then(|p| p.distribution());
+    let id =
+        cloudfront::site_distribution_id(&clients.cloudfront, &spec.distribution.comment, recorded)
+            .await?
+            .ok_or_else(|| not_provisioned(&session.environment))?;
     let inv = cloudfront::create_invalidation(&clients.cloudfront, &id, &paths).await?;
     out.progress(format!("Invalidation {inv} started."));
     if wait {

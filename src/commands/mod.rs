@@ -25,7 +25,7 @@ pub use crate::output::Output;
 use crate::output::config_error;
 use crate::site::SiteSpec;
 use crate::site::document::Template;
-use crate::site::plan::ObservedSite;
+use crate::site::plan::{ObservedDocument, ObservedSite};
 use crate::window::WindowSpec;
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -282,10 +282,22 @@ impl Site {
                 None => Ok((None, None)),
             }
         };
+        // The page records its distribution's id: one GetDistribution
+        // instead of listing the account's distributions.
+        let bucket_and_distribution = async {
+            let (bucket, document) = bucket.await?;
+            let recorded = document.as_ref().and_then(ObservedDocument::distribution);
+            let dist = cloudfront::find_site_distribution(
+                &clients.cloudfront,
+                &spec.distribution.comment,
+                recorded,
+            )
+            .await?;
+            Ok::<_, anyhow::Error>((bucket, document, dist))
+        };
         let oac_name = spec.oac_name();
         let oac = cloudfront::find_oac(&clients.cloudfront, &oac_name);
-        let dist = cloudfront::find_distribution(&clients.cloudfront, &spec.distribution.comment);
-        let ((bucket, document), oac, dist) = tokio::try_join!(bucket, oac, dist)?;
+        let ((bucket, document, dist), oac) = tokio::try_join!(bucket_and_distribution, oac)?;
         Ok((
             ObservedSite {
                 bucket,

@@ -208,6 +208,13 @@ async fn apply(
                 };
                 cloudfront::tag_distribution(cf, arn, tags).await?;
             }
+            Step::RecordDistribution { document, .. } => {
+                let Some((id, _, _)) = &dist else {
+                    bail!("internal: recording a distribution that was not found");
+                };
+                let document = document.clone().serving(Some(id));
+                s3::put_document(s3c, &spec.bucket, &document, spec.page_max_age).await?;
+            }
             Step::PutBucketPolicy { .. } => {
                 let Some((_, arn, _)) = &dist else {
                     bail!("internal: a bucket policy needs the distribution's ARN");

@@ -122,14 +122,28 @@ pub async fn run(session: &Session, out: &Output, request: Request) -> Result<()
     if request.dry_run {
         return out.result(&report);
     }
+    let recorded = current.as_ref().and_then(|c| c.distribution());
+    // The distribution is found before the upload, so that the new page
+    // records it (the record is what spares the next run a listing).
+    let distribution = if request.invalidate {
+        let id = cloudfront::site_distribution_id(
+            &clients.cloudfront,
+            &spec.distribution.comment,
+            recorded,
+        )
+        .await?
+        .ok_or_else(|| not_provisioned(&session.environment))?;
+        Some(id)
+    } else {
+        None
+    };
     if changed {
+        let record = distribution.as_deref().or(recorded);
+        let document = document.serving(record);
         s3::put_document(&clients.s3, &spec.bucket, &document, spec.page_max_age).await?;
         report.applied = true;
     }
-    if request.invalidate {
-        let id = cloudfront::find_distribution_id(&clients.cloudfront, &spec.distribution.comment)
-            .await?
-            .ok_or_else(|| not_provisioned(&session.environment))?;
+    if let Some(id) = distribution {
         let inv =
             cloudfront::create_invalidation(&clients.cloudfront, &id, &["/*".to_string()]).await?;
         if request.wait {

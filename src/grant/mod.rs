@@ -181,6 +181,13 @@ fn needs(op: Operation) -> Vec<(&'static str, On)> {
             ("s3:ListBucket", Bucket),
         ],
         Operation::Invalidate => vec![
+            // The page records its distribution's id (one HeadObject, then
+            // one GetDistribution to check it); the listing is the fallback
+            // when the record is missing or stale.
+            ("s3:GetObject", Page),
+            // A missing page answers 404 with it, 403 without.
+            ("s3:ListBucket", Bucket),
+            ("cloudfront:GetDistribution", SiteDistribution),
             ("cloudfront:ListDistributions", AnySite),
             ("cloudfront:CreateInvalidation", SiteDistribution),
             ("cloudfront:GetInvalidation", SiteDistribution),

@@ -25,6 +25,11 @@ pub const BUILTIN_JSON: &str = include_str!("../../templates/maintenance.json");
 /// S3 user metadata keys (sent as `x-amz-meta-*`).
 pub const META_SHA256: &str = "maint-sha256";
 pub const META_MESSAGE: &str = "maint-message";
+/// The id of the distribution that serves the page, so that `invalidate`,
+/// `set-message --invalidate` and `status` find it with one HeadObject
+/// instead of listing every distribution in the account. A record only:
+/// it is checked against the distribution's comment before use.
+pub const META_DISTRIBUTION: &str = "maint-distribution";
 
 /// A template and the format it renders to.
 #[derive(Debug, Clone)]
@@ -71,6 +76,7 @@ impl Template {
             format: self.format,
             body: self.render_text(title, message)?.into_bytes(),
             message: message.to_string(),
+            distribution: None,
         })
     }
 
@@ -150,9 +156,17 @@ pub struct ErrorDocument {
     pub format: Format,
     pub body: Vec<u8>,
     pub message: String,
+    /// The id of the distribution serving it, recorded in its metadata.
+    pub distribution: Option<String>,
 }
 
 impl ErrorDocument {
+    /// The same document, recording `id` (if any) as its distribution.
+    pub fn serving(mut self, id: Option<&str>) -> Self {
+        self.distribution = id.map(str::to_string);
+        self
+    }
+
     pub fn content_type(&self) -> &'static str {
         self.format.content_type()
     }
@@ -163,13 +177,17 @@ impl ErrorDocument {
 
     /// The metadata stored with the object (values are ASCII, as S3 requires).
     pub fn metadata(&self) -> BTreeMap<String, String> {
-        BTreeMap::from([
+        let mut metadata = BTreeMap::from([
             (META_SHA256.to_string(), self.sha256()),
             (
                 META_MESSAGE.to_string(),
                 BASE64.encode(self.message.as_bytes()),
             ),
-        ])
+        ]);
+        if let Some(id) = &self.distribution {
+            metadata.insert(META_DISTRIBUTION.to_string(), id.clone());
+        }
+        metadata
     }
 }
 

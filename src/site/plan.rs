@@ -44,6 +44,13 @@ impl ObservedDocument {
     pub fn message(&self) -> Option<String> {
         crate::site::document::message_from_metadata(&self.metadata)
     }
+    /// The distribution id the page records (see `META_DISTRIBUTION`).
+    pub fn distribution(&self) -> Option<&str> {
+        self.metadata
+            .get(crate::site::document::META_DISTRIBUTION)
+            .map(String::as_str)
+            .filter(|id| !id.is_empty())
+    }
     fn sha256(&self) -> Option<&str> {
         self.metadata
             .get(crate::site::document::META_SHA256)
@@ -159,6 +166,14 @@ pub enum Step {
         bucket: String,
         replaces: bool,
     },
+    /// Writes the page again with the distribution's id in its metadata
+    /// (`None`: the distribution this plan creates).
+    RecordDistribution {
+        key: String,
+        id: Option<String>,
+        #[serde(skip)]
+        document: ErrorDocument,
+    },
 }
 
 impl crate::converge::Step for Step {
@@ -239,6 +254,14 @@ impl crate::converge::Step for Step {
                 format!("bucket policy of {bucket}"),
                 "only this distribution may read the page; no access without TLS".to_string(),
             ),
+            Self::RecordDistribution { key, id, .. } => (
+                Action::Update,
+                format!("page {key}"),
+                format!(
+                    "record distribution {} in its metadata",
+                    id.as_deref().unwrap_or("(new)")
+                ),
+            ),
         };
         Change {
             action,
@@ -297,6 +320,14 @@ impl fmt::Display for Step {
                 "{} bucket policy: only this distribution may read the document; no access without TLS",
                 if *replaces { "~ replace" } else { "+ set" }
             ),
+            Self::RecordDistribution { key, id, .. } => write!(
+                f,
+                "~ record {} in the metadata of {key}, so commands find it without listing",
+                match id {
+                    Some(id) => format!("distribution {id}"),
+                    None => "the new distribution".to_string(),
+                }
+            ),
         }
     }
 }
@@ -351,6 +382,7 @@ pub fn document_is_current(
 /// The diff. Pure: the same inputs always give the same plan.
 pub fn plan(spec: &SiteSpec, document: &ErrorDocument, observed: &ObservedSite) -> Plan {
     let mut steps = Vec::new();
+    let known = observed.distribution.as_ref().map(|d| d.id.as_str());
     let bucket = observed.bucket.clone();
     let bucket = match bucket {
         Some(b) => b,
@@ -391,11 +423,20 @@ pub fn plan(spec: &SiteSpec, document: &ErrorDocument, observed: &ObservedSite) 
             cache_control: cache_control(spec.page_max_age),
             bytes: document.body.len(),
             replaces: observed.document.is_some(),
-            document: document.clone(),
+            document: document.clone().serving(known),
         });
     }
 
     let mut desired = spec.distribution.clone();
+    let uploads = steps
+        .iter()
+        .any(|step| matches!(step, Step::UploadDocument { .. }));
+    let recorded = observed.document.as_ref().and_then(|d| d.distribution());
+    let record = |id: Option<&str>| Step::RecordDistribution {
+        key: spec.key.to_string(),
+        id: id.map(str::to_string),
+        document: document.clone(),
+    };
     match &observed.oac {
         None => steps.push(Step::CreateOriginAccessControl {
             name: spec.oac_name(),
@@ -413,6 +454,7 @@ pub fn plan(spec: &SiteSpec, document: &ErrorDocument, observed: &ObservedSite) 
             steps.push(Step::CreateDistribution {
                 comment: desired.comment.clone(),
             });
+            steps.push(record(None));
             steps.push(Step::PutBucketPolicy {
                 bucket: name.clone(),
                 replaces: bucket.policy.is_some(),
@@ -434,6 +476,9 @@ pub fn plan(spec: &SiteSpec, document: &ErrorDocument, observed: &ObservedSite) 
                     id: dist.id.clone(),
                     tags,
                 });
+            }
+            if !uploads && recorded != Some(dist.id.as_str()) {
+                steps.push(record(Some(&dist.id)));
             }
             let want = policy::bucket_policy(&spec.bucket, &spec.key, &dist.arn);
             let current = bucket.policy.as_deref();
@@ -480,7 +525,7 @@ fn missing_tags(
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::site::document::Template;
+    use crate::site::document::{META_DISTRIBUTION, Template};
     use std::path::Path;
 
     fn spec() -> SiteSpec {
@@ -517,7 +562,7 @@ mod tests {
                 cache_control: Some(cache_control(spec.page_max_age)),
                 size: doc.body.len() as i64,
                 last_modified: None,
-                metadata: doc.metadata(),
+                metadata: doc.clone().serving(Some("E1")).metadata(),
             }),
             oac: Some(ObservedOac {
                 id: "OAC1".into(),
@@ -540,7 +585,7 @@ mod tests {
         let doc = document(&spec, "back soon");
         let plan = plan(&spec, &doc, &ObservedSite::default());
         insta::assert_snapshot!(plan.to_string(), @r#"
-        Plan for environment `staging` (9 changes):
+        Plan for environment `staging` (10 changes):
           + create bucket acme-maint in eu-west-1
           ~ block all public access to the bucket
           ~ set object ownership to BucketOwnerEnforced (no ACLs)
@@ -549,6 +594,7 @@ mod tests {
           + upload maintenance.html (text/html; charset=utf-8, 1291 bytes, public, max-age=30)
           + create origin access control maint-acme-maint
           + create distribution "maint site mode: acme-maint"
+          ~ record the new distribution in the metadata of maintenance.html, so commands find it without listing
           + set bucket policy: only this distribution may read the document; no access without TLS
         "#);
     }
@@ -563,6 +609,39 @@ mod tests {
             plan.to_string(),
             "No changes necessary: environment `staging` matches the config."
         );
+    }
+
+    #[test]
+    fn a_page_without_its_distributions_record_gets_it() {
+        let spec = spec();
+        let doc = document(&spec, "back soon");
+        for record in [None, Some("E0STALE")] {
+            let mut observed = converged(&spec, &doc);
+            let page = observed.document.as_mut().unwrap();
+            match record {
+                Some(stale) => page.metadata.insert(META_DISTRIBUTION.into(), stale.into()),
+                None => page.metadata.remove(META_DISTRIBUTION),
+            };
+            let plan = plan(&spec, &doc, &observed);
+            assert_eq!(
+                plan.to_string().lines().nth(1),
+                Some(
+                    "  ~ record distribution E1 in the metadata of maintenance.html, so commands \
+                     find it without listing"
+                ),
+                "{plan}"
+            );
+            assert_eq!(plan.steps.len(), 1, "{plan}");
+        }
+        // A page that is replaced anyway records the distribution as it is
+        // uploaded: no second write.
+        let mut observed = converged(&spec, &doc);
+        observed.document.as_mut().unwrap().content_type = Some("text/plain".into());
+        let plan = plan(&spec, &doc, &observed);
+        let [Step::UploadDocument { document, .. }] = plan.steps.as_slice() else {
+            panic!("{plan}");
+        };
+        assert_eq!(document.metadata()[META_DISTRIBUTION], "E1");
     }
 
     #[test]

@@ -194,6 +194,38 @@ impl Emulator {
         )
     }
 
+    /// Rewrites an object's user metadata in place (CopyObject onto
+    /// itself), as anyone with s3:PutObject, or an older maint, may have.
+    pub async fn rewrite_metadata(
+        &self,
+        region: &str,
+        bucket: &str,
+        key: &str,
+        change: impl FnOnce(&mut std::collections::HashMap<String, String>),
+    ) {
+        let s3 = self.s3(region).await;
+        let head = s3
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        let mut metadata = head.metadata().cloned().unwrap_or_default();
+        change(&mut metadata);
+        s3.copy_object()
+            .bucket(bucket)
+            .key(key)
+            .copy_source(format!("{bucket}/{key}"))
+            .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
+            .set_metadata(Some(metadata))
+            .set_content_type(head.content_type().map(str::to_string))
+            .set_cache_control(head.cache_control().map(str::to_string))
+            .send()
+            .await
+            .unwrap();
+    }
+
     pub async fn cloudfront(&self) -> aws_sdk_cloudfront::Client {
         aws_sdk_cloudfront::Client::new(&self.sdk_config("us-east-1").await)
     }
