@@ -110,6 +110,9 @@ correction cites its source (see also the README's emulator section).
    COMPLETED at once. The emulator answers InProgress for a time a test
    sets (POST /maint-api/invalidation-seconds with a number; 0 at start),
    then Completed.
+15. Origins keep their OriginAccessControlId (Origin in the API reference:
+   "The unique identifier of an origin access control for this origin"),
+   which moto dropped: a distribution read back named no OAC.
 
 Tests can also make the emulator lose an answer: POST /maint-api/lose-answer
 with `METHOD PATH-REGEX` makes the next matching request take effect and
@@ -273,6 +276,18 @@ def _invalidation_init(self, *args, **kwargs):
 _invalidation_original_init = cloudfront.Invalidation.__init__
 cloudfront.Invalidation.__init__ = _invalidation_init
 cloudfront.Invalidation.status = property(_invalidation_status, lambda self, value: None)
+
+
+# 15. Origins keep their OriginAccessControlId.
+_origin_init = cloudfront.Origin.__init__
+
+
+def _origin_init_kept(self, origin):
+    _origin_init(self, origin)
+    self.origin_access_control_id = origin.get("OriginAccessControlId") or ""
+
+
+cloudfront.Origin.__init__ = _origin_init_kept
 
 # 5-9, 12. Function stages, TestFunction, distribution associations and ETags,
 # KeyValueStore deletes, enabled distributions' deletes (emulator/cf_functions.py);

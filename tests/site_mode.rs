@@ -141,6 +141,8 @@ async fn provision_builds_a_private_bucket_page_and_distribution() {
         origin.domain_name(),
         "acme-maint-it.s3.eu-west-1.amazonaws.com"
     );
+    // Read through the OAC (the emulator keeps the id, as AWS does).
+    assert_eq!(origin.origin_access_control_id(), Some(oacs[0].id()));
     let behavior = config.default_cache_behavior().unwrap();
     assert_eq!(
         behavior.viewer_protocol_policy().as_str(),
@@ -567,12 +569,18 @@ async fn invalidate_validates_paths_then_waits() {
     assert!((3..=6).contains(&polls), "{polls} polls over 3 s");
 }
 
-/// ListDistributions: the account-wide listing the page's record spares.
+/// ListDistributions and ListOriginAccessControls: the account-wide
+/// listings the page's record (and the distribution's OAC id) spare.
 fn listings(emulator: &Emulator) -> usize {
     emulator
         .aws_calls()
         .iter()
-        .filter(|r| r.starts_with("GET /2020-05-31/distribution") && !r.contains("/distribution/"))
+        .filter(|r| {
+            let path = r.split(['?', ' ']).nth(1).unwrap_or_default();
+            r.starts_with("GET ")
+                && (path == "/2020-05-31/distribution"
+                    || path == "/2020-05-31/origin-access-control")
+        })
         .count()
 }
 

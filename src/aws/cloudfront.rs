@@ -56,6 +56,42 @@ pub async fn find_oac(cf: &Client, name: &str) -> Result<Option<ObservedOac>> {
     }
 }
 
+/// The OAC named `name`, read by the id the site's distribution uses (one
+/// GetOriginAccessControl) when it has one and it still carries that name;
+/// otherwise found by listing every OAC in the account.
+pub async fn find_site_oac(
+    cf: &Client,
+    name: &str,
+    used: Option<&str>,
+) -> Result<Option<ObservedOac>> {
+    if let Some(id) = used.filter(|id| !id.is_empty()) {
+        match cf.get_origin_access_control().id(id).send().await {
+            Ok(out) => {
+                if let Some(config) = out
+                    .origin_access_control()
+                    .and_then(|o| o.origin_access_control_config())
+                    .filter(|c| c.name() == name)
+                {
+                    return Ok(Some(ObservedOac {
+                        id: id.to_string(),
+                        signs_always: config.signing_behavior()
+                            == &OriginAccessControlSigningBehaviors::Always
+                            && config.signing_protocol()
+                                == &OriginAccessControlSigningProtocols::Sigv4
+                            && config.origin_access_control_origin_type()
+                                == &OriginAccessControlOriginTypes::S3,
+                    }));
+                }
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_origin_access_control()) => {}
+            Err(e) => return Err(explain("reading the origin access control", e)),
+        }
+    }
+    find_oac(cf, name).await
+}
+
 fn oac_config(name: &str) -> Result<OriginAccessControlConfig> {
     Ok(OriginAccessControlConfig::builder()
         .name(name)

@@ -111,6 +111,7 @@ fn resources(
     session: &Session,
     account: &str,
     site_distribution: Option<String>,
+    site_oac: Option<String>,
     store_arn: Option<String>,
 ) -> Resources {
     Resources {
@@ -120,6 +121,7 @@ fn resources(
             bucket: s.spec.bucket.to_string(),
             key: s.spec.key.to_string(),
             distribution_id: site_distribution,
+            oac_id: site_oac,
         }),
         window: session.window.as_ref().map(|w| WindowResources {
             distribution_id: w.distribution.to_string(),
@@ -131,15 +133,17 @@ fn resources(
 
 /// What AWS assigned: the site's distribution id and the window's store ARN.
 async fn found_resources(session: &Session, clients: &Clients, account: &str) -> Result<Resources> {
-    let site_distribution = match &session.site {
+    let (site_distribution, site_oac) = match &session.site {
         Some(site) => {
-            crate::aws::cloudfront::find_distribution_id(
-                &clients.cloudfront,
-                &site.spec.distribution.comment,
-            )
-            .await?
+            let cf = &clients.cloudfront;
+            let distribution =
+                crate::aws::cloudfront::find_distribution_id(cf, &site.spec.distribution.comment);
+            let oac_name = site.spec.oac_name();
+            let oac = crate::aws::cloudfront::find_oac(cf, &oac_name);
+            let (distribution, oac) = tokio::try_join!(distribution, oac)?;
+            (distribution, oac.map(|o| o.id))
         }
-        None => None,
+        None => (None, None),
     };
     let store_arn = match &session.window {
         Some(w) => crate::aws::window::find_store(&clients.cloudfront, &w.store_name())
@@ -147,7 +151,13 @@ async fn found_resources(session: &Session, clients: &Clients, account: &str) ->
             .map(|s| s.arn),
         None => None,
     };
-    Ok(resources(session, account, site_distribution, store_arn))
+    Ok(resources(
+        session,
+        account,
+        site_distribution,
+        site_oac,
+        store_arn,
+    ))
 }
 
 /// The policy, as a document and where it lives.
@@ -282,6 +292,7 @@ pub async fn grant(session: &Session, out: &Output, request: Request) -> Result<
             session,
             account,
             Some("<site-distribution-id>".to_string()),
+            Some("<site-oac-id>".to_string()),
             Some(format!("{cf}:key-value-store/<store-id>")),
         );
         let policy = policy(&ops, &r)?;

@@ -295,9 +295,13 @@ impl Site {
             .await?;
             Ok::<_, anyhow::Error>((bucket, document, dist))
         };
-        let oac_name = spec.oac_name();
-        let oac = cloudfront::find_oac(&clients.cloudfront, &oac_name);
-        let ((bucket, document, dist), oac) = tokio::try_join!(bucket_and_distribution, oac)?;
+        let (bucket, document, dist) = bucket_and_distribution.await?;
+        // The distribution names its OAC: one GetOriginAccessControl instead
+        // of listing the account's OACs.
+        let used = dist
+            .as_ref()
+            .and_then(|d| d.observed.shape.origin.oac_id.as_deref());
+        let oac = cloudfront::find_site_oac(&clients.cloudfront, &spec.oac_name(), used).await?;
         Ok((
             ObservedSite {
                 bucket,

@@ -142,6 +142,8 @@ pub struct SiteResources {
     pub key: String,
     /// The site's distribution, once provisioned.
     pub distribution_id: Option<String>,
+    /// The site's origin access control, once provisioned.
+    pub oac_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -205,6 +207,10 @@ fn needs(op: Operation) -> Vec<(&'static str, On)> {
             ("s3:GetBucketTagging", Bucket),
             ("s3:GetBucketPolicy", Bucket),
             ("s3:GetObject", Page),
+            // The page records the distribution, and the distribution names
+            // its OAC; the listings are the fallback (before provision, or
+            // when a record is missing or stale).
+            ("cloudfront:GetOriginAccessControl", OriginAccessControl),
             ("cloudfront:ListOriginAccessControls", AnySite),
             ("cloudfront:ListDistributions", AnySite),
             ("cloudfront:GetDistribution", SiteDistribution),
@@ -321,7 +327,16 @@ pub fn policy(ops: &BTreeSet<Operation>, r: &Resources) -> Result<Policy> {
                         r.environment
                     ),
                 },
-                On::OriginAccessControl => r.site.as_ref().map(|_| cf("origin-access-control/*")),
+                On::OriginAccessControl => match r.site.as_ref().map(|s| s.oac_id.as_deref()) {
+                    None => None,
+                    Some(_) if admin => Some(cf("origin-access-control/*")),
+                    Some(Some(id)) => Some(cf(&format!("origin-access-control/{id}"))),
+                    Some(None) => bail!(
+                        "environment `{}` has no origin access control yet: run `maint \
+                         provision`, then grant (the policy names its ARN)",
+                        r.environment
+                    ),
+                },
                 On::WindowDistribution => r
                     .window
                     .as_ref()
@@ -406,6 +421,7 @@ mod tests {
                 bucket: "acme-maint".into(),
                 key: "maintenance.html".into(),
                 distribution_id: Some("E1SITE".into()),
+                oac_id: Some("E1OAC".into()),
             }),
             window: Some(WindowResources {
                 distribution_id: "E2SHOP".into(),
