@@ -43,9 +43,18 @@ pub struct Global {
     /// The config file.
     #[arg(long, global = true, value_name = "PATH", default_value = "maint.yaml")]
     pub config: PathBuf,
-    /// The environment in the config (may be left out when there is only one).
-    #[arg(short = 'e', long = "env", global = true, value_name = "NAME")]
-    pub env: Option<String>,
+    /// The environment in the config (may be left out when there is only
+    /// one). status, set-message, invalidate, on, off, verify and provision
+    /// take it several times: `-e staging -e production`.
+    #[arg(short = 'e', long = "env", global = true, value_name = "NAME", action = clap::ArgAction::Append)]
+    pub env: Vec<String>,
+    /// Every environment in the config (status, set-message, invalidate, on,
+    /// off, verify, provision).
+    #[arg(long, global = true, conflicts_with = "env")]
+    pub all: bool,
+    /// With several environments: how many run at once.
+    #[arg(long, global = true, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
     /// The AWS profile to use (default: the standard chain, AWS_PROFILE).
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
@@ -109,7 +118,7 @@ fn parse_timeout(text: &str) -> Result<humantime::Duration, String> {
 }
 
 /// `--wait`: confirm the switch on the live site.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct WaitForEdge {
     /// Wait until the live site answers the new way (`maint verify`'s window
     /// checks pass), with progress; at most 10 minutes.

@@ -235,6 +235,7 @@ mod tests {
         Output {
             json: true,
             quiet: true,
+            scope: None,
         }
     }
 

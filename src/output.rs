@@ -59,6 +59,9 @@ pub struct Failure {
     pub kind: Kind,
     pub message: String,
     pub hint: Option<String>,
+    /// The command printed its result already (a run over several
+    /// environments): the error is not a second JSON document.
+    pub after_result: bool,
 }
 
 impl Failure {
@@ -67,7 +70,13 @@ impl Failure {
             kind,
             message: message.into(),
             hint: None,
+            after_result: false,
         }
+    }
+
+    pub fn after_result(mut self) -> Self {
+        self.after_result = true;
+        self
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
@@ -127,6 +136,10 @@ pub fn describe(err: &anyhow::Error) -> (Kind, String, Option<String>) {
 /// Prints the error that ends a command, and gives its exit code.
 pub fn report_failure(err: &anyhow::Error, json: bool) -> u8 {
     let (kind, message, hint) = describe(err);
+    let after_result = err
+        .chain()
+        .find_map(|e| e.downcast_ref::<Failure>())
+        .is_some_and(|f| f.after_result);
     let line = match &hint {
         Some(hint) => format!("{message} ({hint})"),
         None => message.clone(),
@@ -134,11 +147,22 @@ pub fn report_failure(err: &anyhow::Error, json: bool) -> u8 {
     eprintln!("maint: {}", neutralize(&line));
     // Drift comes after the command printed its result, which is the one
     // document on stdout; any other failure has no result, so the error is it.
-    if json && kind != Kind::Drift {
+    if json && kind != Kind::Drift && !after_result {
         let doc = serde_json::json!({"error": {"kind": kind, "message": message, "hint": hint}});
         stdout_line(&doc.to_string());
     }
     kind.exit_code()
+}
+
+/// One JSON document on stdout.
+pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
+    stdout_line(&serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// Text on stdout, control characters shown as escapes.
+pub fn print_text(text: &str) {
+    stdout_line(&neutralize(text));
 }
 
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
@@ -179,15 +203,72 @@ pub fn neutralize(text: &str) -> Cow<'_, str> {
 }
 
 /// Where a command's output goes.
+#[derive(Clone, Default)]
 pub struct Output {
     pub json: bool,
     pub quiet: bool,
+    /// In a run over several environments: the one this output is for.
+    pub scope: Option<Scope>,
+}
+
+/// One environment of a run over several: its progress is prefixed with its
+/// name, and its plan and result are kept for the run's combined report.
+#[derive(Clone)]
+pub struct Scope {
+    pub environment: String,
+    /// Plans are kept (shown once, combined, before anything changes) rather
+    /// than printed as they come.
+    pub keep_plans: bool,
+    kept: std::sync::Arc<std::sync::Mutex<Kept>>,
+}
+
+/// What an environment's command produced in a run over several.
+#[derive(Debug, Default, Clone)]
+pub struct Kept {
+    pub plans: Vec<String>,
+    pub text: Option<String>,
+    pub json: Option<serde_json::Value>,
+}
+
+impl Scope {
+    pub fn new(environment: &str, keep_plans: bool) -> Self {
+        Self {
+            environment: environment.to_string(),
+            keep_plans,
+            kept: std::sync::Arc::default(),
+        }
+    }
+
+    pub fn kept(&self) -> Kept {
+        self.kept.lock().map(|k| k.clone()).unwrap_or_default()
+    }
+
+    fn keep(&self, f: impl FnOnce(&mut Kept)) {
+        if let Ok(mut kept) = self.kept.lock() {
+            f(&mut kept);
+        }
+    }
 }
 
 impl Output {
+    /// The same output, for one environment of a run over several.
+    pub fn scoped(&self, scope: Scope) -> Self {
+        Self {
+            scope: Some(scope),
+            ..self.clone()
+        }
+    }
+
     /// A command's result: text, or its JSON document.
     pub fn result<T: Display + Serialize>(&self, value: &T) -> Result<()> {
-        if self.json {
+        if let Some(scope) = &self.scope {
+            let json = serde_json::to_value(value)?;
+            let text = value.to_string();
+            scope.keep(|k| {
+                k.json = Some(json);
+                k.text = Some(text);
+            });
+        } else if self.json {
             stdout_line(&serde_json::to_string_pretty(value)?);
         } else {
             stdout_line(&neutralize(&value.to_string()));
@@ -198,26 +279,52 @@ impl Output {
     /// A plan, before it is applied: on stdout in text mode, even with
     /// --quiet (in JSON it is part of the result).
     pub fn plan(&self, plan: impl Display) {
-        if !self.json {
-            stdout_line(&neutralize(&plan.to_string()));
+        match &self.scope {
+            Some(scope) if scope.keep_plans => {
+                let text = plan.to_string();
+                scope.keep(|k| k.plans.push(text));
+            }
+            // Shown already, in the combined plan.
+            Some(_) => {}
+            None if !self.json => stdout_line(&neutralize(&plan.to_string())),
+            None => {}
         }
     }
 
     /// Progress for a person; on stderr, silent with --quiet or --output json.
     pub fn progress(&self, line: impl Display) {
         if !self.quiet && !self.json {
-            eprintln!("{}", neutralize(&line.to_string()));
+            eprintln!("{}{}", self.prefix(), neutralize(&line.to_string()));
         }
     }
 
     /// Something the user should know even with --quiet: always on stderr.
     pub fn warn(&self, line: impl Display) {
-        eprintln!("maint: warning: {}", neutralize(&line.to_string()));
+        eprintln!(
+            "maint: warning: {}{}",
+            self.prefix(),
+            neutralize(&line.to_string())
+        );
     }
 
-    /// Whether waits may show a spinner or lines.
-    pub fn quiet_waits(&self) -> bool {
-        self.quiet || self.json
+    /// `[env] ` in a run over several environments.
+    fn prefix(&self) -> String {
+        self.scope
+            .as_ref()
+            .map(|s| format!("[{}] ", s.environment))
+            .unwrap_or_default()
+    }
+
+    /// How waits show themselves: a spinner on a terminal, lines in a log,
+    /// nothing with --quiet or JSON. In a run over several environments,
+    /// lines with the environment's name (spinners would overwrite each
+    /// other).
+    pub fn waits(&self) -> crate::progress::Show {
+        crate::progress::Show {
+            quiet: self.quiet || self.json,
+            prefix: self.prefix(),
+            spinner: self.scope.is_none(),
+        }
     }
 }
 

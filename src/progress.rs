@@ -38,17 +38,28 @@ pub fn interval(elapsed: Duration) -> Duration {
 /// status stays the same, so a log shows the wait is alive.
 pub const LOG_EVERY: Duration = Duration::from_secs(10);
 
+/// How a wait shows itself (see `Output::waits`).
+#[derive(Debug, Clone, Default)]
+pub struct Show {
+    pub quiet: bool,
+    /// Before each line: the environment, in a run over several.
+    pub prefix: String,
+    /// Whether a spinner may be used on a terminal.
+    pub spinner: bool,
+}
+
 /// Polls `check` until it says the wait is over. `check` returns the status
 /// it saw (for display) and whether the wait is over.
-pub async fn wait_for<F, Fut>(what: &str, timeout: Duration, quiet: bool, check: F) -> Result<()>
+pub async fn wait_for<F, Fut>(what: &str, timeout: Duration, show: Show, check: F) -> Result<()>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<(String, bool)>>,
 {
-    let terminal = std::io::stderr().is_terminal();
-    let mut log = |line: &str| eprintln!("{line}");
-    let sink: Option<&mut dyn FnMut(&str)> = (!quiet && !terminal).then_some(&mut log as _);
-    wait_with(what, timeout, !quiet && terminal, sink, check).await
+    let spin = !show.quiet && show.spinner && std::io::stderr().is_terminal();
+    let prefix = show.prefix;
+    let mut log = |line: &str| eprintln!("{prefix}{line}");
+    let sink: Option<&mut dyn FnMut(&str)> = (!show.quiet && !spin).then_some(&mut log as _);
+    wait_with(what, timeout, spin, sink, check).await
 }
 
 async fn wait_with<F, Fut>(
@@ -200,7 +211,11 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn waits_until_done_and_times_out_with_a_hint() {
         let mut calls = 0;
-        wait_for("thing", Duration::from_secs(60), true, || {
+        let quiet = || Show {
+            quiet: true,
+            ..Show::default()
+        };
+        wait_for("thing", Duration::from_secs(60), quiet(), || {
             calls += 1;
             let done = calls == 3;
             async move { Ok(("InProgress".to_string(), done)) }
@@ -208,7 +223,7 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(calls, 3);
-        let err = wait_for("thing", Duration::from_secs(5), true, || async {
+        let err = wait_for("thing", Duration::from_secs(5), quiet(), || async {
             Ok(("InProgress".to_string(), false))
         })
         .await

@@ -287,3 +287,59 @@ async fn site_commands_on_a_window_environment_say_what_is_missing() {
     );
     assert!(emulator.requests().is_empty());
 }
+
+#[tokio::test]
+async fn on_and_off_switch_several_windows_in_one_run() {
+    let emulator = Emulator::start();
+    let one = customer_distribution(&emulator).await;
+    let two = customer_distribution(&emulator).await;
+    let env = |name: &str, id: &str| {
+        format!(
+            "  {name}:\n    region: eu-west-1\n    distribution: {id}\n    window:\n      bypass:\n        secret_env: MAINT_BYPASS_SECRET\n"
+        )
+    };
+    let project = Project::new(&format!(
+        "environments:\n{}{}",
+        env("eu", &one),
+        env("us", &two)
+    ))
+    .against(&emulator);
+    for name in ["eu", "us"] {
+        let attach = project
+            .maint(&["-e", name, "attach", "--no-wait"])
+            .env("MAINT_BYPASS_SECRET", SECRET)
+            .output()
+            .unwrap();
+        assert!(attach.status.success(), "{}", stderr_of(&attach));
+    }
+    let on = project
+        .maint(&["--all", "on", "--for", "2h", "-m", "Back soon."])
+        .output()
+        .unwrap();
+    assert!(on.status.success(), "{}", stderr_of(&on));
+    let text = stdout_of(&on);
+    // One combined plan, before the results.
+    let plan = text.find("Plan for 2 environments:").expect(&text);
+    assert!(
+        text.contains("  eu: ~ switch the maintenance window on until "),
+        "{text}"
+    );
+    assert!(plan < text.find("── eu ──").expect(&text), "{text}");
+    let status = project
+        .maint(&["--all", "status", "--output", "json"])
+        .output()
+        .unwrap();
+    let list: Value = serde_json::from_slice(&status.stdout).unwrap();
+    for item in list.as_array().unwrap() {
+        assert_eq!(item["result"]["window"]["on"], true, "{item:#}");
+    }
+    project.maint(&["--all", "off"]).assert().success();
+    let status = project
+        .maint(&["--all", "status", "--output", "json"])
+        .output()
+        .unwrap();
+    let list: Value = serde_json::from_slice(&status.stdout).unwrap();
+    for item in list.as_array().unwrap() {
+        assert_eq!(item["result"]["window"]["on"], false, "{item:#}");
+    }
+}

@@ -55,6 +55,34 @@ pub struct Clients {
     pub iam: aws_sdk_iam::Client,
 }
 
+/// Clients shared by the environments of one run: one set per region, and
+/// the caller's identity asked once.
+#[derive(Debug, Default)]
+pub struct ClientPool {
+    by_region: tokio::sync::Mutex<std::collections::HashMap<String, Clients>>,
+    caller: tokio::sync::OnceCell<sts::Caller>,
+}
+
+impl ClientPool {
+    pub async fn clients(&self, connection: &Connection) -> Result<Clients> {
+        let mut by_region = self.by_region.lock().await;
+        if let Some(clients) = by_region.get(&connection.region) {
+            return Ok(clients.clone());
+        }
+        let clients = connection.clients().await?;
+        by_region.insert(connection.region.clone(), clients.clone());
+        Ok(clients)
+    }
+
+    /// Who the credentials are (STS GetCallerIdentity), asked once per run.
+    pub async fn caller(&self, clients: &Clients) -> Result<sts::Caller> {
+        self.caller
+            .get_or_try_init(|| sts::caller(&clients.sts))
+            .await
+            .cloned()
+    }
+}
+
 impl Connection {
     /// The clients, with credentials from the profile when one is named
     /// (`--profile`, else `AWS_PROFILE`). A named profile wins over

@@ -644,6 +644,7 @@ fn quiet() -> Output {
     Output {
         json: true,
         quiet: true,
+        scope: None,
     }
 }
 

@@ -739,7 +739,8 @@ mod examples {
         let env = cli
             .global
             .env
-            .clone()
+            .first()
+            .cloned()
             .expect("the grant names its environment");
         let ci = grantee.ci().expect("the grant is for a CI");
         let role = principal(&env, grantee).unwrap();
@@ -753,6 +754,8 @@ mod examples {
             .map(|cli| {
                 cli.global
                     .env
+                    .first()
+                    .cloned()
                     .expect("every maint line names its environment")
             })
             .collect()

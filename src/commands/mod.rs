@@ -9,6 +9,7 @@ mod function;
 mod grant;
 mod init;
 mod invalidate;
+mod many;
 mod preview;
 mod provision;
 mod set_message;
@@ -32,7 +33,11 @@ pub async fn run(cli: Cli) -> Result<()> {
     let out = Output {
         json: cli.global.output == OutputFormat::Json,
         quiet: cli.global.quiet,
+        scope: None,
     };
+    if many::wanted(&cli) {
+        return many::run(&cli, &out).await;
+    }
     match cli.command {
         Command::Init {
             name,
@@ -42,44 +47,18 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Preview { port, message } => {
             preview::run(&Session::open(&cli.global)?, &out, port, message).await
         }
-        Command::Provision {
-            dry_run,
-            no_wait,
-            exit_code,
-        } => {
-            provision::run(
-                &Session::open(&cli.global)?,
-                &out,
-                dry_run,
-                no_wait,
-                exit_code,
-            )
-            .await
-        }
-        Command::SetMessage {
-            message,
-            file,
-            invalidate,
-            wait,
-            url,
-            dry_run,
-        } => {
+        Command::Provision { .. }
+        | Command::SetMessage { .. }
+        | Command::Invalidate { .. }
+        | Command::Status { .. }
+        | Command::On { .. }
+        | Command::Off { .. }
+        | Command::Verify { .. } => {
             let session = Session::open(&cli.global)?;
-            let request = set_message::Request {
-                message,
-                file,
-                invalidate,
-                wait,
-                url,
-                dry_run,
-            };
-            set_message::run(&session, &out, request).await
-        }
-        Command::Invalidate { paths, wait } => {
-            invalidate::run(&Session::open(&cli.global)?, &out, paths, wait).await
-        }
-        Command::Status { exit_code } => {
-            status::run(&Session::open(&cli.global)?, &out, exit_code).await
+            match many::Job::of(&cli.command, &session)? {
+                Some(job) => job.run(&session, &out).await,
+                None => bail!("internal: {:?} is not a job", cli.command),
+            }
         }
         Command::Attach { dry_run, no_wait } => {
             attach::attach(&Session::open(&cli.global)?, &out, dry_run, no_wait).await
@@ -87,28 +66,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Detach { dry_run } => {
             detach::detach(&Session::open(&cli.global)?, &out, dry_run).await
         }
-        Command::On {
-            message,
-            until,
-            duration,
-            wait,
-        } => {
-            let session = Session::open(&cli.global)?;
-            let state = switch::on_state(
-                session.window()?,
-                message,
-                until.as_deref(),
-                duration.as_deref(),
-            )
-            .map_err(crate::output::usage)?;
-            switch::switch(&session, &out, state, &wait).await
-        }
-        Command::Off { wait } => {
-            let session = Session::open(&cli.global)?;
-            switch::switch(&session, &out, switch::off_state(), &wait).await
-        }
         Command::Function => function::function(&Session::open(&cli.global)?, &out),
-        Command::Verify { url } => verify::run(&Session::open(&cli.global)?, &out, url).await,
         Command::Grant {
             grantee,
             operations,
@@ -146,6 +104,8 @@ pub struct Session {
     pub connection: Connection,
     /// The account the environment lives in, when the config says.
     pub account_id: Option<crate::values::AccountId>,
+    /// Clients shared with the other environments of a run over several.
+    pub pool: Option<std::sync::Arc<crate::aws::ClientPool>>,
 }
 
 /// A site-mode environment: its desired state and page template.
@@ -181,12 +141,17 @@ impl Session {
     /// The session for the global flags; anything wrong with the config is a
     /// configuration error (exit 2).
     fn open(global: &Global) -> Result<Self> {
-        Self::open_config(global).map_err(config_error)
+        Self::open_named(global, global.env.first().map(String::as_str))
     }
 
-    fn open_config(global: &Global) -> Result<Self> {
+    /// The session for environment `name` of the config.
+    fn open_named(global: &Global, name: Option<&str>) -> Result<Self> {
+        Self::open_config(global, name).map_err(config_error)
+    }
+
+    fn open_config(global: &Global, name: Option<&str>) -> Result<Self> {
         let config = Config::load(&global.config)?;
-        let (environment, mut env) = config.select(global.env.as_deref())?;
+        let (environment, mut env) = config.select(name)?;
         if let Some(region) = &global.region {
             env.region = region.clone();
         }
@@ -215,11 +180,15 @@ impl Session {
             environment,
             site,
             window,
+            pool: None,
         })
     }
 
     async fn clients(&self) -> Result<Clients> {
-        self.connection.clients().await
+        match &self.pool {
+            Some(pool) => pool.clients(&self.connection).await,
+            None => self.connection.clients().await,
+        }
     }
 
     /// The clients for a command that changes AWS: first one STS call to
@@ -233,7 +202,10 @@ impl Session {
     /// `changing_clients`, and the account they act in.
     async fn changing_clients_in_account(&self, out: &Output) -> Result<(Clients, String)> {
         let clients = self.clients().await?;
-        let caller = crate::aws::sts::caller(&clients.sts).await?;
+        let caller = match &self.pool {
+            Some(pool) => pool.caller(&clients).await?,
+            None => crate::aws::sts::caller(&clients.sts).await?,
+        };
         if let Some(want) = &self.account_id
             && want.as_str() != caller.account
         {
@@ -322,7 +294,7 @@ pub async fn wait_deployed(clients: &Clients, out: &Output, id: &str) -> Result<
     crate::progress::wait_for(
         &format!("distribution {id}"),
         DEPLOY_TIMEOUT,
-        out.quiet_waits(),
+        out.waits(),
         || async {
             let status =
                 crate::aws::cloudfront::distribution_status(&clients.cloudfront, id).await?;
@@ -337,7 +309,7 @@ pub async fn wait_invalidated(clients: &Clients, out: &Output, id: &str, inv: &s
     crate::progress::wait_for(
         &format!("invalidation {inv}"),
         INVALIDATION_TIMEOUT,
-        out.quiet_waits(),
+        out.waits(),
         || async {
             crate::aws::cloudfront::invalidation_status(&clients.cloudfront, id, inv).await
         },

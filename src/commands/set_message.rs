@@ -14,6 +14,7 @@ use crate::aws::{cloudfront, s3};
 use crate::config::check_message;
 use crate::site::plan::document_is_current;
 
+#[derive(Debug, Clone)]
 pub struct Request {
     pub message: Option<String>,
     pub file: Option<PathBuf>,
@@ -81,7 +82,7 @@ fn read_capped(reader: impl std::io::Read, name: &str) -> Result<String> {
     String::from_utf8(bytes).with_context(|| format!("{name} is not UTF-8 text"))
 }
 
-fn read_message(request: &Request, default: &str) -> Result<String> {
+pub(crate) fn read_message(request: &Request, default: &str) -> Result<String> {
     let message = match (&request.message, &request.file) {
         (Some(m), _) => m.clone(),
         (None, Some(path)) if path.as_os_str() == "-" => {

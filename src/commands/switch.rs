@@ -140,7 +140,7 @@ async fn wait_for_edge(
 ) -> Result<()> {
     let (on, message) = super::verify::window_state(spec, clients).await?;
     let checks = crate::verify::window_checks(on, &message);
-    crate::progress::wait_for("the live site", EDGE_WAIT, out.quiet_waits(), || async {
+    crate::progress::wait_for("the live site", EDGE_WAIT, out.waits(), || async {
         let outcomes = super::verify::run_window_checks(spec, clients, url, &checks).await?;
         super::verify::unreachable(&outcomes, url.unwrap_or("the distribution's domain"))?;
         let passed = outcomes.iter().filter(|o| o.passed).count();

@@ -193,7 +193,7 @@ pub async fn wait_for_site(
     let page = String::from_utf8_lossy(&document.body).to_string();
     let checks = site_checks(document.content_type(), &page, &spec.key.page_path());
     let target = target(&dist.domain, url);
-    crate::progress::wait_for("the live site", SITE_WAIT, out.quiet_waits(), || async {
+    crate::progress::wait_for("the live site", SITE_WAIT, out.waits(), || async {
         let mut outcomes = Vec::new();
         for check in &checks {
             outcomes.push(run_check(check, &target, &[]).await.0);

@@ -400,7 +400,14 @@ async fn distribution_with_origin(
         .build()
         .unwrap();
     let config = DistributionConfig::builder()
-        .caller_reference("shop-2019")
+        // Unique, so a test can make several.
+        .caller_reference(format!(
+            "shop-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ))
         .comment("the shop")
         .enabled(true)
         .origins(

@@ -1,0 +1,376 @@
+//! One command over several environments (`-e A -e B`, `--all`): every
+//! environment is checked before the first AWS call, a changing command
+//! shows one combined plan first, the environments run concurrently
+//! (`--jobs` at a time) on shared clients, each gets one result, a failure
+//! does not stop the others, and the run fails naming the ones that failed.
+
+use std::sync::Arc;
+
+use anyhow::Result;
+use futures_util::stream::{self, StreamExt as _};
+use serde::Serialize;
+
+use super::{Session, set_message, switch};
+use crate::aws::ClientPool;
+use crate::cli::{Cli, Command, WaitForEdge};
+use crate::output::{Failure, Kept, Kind, Output, Scope, describe, usage};
+
+/// A command that can run on several environments, with its input
+/// checked for one environment.
+#[derive(Debug, Clone)]
+pub enum Job {
+    Provision {
+        dry_run: bool,
+        no_wait: bool,
+        exit_code: bool,
+    },
+    SetMessage(set_message::Request),
+    Invalidate {
+        paths: Vec<String>,
+        wait: bool,
+    },
+    Status {
+        exit_code: bool,
+    },
+    Switch {
+        state: crate::window::State,
+        wait: WaitForEdge,
+    },
+    Verify {
+        url: Option<String>,
+    },
+}
+
+impl Job {
+    /// The job for `command`, or `None` for a command that works on one
+    /// environment at a time.
+    pub fn of(command: &Command, session: &Session) -> Result<Option<Self>> {
+        Ok(Some(match command {
+            Command::Provision {
+                dry_run,
+                no_wait,
+                exit_code,
+            } => Self::Provision {
+                dry_run: *dry_run,
+                no_wait: *no_wait,
+                exit_code: *exit_code,
+            },
+            Command::SetMessage {
+                message,
+                file,
+                invalidate,
+                wait,
+                url,
+                dry_run,
+            } => Self::SetMessage(set_message::Request {
+                message: message.clone(),
+                file: file.clone(),
+                invalidate: *invalidate,
+                wait: *wait,
+                url: url.clone(),
+                dry_run: *dry_run,
+            }),
+            Command::Invalidate { paths, wait } => Self::Invalidate {
+                paths: paths.clone(),
+                wait: *wait,
+            },
+            Command::Status { exit_code } => Self::Status {
+                exit_code: *exit_code,
+            },
+            Command::On {
+                message,
+                until,
+                duration,
+                wait,
+            } => Self::Switch {
+                state: switch::on_state(
+                    session.window().map_err(usage)?,
+                    message.clone(),
+                    until.as_deref(),
+                    duration.as_deref(),
+                )
+                .map_err(usage)?,
+                wait: wait.clone(),
+            },
+            Command::Off { wait } => Self::Switch {
+                state: switch::off_state(),
+                wait: wait.clone(),
+            },
+            Command::Verify { url } => Self::Verify { url: url.clone() },
+            _ => return Ok(None),
+        }))
+    }
+
+    pub async fn run(&self, session: &Session, out: &Output) -> Result<()> {
+        match self {
+            Self::Provision {
+                dry_run,
+                no_wait,
+                exit_code,
+            } => super::provision::run(session, out, *dry_run, *no_wait, *exit_code).await,
+            Self::SetMessage(request) => set_message::run(session, out, request.clone()).await,
+            Self::Invalidate { paths, wait } => {
+                super::invalidate::run(session, out, paths.clone(), *wait).await
+            }
+            Self::Status { exit_code } => super::status::run(session, out, *exit_code).await,
+            Self::Switch { state, wait } => switch::switch(session, out, state.clone(), wait).await,
+            Self::Verify { url } => super::verify::run(session, out, url.clone()).await,
+        }
+    }
+
+    /// Checks everything that can be checked before AWS is asked, so a bad
+    /// input for one environment stops the run before any environment
+    /// changes.
+    fn check(&self, session: &Session) -> Result<()> {
+        match self {
+            Self::Provision { .. } => {
+                session.site().map_err(usage)?;
+            }
+            Self::Invalidate { paths, .. } => {
+                session.site().map_err(usage)?;
+                super::invalidate::check_paths(paths).map_err(usage)?;
+            }
+            Self::SetMessage(request) => {
+                let site = session.site().map_err(usage)?;
+                let spec = &site.spec;
+                let message =
+                    set_message::read_message(request, &spec.default_message).map_err(usage)?;
+                site.template.render(&spec.key, &spec.title, &message)?;
+            }
+            Self::Switch { .. } => {
+                session.window().map_err(usage)?;
+            }
+            Self::Status { .. } | Self::Verify { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// What the job will change in one environment, for the combined plan
+    /// (`provision` shows its own plans instead); `None` for a read.
+    fn intent(&self) -> Option<String> {
+        match self {
+            Self::SetMessage(request) if !request.dry_run => Some(format!(
+                "~ set the page's message{}",
+                if request.invalidate {
+                    ", then invalidate /*"
+                } else {
+                    ""
+                }
+            )),
+            Self::Invalidate { paths, .. } => Some(format!("+ invalidate {}", paths.join(" "))),
+            Self::Switch { state, .. } if state.on => Some(match &state.until {
+                Some(until) => format!(
+                    "~ switch the maintenance window on until {}",
+                    crate::window::rfc3339(*until)
+                ),
+                None => "~ switch the maintenance window on".to_string(),
+            }),
+            Self::Switch { .. } => Some("~ switch the maintenance window off".to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// Whether the flags name several environments.
+pub fn wanted(cli: &Cli) -> bool {
+    cli.global.all || cli.global.env.len() > 1
+}
+
+/// One environment's outcome, as `--output json` prints it in the list.
+#[derive(Debug, Serialize)]
+struct Outcome {
+    environment: String,
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<serde_json::Value>,
+}
+
+pub async fn run(cli: &Cli, out: &Output) -> Result<()> {
+    let config = crate::config::Config::load(&cli.global.config).map_err(super::config_error)?;
+    let names: Vec<String> = if cli.global.all {
+        config.environments.keys().cloned().collect()
+    } else {
+        let mut names = Vec::new();
+        for name in &cli.global.env {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+        names
+    };
+    if names.is_empty() {
+        return Err(usage(anyhow::anyhow!(
+            "{} has no environments",
+            cli.global.config.display()
+        )));
+    }
+    // Every environment is read, and its input checked, before any AWS call.
+    let pool = Arc::new(ClientPool::default());
+    let mut prepared = Vec::new();
+    let mut read_once = None;
+    for name in &names {
+        let mut session = Session::open_named(&cli.global, Some(name))?;
+        session.pool = Some(Arc::clone(&pool));
+        let Some(mut job) = Job::of(&cli.command, &session)? else {
+            return Err(usage(anyhow::anyhow!(
+                "this command works on one environment at a time: give one --env NAME \
+                 (several environments, or --all, are for status, set-message, invalidate, \
+                 on, off, verify and provision)"
+            )));
+        };
+        // A message file (or standard input) is read once, for all.
+        if let Job::SetMessage(request) = &mut job
+            && request.file.is_some()
+        {
+            if read_once.is_none() {
+                read_once = Some(set_message::read_message(request, "").map_err(usage)?);
+            }
+            request.message.clone_from(&read_once);
+            request.file = None;
+        }
+        job.check(&session)
+            .map_err(|e| usage(e.context(format!("environment `{name}`"))))?;
+        prepared.push((session, job));
+    }
+    let jobs = usize::from(cli.global.jobs);
+
+    // One combined plan before anything changes.
+    if let Some(Job::Provision { dry_run, .. }) = prepared.first().map(|(_, job)| job) {
+        let dry_run = *dry_run;
+        let planned = in_parallel(&prepared, out, jobs, true, |job| match job {
+            Job::Provision { no_wait, .. } => Job::Provision {
+                dry_run: true,
+                no_wait: *no_wait,
+                exit_code: false,
+            },
+            other => other.clone(),
+        })
+        .await;
+        if !out.json {
+            for (_, _, kept) in &planned {
+                for plan in &kept.plans {
+                    out.plan(plan);
+                }
+            }
+        }
+        if dry_run {
+            return report(out, planned);
+        }
+    } else {
+        let intents: Vec<String> = prepared
+            .iter()
+            .filter_map(|(s, job)| job.intent().map(|i| format!("  {}: {i}", s.environment)))
+            .collect();
+        if !intents.is_empty() {
+            out.plan(format!(
+                "Plan for {} environments:\n{}",
+                intents.len(),
+                intents.join("\n")
+            ));
+        }
+    }
+    let done = in_parallel(&prepared, out, jobs, false, Job::clone).await;
+    report(out, done)
+}
+
+/// Runs each environment's job (as `adapt` makes it), `jobs` at a time;
+/// results in the environments' order.
+async fn in_parallel(
+    prepared: &[(Session, Job)],
+    out: &Output,
+    jobs: usize,
+    keep_plans: bool,
+    adapt: impl Fn(&Job) -> Job,
+) -> Vec<(String, Result<()>, Kept)> {
+    stream::iter(prepared.iter().map(|(session, job)| {
+        let job = adapt(job);
+        let scope = Scope::new(&session.environment, keep_plans);
+        let out = out.scoped(scope.clone());
+        async move {
+            let result = job.run(session, &out).await;
+            (session.environment.clone(), result, scope.kept())
+        }
+    }))
+    .buffered(jobs)
+    .collect()
+    .await
+}
+
+/// Prints one result per environment (a JSON list, or each result then a
+/// table) and fails naming the environments that failed.
+fn report(out: &Output, done: Vec<(String, Result<()>, Kept)>) -> Result<()> {
+    let mut outcomes = Vec::new();
+    let mut failed = Vec::new();
+    let mut kinds = Vec::new();
+    for (environment, result, kept) in done {
+        let error = result.as_ref().err().map(describe);
+        if let Some((kind, _, _)) = &error {
+            failed.push(environment.clone());
+            kinds.push(*kind);
+        }
+        outcomes.push((environment, kept, error));
+    }
+    if out.json {
+        let list: Vec<Outcome> = outcomes
+            .iter()
+            .map(|(environment, kept, error)| {
+                Outcome {
+                environment: environment.clone(),
+                ok: error.is_none(),
+                result: kept.json.clone(),
+                error: error.as_ref().map(|(kind, message, hint)| {
+                    serde_json::json!({"kind": kind, "message": message, "hint": hint})
+                }),
+            }
+            })
+            .collect();
+        crate::output::print_json(&list)?;
+    } else {
+        let mut text = String::new();
+        for (environment, kept, _) in &outcomes {
+            if let Some(result) = &kept.text {
+                text.push_str(&format!("── {environment} ──\n{result}\n\n"));
+            }
+        }
+        let width = outcomes
+            .iter()
+            .map(|(e, _, _)| e.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max("ENVIRONMENT".len());
+        text.push_str(&format!("{:width$}  RESULT", "ENVIRONMENT"));
+        for (environment, _, error) in &outcomes {
+            let result = match error {
+                None => "ok".to_string(),
+                Some((Kind::Drift, message, _)) => format!("drift: {message}"),
+                Some((_, message, hint)) => match hint {
+                    Some(hint) => format!("failed: {message} ({hint})"),
+                    None => format!("failed: {message}"),
+                },
+            };
+            text.push_str(&format!("\n{environment:width$}  {result}"));
+        }
+        crate::output::print_text(&text);
+    }
+    if failed.is_empty() {
+        return Ok(());
+    }
+    // The exit code of the failures when they agree (drift: 3), else 1.
+    let kind = match kinds.as_slice() {
+        [first, rest @ ..] if rest.iter().all(|k| k == first) => *first,
+        _ => Kind::Runtime,
+    };
+    Err(Failure::new(
+        kind,
+        format!(
+            "{} of {} environments failed: {}",
+            failed.len(),
+            outcomes.len(),
+            failed.join(", ")
+        ),
+    )
+    .after_result()
+    .into())
+}
