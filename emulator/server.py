@@ -125,7 +125,12 @@ in the file named by MAINT_EMULATOR_REQUEST_LOG: tests use that record to
 prove, for instance, that a converged `maint provision` sends no write, and
 that `maint grant`'s policies allow exactly what each command sends. A
 query-protocol call (STS, IAM: all `POST /`) gets its Action appended:
-`POST / GetCallerIdentity`.
+`POST / GetCallerIdentity`. POST /maint-api/latency with a number of
+milliseconds delays every API request by that much from then on, as a
+network round trip to AWS would (scripts/bench; 0 at start).
+MAINT_EMULATOR_REQUEST_TIMES names a second
+log with the time each request arrived (`SECONDS METHOD /path`), for
+scripts/bench to measure how late a wait notices a change.
 
 Usage: python emulator/server.py --port PORT [moto_server options]
 """
@@ -135,6 +140,7 @@ import os
 import re
 import sys
 import threading
+import time
 import urllib.parse
 
 from moto.cloudfront import models as cloudfront
@@ -306,8 +312,10 @@ edge.install()  # 13. the local CloudFront edge, routed in _app below
 from moto.moto_server import werkzeug_app  # noqa: E402
 
 _log_path = os.environ.get("MAINT_EMULATOR_REQUEST_LOG")
+_times_path = os.environ.get("MAINT_EMULATOR_REQUEST_TIMES")
 _lock = threading.Lock()
 _lose = []  # [method, compiled path regex], each used once
+_latency = [0.0]  # seconds added to each API request
 _dispatch = werkzeug_app.DomainDispatcherApplication.__call__
 
 _LOST = (
@@ -349,6 +357,11 @@ def _app(self, environ, start_response):
         _invalidation_seconds[0] = float(environ["wsgi.input"].read(size).decode().strip())
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"ok\n"]
+    if path == "/maint-api/latency" and method == "POST":
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+        _latency[0] = float(environ["wsgi.input"].read(size).decode().strip()) / 1000
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok\n"]
     if path == "/maint-api/lose-answer" and method == "POST":
         size = int(environ.get("CONTENT_LENGTH") or 0)
         rule = environ["wsgi.input"].read(size).decode().split(" ", 1)
@@ -356,11 +369,16 @@ def _app(self, environ, start_response):
             _lose.append([rule[0], re.compile(rule[1].strip())])
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"ok\n"]
+    if _latency[0] and not path.startswith("/moto-api"):
+        time.sleep(_latency[0])
     action = _query_action(environ)
     if _log_path and not path.startswith("/moto-api"):
         query = environ.get("QUERY_STRING", "")
         with _lock, open(_log_path, "a", encoding="utf-8") as log:
             log.write(f"{method} {path}{'?' + query if query else ''}{' ' + action if action else ''}\n")
+    if _times_path and not path.startswith("/moto-api"):
+        with _lock, open(_times_path, "a", encoding="utf-8") as log:
+            log.write(f"{time.time():.6f} {method} {path}\n")
     # A rule's regex matches the path, or the path and the query-protocol
     # Action (`/ CreateRole`).
     targets = [path] + ([f"{path} {action}"] if action else [])

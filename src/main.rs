@@ -46,7 +46,10 @@ fn main() -> ExitCode {
         .with_ansi(colour)
         .without_time()
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // One thread: maint waits on the network, and several environments run
+    // concurrently on it just as well, without worker threads and their
+    // memory.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

@@ -60,9 +60,17 @@ pub fn check_paths(paths: &[String]) -> Result<()> {
 pub async fn run(session: &Session, out: &Output, paths: Vec<String>, wait: bool) -> Result<()> {
     let site = session.site()?;
     check_paths(&paths).map_err(crate::output::usage)?;
-    let clients = session.changing_clients(out).await?;
+    let clients = session.clients().await?;
     let spec = &site.spec;
-    let page = crate::aws::s3::observe_document(&clients.s3, &spec.bucket, &spec.key).await?;
+    // Which account, and the page's record, at once: nothing is written
+    // before the account is known.
+    let (account, page) = tokio::join!(
+        session.account(&clients, out),
+        crate::aws::s3::observe_document(&clients.s3, &spec.bucket, &spec.key)
+    );
+    // A wrong account is the error to show, whatever the read met.
+    account?;
+    let page = page?;
     let recorded = page.as_ref().and_then(|p| p.distribution());
     let id =
         cloudfront::site_distribution_id(&clients.cloudfront, &spec.distribution.comment, recorded)

@@ -202,8 +202,16 @@ impl Session {
     /// `changing_clients`, and the account they act in.
     async fn changing_clients_in_account(&self, out: &Output) -> Result<(Clients, String)> {
         let clients = self.clients().await?;
+        let account = self.account(&clients, out).await?;
+        Ok((clients, account))
+    }
+
+    /// The account `clients` act in (one STS call, once per run), shown to
+    /// the user; an error when the environment names another. A command may
+    /// read while this is asked, but must not write before it answered.
+    async fn account(&self, clients: &Clients, out: &Output) -> Result<String> {
         let caller = match &self.pool {
-            Some(pool) => pool.caller(&clients).await?,
+            Some(pool) => pool.caller(clients).await?,
             None => crate::aws::sts::caller(&clients.sts).await?,
         };
         if let Some(want) = &self.account_id
@@ -229,7 +237,7 @@ impl Session {
                 ""
             }
         ));
-        Ok((clients, caller.account))
+        Ok(caller.account)
     }
 }
 
@@ -244,15 +252,14 @@ impl Site {
     )> {
         use crate::aws::{cloudfront, s3};
         let spec = &self.spec;
+        // The page is read with the bucket, not after it: a missing bucket
+        // answers the HeadObject 404 too.
         let bucket = async {
-            match s3::observe_bucket(&clients.s3, &spec.bucket, &spec.region).await? {
-                Some(bucket) => {
-                    let document =
-                        s3::observe_document(&clients.s3, &spec.bucket, &spec.key).await?;
-                    Ok::<_, anyhow::Error>((Some(bucket), document))
-                }
-                None => Ok((None, None)),
-            }
+            let (bucket, document) = tokio::try_join!(
+                s3::observe_bucket(&clients.s3, &spec.bucket, &spec.region),
+                s3::observe_document(&clients.s3, &spec.bucket, &spec.key)
+            )?;
+            Ok::<_, anyhow::Error>((bucket.clone(), bucket.and(document)))
         };
         // The page records its distribution's id: one GetDistribution
         // instead of listing the account's distributions.

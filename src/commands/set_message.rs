@@ -108,8 +108,16 @@ pub async fn run(session: &Session, out: &Output, request: Request) -> Result<()
     let spec = &site.spec;
     let message = read_message(&request, &spec.default_message).map_err(crate::output::usage)?;
     let document = site.template.render(&spec.key, &spec.title, &message)?;
-    let clients = session.changing_clients(out).await?;
-    let current = s3::observe_document(&clients.s3, &spec.bucket, &spec.key).await?;
+    let clients = session.clients().await?;
+    // Which account, and the page as it is, at once: nothing is written
+    // before the account is known.
+    let (account, current) = tokio::join!(
+        session.account(&clients, out),
+        s3::observe_document(&clients.s3, &spec.bucket, &spec.key)
+    );
+    // A wrong account is the error to show, whatever the read met.
+    account?;
+    let current = current?;
     let changed = !document_is_current(&document, spec.page_max_age, current.as_ref());
     let mut report = Report {
         environment: session.environment.clone(),
