@@ -113,6 +113,13 @@ correction cites its source (see also the README's emulator section).
 15. Origins keep their OriginAccessControlId (Origin in the API reference:
    "The unique identifier of an origin access control for this origin"),
    which moto dropped: a distribution read back named no OAC.
+16. CreateInvalidation with a CallerReference already used on the
+   distribution: with the same paths AWS creates nothing and returns the
+   invalidation made before; with other paths it answers
+   InvalidationBatchAlreadyExists (InvalidationBatch.CallerReference in the
+   API reference; the model gives that error no status code, the emulator
+   answers 400). moto created a second invalidation, so a retried create
+   whose answer was lost looked like two.
 
 Tests can also make the emulator lose an answer: POST /maint-api/lose-answer
 with `METHOD PATH-REGEX` makes the next matching request take effect and
@@ -294,6 +301,25 @@ def _origin_init_kept(self, origin):
 
 
 cloudfront.Origin.__init__ = _origin_init_kept
+
+
+# 16. A CallerReference already used: the same invalidation, or an error.
+_create_invalidation = Backend.create_invalidation
+
+
+def _create_invalidation_once(self, dist_id, paths, caller_ref):
+    for earlier in self.invalidations.get(dist_id, []):
+        if earlier.caller_ref == caller_ref:
+            if list(earlier.paths) == list(paths):
+                return earlier
+            raise _invalid(
+                "The CallerReference was used before for other paths.",
+                "InvalidationBatchAlreadyExists",
+            )
+    return _create_invalidation(self, dist_id, paths, caller_ref)
+
+
+Backend.create_invalidation = _create_invalidation_once
 
 # 5-9, 12. Function stages, TestFunction, distribution associations and ETags,
 # KeyValueStore deletes, enabled distributions' deletes (emulator/cf_functions.py);

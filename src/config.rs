@@ -388,7 +388,8 @@ impl Config {
             yaml_serde::from_str(text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         if file.environments.is_empty() {
             bail!(
-                "{}: `environments` is empty: add one, e.g.\n\nenvironments:\n  staging:\n    region: us-east-1\n    bucket: acme-maintenance-staging",
+                "{}: `environments` is empty: add one (e.g. `staging: {{region: us-east-1, bucket: \
+                 acme-maintenance-staging}}` under `environments:`), or run `maint init`",
                 path.display()
             );
         }

@@ -835,6 +835,40 @@ async fn a_create_whose_answer_was_lost_is_found_again_not_blamed_on_the_user() 
 }
 
 #[tokio::test]
+async fn an_invalidation_whose_answer_was_lost_is_made_once() {
+    // CreateInvalidation takes effect, its answer is lost, and the SDK sends
+    // the same request again: the same CallerReference, so CloudFront (and
+    // now the emulator) returns the invalidation made the first time.
+    let emulator = Emulator::start();
+    let project = provisioned(&emulator);
+    let cf = emulator.cloudfront().await;
+    let id = the_distribution(&cf).await.id().to_string();
+    emulator.lose_next_answer("POST", "/2020-05-31/distribution/[A-Z0-9]+/invalidation");
+    let output = project
+        .maint(&["invalidate", "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let list = cf
+        .list_invalidations()
+        .distribution_id(&id)
+        .send()
+        .await
+        .unwrap();
+    let items = list.invalidation_list().unwrap().items();
+    assert_eq!(items.len(), 1, "one invalidation, not one per attempt");
+    assert_eq!(report["invalidation_id"], items[0].id());
+    // Both attempts reached the emulator.
+    let posts = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("POST ") && r.ends_with("/invalidation"))
+        .count();
+    assert_eq!(posts, 2);
+}
+
+#[tokio::test]
 async fn the_longest_bucket_name_fits_every_aws_name_limit() {
     // 63 characters: `maint-BUCKET` would exceed the OAC name limit of 64,
     // which the emulator enforces as AWS does.

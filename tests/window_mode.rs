@@ -279,7 +279,7 @@ async fn site_commands_on_a_window_environment_say_what_is_missing() {
     let emulator = Emulator::start();
     let project = window_project(&emulator, "E2EXAMPLE12345");
     let output = project.maint(&["provision"]).output().unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2), "a config error");
     assert!(
         stderr_of(&output).contains("has no `bucket`"),
         "{}",

@@ -118,23 +118,23 @@ impl Session {
     /// The site-mode half, or a message saying how to get one.
     pub fn site(&self) -> Result<&Site> {
         self.site.as_ref().ok_or_else(|| {
-            anyhow::anyhow!(
+            config_error(anyhow::anyhow!(
                 "environment `{}` has no `bucket`: this command manages a separate maintenance \
                  site (site mode). Add `bucket:` to the environment, or use the window-mode \
                  commands (attach, on, off, detach)",
                 self.environment
-            )
+            ))
         })
     }
 
     /// The window-mode half, or a message saying how to get one.
     pub fn window(&self) -> Result<&WindowSpec> {
         self.window.as_ref().ok_or_else(|| {
-            anyhow::anyhow!(
+            config_error(anyhow::anyhow!(
                 "environment `{}` has no `distribution`: window mode puts a maintenance window in \
                  front of an existing CloudFront distribution. Add `distribution: ID` to the environment",
                 self.environment
-            )
+            ))
         })
     }
 

@@ -471,7 +471,7 @@ async fn distribution_with_origin(
 /// ```
 pub struct Test {
     config: String,
-    files: Vec<(String, String)>,
+    files: Vec<(String, Vec<u8>)>,
     args: Vec<String>,
     env: Vec<(String, String)>,
     status: i32,
@@ -506,7 +506,14 @@ impl Test {
     }
 
     pub fn file(mut self, name: &str, text: &str) -> Self {
-        self.files.push((name.to_string(), text.to_string()));
+        self.files
+            .push((name.to_string(), text.as_bytes().to_vec()));
+        self
+    }
+
+    /// A file with any bytes (not UTF-8, say).
+    pub fn bytes(mut self, name: &str, bytes: &[u8]) -> Self {
+        self.files.push((name.to_string(), bytes.to_vec()));
         self
     }
 
