@@ -127,6 +127,11 @@ then answer 500, as when a response is lost on the way back and the SDK
 retries a create that succeeded. For IAM and STS, whose calls are all
 `POST /`, the regex may also name the Action: `/ CreateRole`.
 
+Tests can also kill the client mid-run: POST /maint-api/kill-after with
+`K PIDFILE` makes the K-th API request from then on take effect, then sends
+SIGKILL to the process whose id PIDFILE holds before answering, as when a
+laptop dies or a CI runner is cancelled at the worst moment.
+
 It can record every request it receives, one `METHOD /path?query` line each,
 in the file named by MAINT_EMULATOR_REQUEST_LOG: tests use that record to
 prove, for instance, that a converged `maint provision` sends no write, and
@@ -342,6 +347,7 @@ _times_path = os.environ.get("MAINT_EMULATOR_REQUEST_TIMES")
 _lock = threading.Lock()
 _lose = []  # [method, compiled path regex], each used once
 _latency = [0.0]  # seconds added to each API request
+_kill = []  # [requests left, pid file], at most one
 _dispatch = werkzeug_app.DomainDispatcherApplication.__call__
 
 _LOST = (
@@ -372,6 +378,23 @@ def _serve(self, environ, start_response):
     return _dispatch(self, environ, start_response)
 
 
+def _kill_client(pid_file):
+    """SIGKILL to the process whose id `pid_file` holds (waiting up to 2 s
+    for the test to have written it)."""
+    import signal
+
+    for _ in range(200):
+        try:
+            with open(pid_file, encoding="utf-8") as f:
+                text = f.read().strip()
+            if text:
+                os.kill(int(text), signal.SIGKILL)
+                return
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.01)
+
+
 def _app(self, environ, start_response):
     viewed = edge.route(environ)  # 13. a viewer request, not an API call: not logged
     if viewed:
@@ -386,6 +409,13 @@ def _app(self, environ, start_response):
     if path == "/maint-api/latency" and method == "POST":
         size = int(environ.get("CONTENT_LENGTH") or 0)
         _latency[0] = float(environ["wsgi.input"].read(size).decode().strip()) / 1000
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok\n"]
+    if path == "/maint-api/kill-after" and method == "POST":
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+        count, pid_file = environ["wsgi.input"].read(size).decode().split(" ", 1)
+        with _lock:
+            _kill[:] = [int(count), pid_file.strip()]
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"ok\n"]
     if path == "/maint-api/lose-answer" and method == "POST":
@@ -415,6 +445,21 @@ def _app(self, environ, start_response):
         )
         if rule:
             _lose.remove(rule)
+    kill_now = None
+    if not path.startswith("/moto-api"):
+        with _lock:
+            if _kill:
+                _kill[0] -= 1
+                if _kill[0] == 0:
+                    kill_now = _kill[1]
+                    _kill.clear()
+    if kill_now:
+        # Let the request take effect, then kill the client before it hears.
+        for _ in _serve(self, environ, lambda *args, **kwargs: None):
+            pass
+        _kill_client(kill_now)
+        start_response("500 Internal Server Error", [("Content-Type", "text/xml")])
+        return [_LOST]
     if not rule:
         return _serve(self, environ, start_response)
     # Let the request take effect, then answer as if the answer was lost.

@@ -69,7 +69,11 @@ fn bad_configs_are_refused_before_any_aws_call() {
     check(
         vec![
             case("", &["status"], &["maint.yaml"]),
-            case("environments: {}\n", &["status"], &["`environments` is empty"]),
+            case(
+                "environments: {}\n",
+                &["status"],
+                &["`environments` is empty"],
+            ),
             case("- a\n- b\n", &["status"], &["maint.yaml"]),
             case("environments:\n  s: [\n", &["status"], &["maint.yaml"]),
             case(

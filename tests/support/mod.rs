@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use assert_cmd::cargo::cargo_bin_cmd;
 use tempfile::TempDir;
 
 pub const ACCESS_KEY: &str = "AKIAMAINTTESTING0001";
@@ -146,6 +145,18 @@ impl Emulator {
             &format!("{method} {path_regex}"),
         )
         .expect("tell the emulator to lose an answer");
+    }
+
+    /// Makes the `k`-th API request from now on take effect, then SIGKILLs
+    /// the process whose id `pid_file` holds before it hears the answer.
+    pub fn kill_after(&self, k: usize, pid_file: &Path) {
+        http(
+            self.port,
+            "POST",
+            "/maint-api/kill-after",
+            &format!("{k} {}", pid_file.display()),
+        )
+        .expect("tell the emulator when to kill");
     }
 
     /// Makes the invalidations created from now on stay InProgress for
@@ -307,7 +318,12 @@ impl Project {
 
     /// `maint ARGS` in the project, with isolated AWS settings.
     pub fn maint(&self, args: &[&str]) -> assert_cmd::Command {
-        let mut cmd = cargo_bin_cmd!("maint");
+        assert_cmd::Command::from_std(self.command(args))
+    }
+
+    /// `maint ARGS` as a plain std Command (to spawn it and kill it).
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_maint"));
         cmd.current_dir(self.dir.path())
             .args(args)
             .env_clear()
