@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod faults;
+
 use std::io::Read as _;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -96,6 +98,10 @@ impl Emulator {
     }
 
     /// Every request the emulator received, as `METHOD /path?query`.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     pub fn requests(&self) -> Vec<String> {
         std::fs::read_to_string(&self.log)
             .expect("request log")
@@ -305,6 +311,12 @@ impl Project {
             dir,
             endpoint: None,
         }
+    }
+
+    /// Points the project at `url` (a fault-injecting proxy, say) instead.
+    pub fn via(mut self, url: &str) -> Self {
+        self.endpoint = Some(url.to_string());
+        self
     }
 
     pub fn against(mut self, emulator: &Emulator) -> Self {
