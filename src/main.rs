@@ -91,11 +91,31 @@ fn interruption(signal: &str) -> anyhow::Error {
         output::Kind::Interrupted,
         format!("interrupted by {signal}{}", under_way()),
     )
-    .hint(
+    .hint(format!(
         "what was already sent goes on in AWS; run the same command again to pick up where it \
-         stopped",
-    )
+         stopped: {}",
+        command_line(std::env::args().skip(1))
+    ))
     .into()
+}
+
+/// The command as it was run, quoted for a POSIX shell, to run it again.
+fn command_line(args: impl Iterator<Item = String>) -> String {
+    let quote = |arg: String| {
+        if !arg.is_empty()
+            && arg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
+        {
+            arg
+        } else {
+            format!("'{}'", arg.replace('\'', "'\\''"))
+        }
+    };
+    std::iter::once("maint".to_string())
+        .chain(args.map(quote))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM (a CI runner cancelling the job).
@@ -170,4 +190,26 @@ fn usage_error(err: &clap::Error) -> ExitCode {
         .hint("see maint --help")
         .into();
     ExitCode::from(output::report_failure(&failure, json))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_to_resume_is_quoted_for_a_shell() {
+        let args = [
+            "-e",
+            "prod",
+            "on",
+            "-m",
+            "Back at 10 o'clock",
+            "--for",
+            "2h",
+        ];
+        assert_eq!(
+            command_line(args.iter().map(|a| (*a).to_string())),
+            "maint -e prod on -m 'Back at 10 o'\\''clock' --for 2h"
+        );
+    }
 }

@@ -309,7 +309,10 @@ fn an_endpoint_that_never_answers_fails_within_the_deadline_naming_the_call() {
             stderr.contains("S3 ") || stderr.contains("CloudFront ") || stderr.contains("STS "),
             "names the AWS call in flight: {stderr}"
         );
-        assert!(stderr.contains("run the same command again"), "{stderr}");
+        assert!(
+            stderr.contains("run the same command again to pick up where it stopped: maint status"),
+            "{stderr}"
+        );
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
     }
 }

@@ -161,3 +161,32 @@ async fn window_mode_commands_come_through_one_fault_in_five() {
         "the proxy injected faults: {injected:?}"
     );
 }
+
+#[tokio::test]
+async fn grant_and_revoke_come_through_one_fault_in_five() {
+    let emulator = Emulator::start();
+    let proxy = FaultProxy::start(emulator.port(), 3, 0.2);
+    let iam = aws_sdk_iam::Client::new(&emulator.sdk_config("us-east-1").await);
+    iam.create_user().user_name("ci").send().await.unwrap();
+    let project = Project::new(SITE).against(&emulator);
+    cleanly(&project, &["provision"]);
+    let mut outcomes = Vec::new();
+    let grant = [
+        "grant",
+        "--user",
+        "ci",
+        "--operations",
+        "message,invalidate",
+    ];
+    outcomes.push(through(&project, &proxy, &grant));
+    converged(&emulator, &project, &grant);
+    let revoke = ["revoke", "--user", "ci", "--yes"];
+    outcomes.push(through(&project, &proxy, &revoke));
+    converged(&emulator, &project, &revoke);
+    let injected = proxy.injected();
+    eprintln!("grant and revoke: {outcomes:?}, faults {injected:?}");
+    assert!(
+        injected.values().sum::<usize>() >= 2,
+        "the proxy injected faults: {injected:?}"
+    );
+}

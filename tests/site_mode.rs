@@ -869,6 +869,37 @@ async fn an_invalidation_whose_answer_was_lost_is_made_once() {
 }
 
 #[tokio::test]
+async fn two_provisions_at_once_end_with_one_site_and_no_bad_advice() {
+    // Both plan to create everything; one wins each create, the other meets
+    // "already exists" for its own resource and must go on with it.
+    let emulator = Emulator::start();
+    let project = Project::new(CONFIG).against(&emulator);
+    let spawn = |mut cmd: std::process::Command| std::thread::spawn(move || cmd.output().unwrap());
+    let a = spawn(project.command(&["provision"]));
+    let b = spawn(project.command(&["provision"]));
+    let (a, b) = (a.join().unwrap(), b.join().unwrap());
+    for output in [&a, &b] {
+        let stderr = stderr_of(output);
+        assert!(!stderr.contains("delete"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    assert!(
+        a.status.success() || b.status.success(),
+        "{}\n{}",
+        stderr_of(&a),
+        stderr_of(&b)
+    );
+    let cf = emulator.cloudfront().await;
+    the_distribution(&cf).await;
+    let oacs = cf.list_origin_access_controls().send().await.unwrap();
+    assert_eq!(oacs.origin_access_control_list().unwrap().items().len(), 1);
+    // Whatever each said, a third run finds it converged.
+    emulator.clear_requests();
+    project.maint(&["provision"]).assert().success();
+    assert_eq!(emulator.writes(), Vec::<String>::new());
+}
+
+#[tokio::test]
 async fn the_longest_bucket_name_fits_every_aws_name_limit() {
     // 63 characters: `maint-BUCKET` would exceed the OAC name limit of 64,
     // which the emulator enforces as AWS does.
