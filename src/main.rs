@@ -140,10 +140,11 @@ fn out_of_time(deadline: humantime::Duration) -> anyhow::Error {
         output::Kind::Timeout,
         format!("gave up after {deadline} (--timeout){}", under_way()),
     )
-    .hint(
+    .hint(format!(
         "changes already sent go on in AWS: run the same command again to pick up where it \
-         stopped, or raise --timeout",
-    )
+         stopped: {}, or raise --timeout",
+        command_line(std::env::args().skip(1))
+    ))
     .into()
 }
 

@@ -310,7 +310,10 @@ fn an_endpoint_that_never_answers_fails_within_the_deadline_naming_the_call() {
             "names the AWS call in flight: {stderr}"
         );
         assert!(
-            stderr.contains("run the same command again to pick up where it stopped: maint status"),
+            stderr.contains(&format!(
+                "run the same command again to pick up where it stopped: maint {} --timeout 3s",
+                args[0]
+            )),
             "{stderr}"
         );
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -535,7 +538,10 @@ fn an_interrupted_command_says_what_goes_on_and_exits_130() {
             stderr.starts_with(&format!("maint: interrupted by SIG{signal} while ")),
             "{stderr}"
         );
-        assert!(stderr.contains("run the same command again"), "{stderr}");
+        assert!(
+            stderr.contains("run the same command again to pick up where it stopped: maint status"),
+            "{stderr}"
+        );
     }
 }
 

@@ -289,3 +289,55 @@ fn a_message_file_is_read_once_for_every_environment() {
         assert_eq!(item["result"]["applied"], true, "{doc:#}");
     }
 }
+
+#[test]
+fn a_read_only_run_lists_the_accounts_distributions_once_when_records_are_missing() {
+    let emulator = Emulator::start();
+    let project = Project::new(CONFIG).against(&emulator);
+    project
+        .maint(&["--all", "provision", "--no-wait"])
+        .assert()
+        .success();
+    // Pages written by an older maint (or by hand): no record of their
+    // distribution, so each environment would have to list.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for bucket in ["acme-many-a", "acme-many-b", "acme-many-c"] {
+        let region = if bucket.ends_with('b') {
+            "us-east-1"
+        } else {
+            "eu-west-1"
+        };
+        runtime.block_on(
+            emulator.rewrite_metadata(region, bucket, "maintenance.html", |m| {
+                m.remove("maint-distribution");
+            }),
+        );
+    }
+    let listings = |emulator: &Emulator| {
+        emulator
+            .requests()
+            .iter()
+            .filter(|r| r.split(['?', ' ']).nth(1) == Some("/2020-05-31/distribution"))
+            .count()
+    };
+    emulator.clear_requests();
+    let output = project
+        .maint(&["--all", "status", "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let doc = json(&output);
+    for item in doc.as_array().unwrap() {
+        assert!(
+            item["result"]["site"]["distribution"]["distribution_id"].is_string(),
+            "{item:#}"
+        );
+    }
+    assert_eq!(listings(&emulator), 1, "listed once for the run");
+    // Three separate runs list three times.
+    emulator.clear_requests();
+    for env in ["a", "b", "c"] {
+        project.maint(&["-e", env, "status"]).assert().success();
+    }
+    assert_eq!(listings(&emulator), 3);
+}

@@ -281,6 +281,7 @@ fn plausible_distribution_id(id: &str) -> bool {
 /// distribution in the account (the record is missing or stale).
 pub async fn find_site_distribution(
     cf: &Client,
+    listings: Option<&Listings>,
     marker: &str,
     recorded: Option<&str>,
 ) -> Result<Option<FoundDistribution>> {
@@ -294,7 +295,14 @@ pub async fn find_site_distribution(
             Err(err) => return Err(err),
         }
     }
-    find_distribution(cf, marker).await
+    let id = match listings {
+        Some(listings) => listings.distribution_id(cf, marker).await?,
+        None => find_distribution_id(cf, marker).await?,
+    };
+    match id {
+        Some(id) => read_distribution(cf, &id).await.map(Some),
+        None => Ok(None),
+    }
 }
 
 /// The site's distribution id, as `find_site_distribution` finds it, for
@@ -328,19 +336,16 @@ pub async fn site_distribution_id(
     find_distribution_id(cf, marker).await
 }
 
-/// Finds the distribution whose Comment is `marker`, read in full.
-pub async fn find_distribution(cf: &Client, marker: &str) -> Result<Option<FoundDistribution>> {
-    match find_distribution_id(cf, marker).await? {
-        Some(id) => read_distribution(cf, &id).await.map(Some),
-        None => Ok(None),
-    }
-}
-
 /// The id of the distribution whose Comment is `marker`: listing only, for
 /// commands that need nothing more (invalidations).
 pub async fn find_distribution_id(cf: &Client, marker: &str) -> Result<Option<String>> {
+    pick_distribution(&list_distributions(cf).await?, marker)
+}
+
+/// Every distribution in the account, as (comment, id).
+async fn list_distributions(cf: &Client) -> Result<Vec<(String, String)>> {
     let mut page_marker = None;
-    let mut matches = Vec::new();
+    let mut all = Vec::new();
     loop {
         let page = cf
             .list_distributions()
@@ -351,11 +356,10 @@ pub async fn find_distribution_id(cf: &Client, marker: &str) -> Result<Option<St
         let Some(list) = page.distribution_list() else {
             break;
         };
-        matches.extend(
+        all.extend(
             list.items()
                 .iter()
-                .filter(|d| d.comment() == marker)
-                .map(|d| d.id().to_string()),
+                .map(|d| (d.comment().to_string(), d.id().to_string())),
         );
         match list.next_marker() {
             Some(next) if list.is_truncated() && !next.is_empty() => {
@@ -364,15 +368,42 @@ pub async fn find_distribution_id(cf: &Client, marker: &str) -> Result<Option<St
             _ => break,
         }
     }
+    Ok(all)
+}
+
+/// The one distribution of `all` whose comment is `marker`.
+fn pick_distribution(all: &[(String, String)], marker: &str) -> Result<Option<String>> {
+    let matches: Vec<&str> = all
+        .iter()
+        .filter(|(comment, _)| comment == marker)
+        .map(|(_, id)| id.as_str())
+        .collect();
     match matches.as_slice() {
         [] => Ok(None),
-        [id] => Ok(Some(id.clone())),
+        [id] => Ok(Some((*id).to_string())),
         ids => bail!(
             "{} distributions carry the comment \"{marker}\" ({}): maint manages one. Delete the \
              extra ones in the CloudFront console, then run again",
             ids.len(),
             ids.join(", ")
         ),
+    }
+}
+
+/// Account-wide listings made once for a read-only run over several
+/// environments (see `Clients::listings`).
+#[derive(Debug, Default)]
+pub struct Listings {
+    distributions: tokio::sync::OnceCell<Vec<(String, String)>>,
+}
+
+impl Listings {
+    async fn distribution_id(&self, cf: &Client, marker: &str) -> Result<Option<String>> {
+        let all = self
+            .distributions
+            .get_or_try_init(|| list_distributions(cf))
+            .await?;
+        pick_distribution(all, marker)
     }
 }
 

@@ -53,6 +53,10 @@ pub struct Clients {
     pub sts: aws_sdk_sts::Client,
     /// Access for CI and operators (`grant`, `revoke`).
     pub iam: aws_sdk_iam::Client,
+    /// Account-wide listings shared by the environments of a read-only run
+    /// over several (`status`, `verify`): each is made once, and only if an
+    /// environment needs it (its page's record is missing or stale).
+    pub listings: Option<std::sync::Arc<cloudfront::Listings>>,
 }
 
 /// Clients shared by the environments of one run: one set per region, and
@@ -61,15 +65,28 @@ pub struct Clients {
 pub struct ClientPool {
     by_region: tokio::sync::Mutex<std::collections::HashMap<String, Clients>>,
     caller: tokio::sync::OnceCell<sts::Caller>,
+    /// Set for a read-only run: listings are then shared (nothing the run
+    /// does can make them stale).
+    listings: Option<std::sync::Arc<cloudfront::Listings>>,
 }
 
 impl ClientPool {
+    /// A pool whose clients share account-wide listings: only for runs that
+    /// change nothing.
+    pub fn read_only() -> Self {
+        Self {
+            listings: Some(std::sync::Arc::default()),
+            ..Self::default()
+        }
+    }
+
     pub async fn clients(&self, connection: &Connection) -> Result<Clients> {
         let mut by_region = self.by_region.lock().await;
         if let Some(clients) = by_region.get(&connection.region) {
             return Ok(clients.clone());
         }
-        let clients = connection.clients().await?;
+        let mut clients = connection.clients().await?;
+        clients.listings.clone_from(&self.listings);
         by_region.insert(connection.region.clone(), clients.clone());
         Ok(clients)
     }
@@ -239,6 +256,7 @@ fn clients_for(shared: &aws_config::SdkConfig, endpoint_url: Option<&str>) -> Cl
                 .retry_classifier(calls::RefusedIsFinal)
                 .build(),
         ),
+        listings: None,
     }
 }
 

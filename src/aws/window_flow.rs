@@ -614,6 +614,7 @@ fn clients(world: &Shared) -> Clients {
         kvs,
         sts: crate::aws::unused_sts(),
         iam: crate::aws::unused_iam(),
+        listings: None,
     }
 }
 

@@ -207,7 +207,15 @@ pub async fn run(cli: &Cli, out: &Output) -> Result<()> {
         )));
     }
     // Every environment is read, and its input checked, before any AWS call.
-    let pool = Arc::new(ClientPool::default());
+    // A run that changes nothing shares account-wide listings (made once,
+    // if an environment's records are missing); one that changes AWS never
+    // does, since its own creates would make them stale.
+    let read_only = matches!(cli.command, Command::Status { .. } | Command::Verify { .. });
+    let pool = Arc::new(if read_only {
+        ClientPool::read_only()
+    } else {
+        ClientPool::default()
+    });
     let mut prepared = Vec::new();
     let mut read_once = None;
     for name in &names {

@@ -268,6 +268,7 @@ impl Site {
             let recorded = document.as_ref().and_then(ObservedDocument::distribution);
             let dist = cloudfront::find_site_distribution(
                 &clients.cloudfront,
+                clients.listings.as_deref(),
                 &spec.distribution.comment,
                 recorded,
             )
