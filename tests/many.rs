@@ -54,6 +54,16 @@ fn provision_all_shows_one_combined_plan_first_then_converges_each() {
         .output()
         .unwrap();
     assert!(dry.status.success(), "{}", stderr_of(&dry));
+    let drift = project
+        .maint(&["--all", "provision", "--dry-run", "--exit-code"])
+        .output()
+        .unwrap();
+    assert_eq!(drift.status.code(), Some(3), "{}", stderr_of(&drift));
+    assert!(
+        stderr_of(&drift).contains("3 of 3 environments differ from the config: a, b, c"),
+        "{}",
+        stderr_of(&drift)
+    );
     assert_eq!(
         emulator.writes(),
         Vec::<String>::new(),
@@ -93,6 +103,14 @@ fn provision_all_shows_one_combined_plan_first_then_converges_each() {
         stderr.contains("[b]   applying: + create bucket acme-many-b in us-east-1"),
         "{stderr}"
     );
+
+    // --exit-code on a dry run says the environments differ (3) before,
+    // and not after.
+    let drift = project
+        .maint(&["--all", "provision", "--dry-run", "--exit-code"])
+        .output()
+        .unwrap();
+    assert_eq!(drift.status.code(), Some(0), "{}", stderr_of(&drift));
 
     // Converged: a second run writes nothing.
     emulator.clear_requests();

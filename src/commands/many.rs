@@ -248,10 +248,14 @@ pub async fn run(cli: &Cli, out: &Output) -> Result<()> {
     if let Some(Job::Provision { dry_run, .. }) = prepared.first().map(|(_, job)| job) {
         let dry_run = *dry_run;
         let planned = in_parallel(&prepared, out, jobs, true, |job| match job {
-            Job::Provision { no_wait, .. } => Job::Provision {
+            Job::Provision {
+                no_wait, exit_code, ..
+            } => Job::Provision {
                 dry_run: true,
                 no_wait: *no_wait,
-                exit_code: false,
+                // Drift is the answer of a dry run with --exit-code, not a
+                // reason to stop before applying.
+                exit_code: *exit_code && dry_run,
             },
             other => other.clone(),
         })
@@ -370,10 +374,15 @@ fn report(out: &Output, done: Vec<(String, Result<()>, Kept)>) -> Result<()> {
         [first, rest @ ..] if rest.iter().all(|k| k == first) => *first,
         _ => Kind::Runtime,
     };
+    let what = if kind == Kind::Drift {
+        "differ from the config"
+    } else {
+        "failed"
+    };
     Err(Failure::new(
         kind,
         format!(
-            "{} of {} environments failed: {}",
+            "{} of {} environments {what}: {}",
             failed.len(),
             outcomes.len(),
             failed.join(", ")
