@@ -216,9 +216,11 @@ pub struct Output {
 #[derive(Clone)]
 pub struct Scope {
     pub environment: String,
-    /// Plans are kept (shown once, combined, before anything changes) rather
-    /// than printed as they come.
-    pub keep_plans: bool,
+    /// `None`: plans are kept (to be shown once, combined, before anything
+    /// changes) rather than printed. `Some`: the plans already shown; a plan
+    /// that differs from them (AWS changed meanwhile) is printed before it
+    /// is applied.
+    pub shown: Option<Vec<String>>,
     kept: std::sync::Arc<std::sync::Mutex<Kept>>,
 }
 
@@ -231,10 +233,10 @@ pub struct Kept {
 }
 
 impl Scope {
-    pub fn new(environment: &str, keep_plans: bool) -> Self {
+    pub fn new(environment: &str, shown: Option<Vec<String>>) -> Self {
         Self {
             environment: environment.to_string(),
-            keep_plans,
+            shown,
             kept: std::sync::Arc::default(),
         }
     }
@@ -280,12 +282,19 @@ impl Output {
     /// --quiet (in JSON it is part of the result).
     pub fn plan(&self, plan: impl Display) {
         match &self.scope {
-            Some(scope) if scope.keep_plans => {
+            Some(scope) => {
                 let text = plan.to_string();
-                scope.keep(|k| k.plans.push(text));
+                match &scope.shown {
+                    None => scope.keep(|k| k.plans.push(text)),
+                    // Shown already, in the combined plan.
+                    Some(shown) if shown.contains(&text) => {}
+                    Some(_) if self.json => {}
+                    Some(_) => stdout_line(&neutralize(&format!(
+                        "[{}] AWS changed since the plan above; applying this plan instead:\n{text}",
+                        scope.environment
+                    ))),
+                }
             }
-            // Shown already, in the combined plan.
-            Some(_) => {}
             None if !self.json => stdout_line(&neutralize(&plan.to_string())),
             None => {}
         }

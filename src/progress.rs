@@ -38,6 +38,9 @@ pub fn interval(elapsed: Duration) -> Duration {
 /// status stays the same, so a log shows the wait is alive.
 pub const LOG_EVERY: Duration = Duration::from_secs(10);
 
+/// Polls that may fail in a row before the wait gives up.
+pub const POLL_FAILURES: u32 = 3;
+
 /// How a wait shows itself (see `Output::waits`).
 #[derive(Debug, Clone, Default)]
 pub struct Show {
@@ -86,8 +89,28 @@ where
     });
     let mut last = String::new();
     let mut logged = started;
+    let mut failures = 0;
     loop {
-        let (status, done) = check().await?;
+        // A poll that fails after the SDK's own retries (sustained
+        // throttling, a network blip) does not end the wait: AWS goes on
+        // meanwhile. A few in a row do.
+        let (status, done) = match check().await {
+            Ok(seen) => {
+                failures = 0;
+                seen
+            }
+            Err(err) if failures + 1 < POLL_FAILURES && started.elapsed() < timeout => {
+                failures += 1;
+                if let Some(log) = log.as_deref_mut() {
+                    log(&format!(
+                        "{what}: could not read its status ({err:#}); trying again"
+                    ));
+                }
+                tokio::time::sleep(interval(started.elapsed()).max(Duration::from_secs(2))).await;
+                continue;
+            }
+            Err(err) => return Err(err),
+        };
         let elapsed = started.elapsed();
         if let Some(bar) = &spinner {
             if status != last {
@@ -162,6 +185,32 @@ mod tests {
             let late = lateness(Duration::from_secs(secs), Duration::from_millis(300)).await;
             assert!(late <= Duration::from_secs(2), "{secs} s: {late:?} late");
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_poll_does_not_end_the_wait_but_several_in_a_row_do() {
+        let mut calls = 0;
+        wait_with("deploy", Duration::from_secs(600), false, None, || {
+            calls += 1;
+            let n = calls;
+            async move {
+                match n {
+                    1 | 2 => anyhow::bail!("Throttling"),
+                    3 => Ok(("InProgress".to_string(), false)),
+                    4 => anyhow::bail!("Throttling"),
+                    _ => Ok(("Deployed".to_string(), true)),
+                }
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(calls, 5);
+        let err = wait_with("deploy", Duration::from_secs(600), false, None, || async {
+            anyhow::bail!("AccessDenied")
+        })
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains("AccessDenied"), "{err}");
     }
 
     #[tokio::test(start_paused = true)]

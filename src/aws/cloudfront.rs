@@ -289,10 +289,10 @@ pub async fn find_site_distribution(
         match read_distribution(cf, id).await {
             Ok(found) if found.config.comment() == marker => return Ok(Some(found)),
             Ok(_) => tracing::debug!("distribution {id} is not this site's: the record is stale"),
-            Err(err) if is_no_such_distribution(&err) => {
-                tracing::debug!("distribution {id} is gone: the record is stale");
-            }
-            Err(err) => return Err(err),
+            // Gone, or not readable with these credentials (a page copied
+            // from another environment records that one's distribution, and
+            // a CI policy names only its own): the listing decides.
+            Err(err) => tracing::debug!("the recorded distribution {id}: {err:#}; listing instead"),
         }
     }
     let id = match listings {
@@ -324,12 +324,11 @@ pub async fn site_distribution_id(
                 }
                 tracing::debug!("distribution {id} is not this site's: the record is stale");
             }
+            // Gone, or not readable with these credentials: the listing
+            // decides (see find_site_distribution).
             Err(err) => {
                 let err = explain(&format!("reading distribution {id}"), err);
-                if !is_no_such_distribution(&err) {
-                    return Err(err);
-                }
-                tracing::debug!("distribution {id} is gone: the record is stale");
+                tracing::debug!("the recorded distribution {id}: {err:#}; listing instead");
             }
         }
     }

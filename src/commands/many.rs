@@ -176,6 +176,9 @@ pub fn wanted(cli: &Cli) -> bool {
     cli.global.all || cli.global.env.len() > 1
 }
 
+/// An environment's name, how its command ended, and what it produced.
+type EnvOutcome = (String, Result<()>, Kept);
+
 /// One environment's outcome, as `--output json` prints it in the list.
 #[derive(Debug, Serialize)]
 struct Outcome {
@@ -245,9 +248,11 @@ pub async fn run(cli: &Cli, out: &Output) -> Result<()> {
     let jobs = usize::from(cli.global.jobs);
 
     // One combined plan before anything changes.
+    let mut shown: Vec<Vec<String>> = vec![Vec::new(); prepared.len()];
+    let mut plan_failed: Vec<Option<EnvOutcome>> = (0..prepared.len()).map(|_| None).collect();
     if let Some(Job::Provision { dry_run, .. }) = prepared.first().map(|(_, job)| job) {
         let dry_run = *dry_run;
-        let planned = in_parallel(&prepared, out, jobs, true, |job| match job {
+        let planned = in_parallel(&prepared, out, jobs, None, |job| match job {
             Job::Provision {
                 no_wait, exit_code, ..
             } => Job::Provision {
@@ -268,7 +273,15 @@ pub async fn run(cli: &Cli, out: &Output) -> Result<()> {
             }
         }
         if dry_run {
-            return report(out, planned);
+            return report(out, &cli.command, planned);
+        }
+        // An environment whose plan could not be made is not applied: its
+        // outcome is the planning error.
+        for (i, (environment, result, kept)) in planned.into_iter().enumerate() {
+            shown[i].clone_from(&kept.plans);
+            if result.is_err() {
+                plan_failed[i] = Some((environment, result, kept));
+            }
         }
     } else {
         let intents: Vec<String> = prepared
@@ -283,36 +296,84 @@ pub async fn run(cli: &Cli, out: &Output) -> Result<()> {
             ));
         }
     }
-    let done = in_parallel(&prepared, out, jobs, false, Job::clone).await;
-    report(out, done)
+    let to_apply: Vec<(Session, Job, Vec<String>)> = prepared
+        .into_iter()
+        .zip(shown)
+        .zip(&plan_failed)
+        .filter(|(_, failed)| failed.is_none())
+        .map(|(((session, job), shown), _)| (session, job, shown))
+        .collect();
+    let applied = in_parallel_shown(&to_apply, out, jobs).await;
+    // Back in the environments' order, the unplanned ones included.
+    let mut applied = applied.into_iter();
+    let done = plan_failed
+        .into_iter()
+        .map(|failed| match failed {
+            Some(outcome) => outcome,
+            None => applied.next().expect("one outcome per applied environment"),
+        })
+        .collect();
+    report(out, &cli.command, done)
 }
 
-/// Runs each environment's job (as `adapt` makes it), `jobs` at a time;
-/// results in the environments' order.
+/// Runs each environment's job (as `adapt` makes it), `jobs` at a time, its
+/// plans kept rather than printed; results in the environments' order.
 async fn in_parallel(
     prepared: &[(Session, Job)],
     out: &Output,
     jobs: usize,
-    keep_plans: bool,
+    shown: Option<&[Vec<String>]>,
     adapt: impl Fn(&Job) -> Job,
-) -> Vec<(String, Result<()>, Kept)> {
-    stream::iter(prepared.iter().map(|(session, job)| {
-        let job = adapt(job);
-        let scope = Scope::new(&session.environment, keep_plans);
-        let out = out.scoped(scope.clone());
-        async move {
-            let result = job.run(session, &out).await;
-            (session.environment.clone(), result, scope.kept())
-        }
-    }))
-    .buffered(jobs)
+) -> Vec<EnvOutcome> {
+    let with_shown: Vec<(&Session, Job, Option<Vec<String>>)> = prepared
+        .iter()
+        .enumerate()
+        .map(|(i, (session, job))| (session, adapt(job), shown.map(|s| s[i].clone())))
+        .collect();
+    run_all(with_shown, out, jobs).await
+}
+
+/// Runs each environment's job after the combined plan: a plan the engine
+/// makes that differs from the one shown is printed before it is applied.
+async fn in_parallel_shown(
+    prepared: &[(Session, Job, Vec<String>)],
+    out: &Output,
+    jobs: usize,
+) -> Vec<EnvOutcome> {
+    let with_shown = prepared
+        .iter()
+        .map(|(session, job, shown)| (session, job.clone(), Some(shown.clone())))
+        .collect();
+    run_all(with_shown, out, jobs).await
+}
+
+/// `jobs` at a time, unordered (a slow environment holds one slot, not the
+/// ones that finished after it), then sorted back into the given order.
+async fn run_all(
+    work: Vec<(&Session, Job, Option<Vec<String>>)>,
+    out: &Output,
+    jobs: usize,
+) -> Vec<EnvOutcome> {
+    let mut done: Vec<(usize, EnvOutcome)> = stream::iter(work.into_iter().enumerate().map(
+        |(i, (session, job, shown))| {
+            let scope = Scope::new(&session.environment, shown);
+            let out = out.scoped(scope.clone());
+            async move {
+                let result = job.run(session, &out).await;
+                (i, (session.environment.clone(), result, scope.kept()))
+            }
+        },
+    ))
+    .buffer_unordered(jobs)
     .collect()
-    .await
+    .await;
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, outcome)| outcome).collect()
 }
 
 /// Prints one result per environment (a JSON list, or each result then a
 /// table) and fails naming the environments that failed.
-fn report(out: &Output, done: Vec<(String, Result<()>, Kept)>) -> Result<()> {
+fn report(out: &Output, command: &Command, done: Vec<EnvOutcome>) -> Result<()> {
     let mut outcomes = Vec::new();
     let mut failed = Vec::new();
     let mut kinds = Vec::new();
@@ -324,6 +385,11 @@ fn report(out: &Output, done: Vec<(String, Result<()>, Kept)>) -> Result<()> {
         }
         outcomes.push((environment, kept, error));
     }
+    let drift = if matches!(command, Command::Verify { .. }) {
+        "checks failed"
+    } else {
+        "drift"
+    };
     if out.json {
         let list: Vec<Outcome> = outcomes
             .iter()
@@ -356,7 +422,7 @@ fn report(out: &Output, done: Vec<(String, Result<()>, Kept)>) -> Result<()> {
         for (environment, _, error) in &outcomes {
             let result = match error {
                 None => "ok".to_string(),
-                Some((Kind::Drift, message, _)) => format!("drift: {message}"),
+                Some((Kind::Drift, message, _)) => format!("{drift}: {message}"),
                 Some((_, message, hint)) => match hint {
                     Some(hint) => format!("failed: {message} ({hint})"),
                     None => format!("failed: {message}"),
@@ -374,10 +440,11 @@ fn report(out: &Output, done: Vec<(String, Result<()>, Kept)>) -> Result<()> {
         [first, rest @ ..] if rest.iter().all(|k| k == first) => *first,
         _ => Kind::Runtime,
     };
-    let what = if kind == Kind::Drift {
-        "differ from the config"
-    } else {
-        "failed"
+    let what = match (kind, command) {
+        // verify's failed checks are what visitors get, not the config.
+        (Kind::Drift, Command::Verify { .. }) => "failed their checks",
+        (Kind::Drift, _) => "differ from the config",
+        _ => "failed",
     };
     Err(Failure::new(
         kind,

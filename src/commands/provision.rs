@@ -11,7 +11,7 @@ use crate::aws::cloudfront::{self, FoundDistribution};
 use crate::aws::{Clients, s3};
 use crate::converge::{Change, Converge, converge};
 use crate::output::{Failure, Kind};
-use crate::site::plan::{ObservedSite, Step, desired_message, plan};
+use crate::site::plan::{ObservedDocument, ObservedSite, Step, desired_message, plan};
 use crate::site::policy::bucket_policy;
 
 /// What `provision` did, for people and for scripts.
@@ -119,6 +119,11 @@ pub async fn run(
         distribution: None,
     };
     let outcome = converge(&mut target, out, dry_run).await?;
+    let drifting = outcome
+        .steps
+        .iter()
+        .filter(|s| !s.is_housekeeping())
+        .count();
     // Where the distribution is now: created, or as observed.
     let observed = match &target.distribution {
         Some(_) => None,
@@ -150,13 +155,12 @@ pub async fn run(
         }
     }
     out.result(&report)?;
-    if exit_code && dry_run && !report.plan.is_empty() {
+    if exit_code && dry_run && drifting > 0 {
         return Err(Failure::new(
             Kind::Drift,
             format!(
-                "environment `{}` differs from the config: {} change(s) planned",
+                "environment `{}` differs from the config: {drifting} change(s) planned",
                 session.environment,
-                report.plan.len()
             ),
         )
         .into());
@@ -212,7 +216,16 @@ async fn apply(
                 let Some((id, _, _)) = &dist else {
                     bail!("internal: recording a distribution that was not found");
                 };
-                let document = document.clone().serving(Some(id));
+                // The page as it is now: a message set since provision
+                // looked is kept, not replaced by the one it read.
+                let current = s3::observe_document(s3c, &spec.bucket, &spec.key).await?;
+                let document = match current.as_ref().and_then(ObservedDocument::message) {
+                    Some(message) if message != document.message => {
+                        site.template.render(&spec.key, &spec.title, &message)?
+                    }
+                    _ => document.clone(),
+                };
+                let document = document.serving(Some(id));
                 s3::put_document(s3c, &spec.bucket, &document, spec.page_max_age).await?;
             }
             Step::PutBucketPolicy { .. } => {

@@ -197,7 +197,8 @@ async fn site_status(
     let spec = &site.spec;
     let message = desired_message(spec, &observed);
     let document = site.template.render(&spec.key, &spec.title, &message)?;
-    let steps = plan(spec, &document, &observed).steps;
+    let mut steps = plan(spec, &document, &observed).steps;
+    steps.retain(|s| !s.is_housekeeping());
     let drift = steps.iter().map(crate::converge::Step::change).collect();
     let drift_lines = steps.iter().map(ToString::to_string).collect();
     let invalidations = match &observed.distribution {

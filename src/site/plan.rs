@@ -176,6 +176,15 @@ pub enum Step {
     },
 }
 
+impl Step {
+    /// Bookkeeping that serves maint, not the config (the page's record of
+    /// its distribution): applied like any step, but not drift, so a page
+    /// written by an older maint does not fail `status --exit-code`.
+    pub fn is_housekeeping(&self) -> bool {
+        matches!(self, Self::RecordDistribution { .. })
+    }
+}
+
 impl crate::converge::Step for Step {
     fn change(&self) -> Change {
         let (action, resource, detail) = match self {
