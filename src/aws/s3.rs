@@ -130,6 +130,7 @@ pub async fn observe_document(
             cache_control: head.cache_control().map(str::to_string),
             size: head.content_length().unwrap_or_default(),
             last_modified: head.last_modified().map(ToString::to_string),
+            etag: head.e_tag().map(str::to_string),
             metadata: head
                 .metadata()
                 .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
@@ -250,6 +251,29 @@ pub async fn put_document(
     document: &ErrorDocument,
     max_age: u32,
 ) -> Result<()> {
+    put_document_if(s3, bucket, document, max_age, None)
+        .await
+        .map(|_| ())
+}
+
+/// What a conditional write expects to replace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Replacing {
+    /// No page yet (If-None-Match: *).
+    Nothing,
+    /// The page with this ETag (If-Match).
+    Page(String),
+}
+
+/// `put_document`, only if the page is still the one `replacing` names
+/// (S3's conditional writes); `Ok(false)` when it changed meanwhile (412).
+pub async fn put_document_if(
+    s3: &Client,
+    bucket: &BucketName,
+    document: &ErrorDocument,
+    max_age: u32,
+    replacing: Option<&Replacing>,
+) -> Result<bool> {
     let mut request = s3
         .put_object()
         .bucket(bucket.as_str())
@@ -260,11 +284,19 @@ pub async fn put_document(
     for (k, v) in document.metadata() {
         request = request.metadata(k, v);
     }
-    request
-        .send()
-        .await
-        .map_err(|e| explain(&format!("uploading s3://{bucket}/{}", document.key), e))?;
-    Ok(())
+    request = match replacing {
+        None => request,
+        Some(Replacing::Nothing) => request.if_none_match("*"),
+        Some(Replacing::Page(etag)) => request.if_match(etag),
+    };
+    match request.send().await {
+        Ok(_) => Ok(true),
+        Err(err) if replacing.is_some() && status_and_code(&err).0 == Some(412) => Ok(false),
+        Err(err) => Err(explain(
+            &format!("uploading s3://{bucket}/{}", document.key),
+            err,
+        )),
+    }
 }
 
 /// Replaces the bucket policy.
@@ -460,5 +492,60 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(constrained.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_conditional_page_write_sends_the_condition_and_reports_a_changed_page() {
+        let document = crate::site::document::Template::builtin(crate::values::Format::Html)
+            .render(
+                &DocumentKey::try_from("maintenance.html".to_string()).unwrap(),
+                "Down",
+                "Back soon.",
+            )
+            .unwrap();
+        // S3 answers 412 PreconditionFailed when the page is no longer the
+        // one read (someone wrote it meanwhile).
+        let stale = mock!(Client::put_object)
+            .match_requests(|r| r.if_match() == Some("\"old\""))
+            .then_http_response(|| {
+                HttpResponse::new(
+                    StatusCode::try_from(412).unwrap(),
+                    SdkBody::from(
+                        "<Error><Code>PreconditionFailed</Code><Message>At least one of the \
+                         pre-conditions you specified did not hold</Message></Error>",
+                    ),
+                )
+            });
+        let current = mock!(Client::put_object)
+            .match_requests(|r| r.if_match() == Some("\"new\"") && r.if_none_match().is_none())
+            .then_output(|| aws_sdk_s3::operation::put_object::PutObjectOutput::builder().build());
+        let absent = mock!(Client::put_object)
+            .match_requests(|r| r.if_none_match() == Some("*") && r.if_match().is_none())
+            .then_output(|| aws_sdk_s3::operation::put_object::PutObjectOutput::builder().build());
+        let s3 = mock_client!(
+            aws_sdk_s3,
+            aws_smithy_mocks::RuleMode::MatchAny,
+            [&stale, &current, &absent]
+        );
+        let page = |etag: &str| Replacing::Page(etag.to_string());
+        assert!(
+            !put_document_if(&s3, &bucket(), &document, 30, Some(&page("\"old\"")))
+                .await
+                .unwrap()
+        );
+        assert!(
+            put_document_if(&s3, &bucket(), &document, 30, Some(&page("\"new\"")))
+                .await
+                .unwrap()
+        );
+        assert!(
+            put_document_if(&s3, &bucket(), &document, 30, Some(&Replacing::Nothing))
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            (stale.num_calls(), current.num_calls(), absent.num_calls()),
+            (1, 1, 1)
+        );
     }
 }

@@ -168,6 +168,48 @@ pub async fn run(
     Ok(())
 }
 
+/// Writes the page as provision wants it: the live message kept (the
+/// config's only for a page that has none), recording distribution `id`
+/// when known. It reads the page, renders it, and writes only if the page
+/// is still the one read (S3's conditional writes), so a `set-message` that
+/// lands meanwhile is never undone: the page is read again instead.
+async fn write_page(site: &super::Site, clients: &Clients, id: Option<&str>) -> Result<()> {
+    let spec = &site.spec;
+    let s3c = &clients.s3;
+    for _ in 0..5 {
+        let current = s3::observe_document(s3c, &spec.bucket, &spec.key).await?;
+        let message = current
+            .as_ref()
+            .and_then(ObservedDocument::message)
+            .unwrap_or_else(|| spec.default_message.clone());
+        let record = id.or(current.as_ref().and_then(ObservedDocument::distribution));
+        let document = site
+            .template
+            .render(&spec.key, &spec.title, &message)?
+            .serving(record);
+        let replacing = match &current {
+            None => Some(s3::Replacing::Nothing),
+            Some(page) => page.etag.clone().map(s3::Replacing::Page),
+        };
+        if s3::put_document_if(
+            s3c,
+            &spec.bucket,
+            &document,
+            spec.page_max_age,
+            replacing.as_ref(),
+        )
+        .await?
+        {
+            return Ok(());
+        }
+        tracing::debug!("the page changed while provision wrote it: reading it again");
+    }
+    bail!(
+        "the page kept changing while provision wrote it (is a set-message running?): run \
+         provision again"
+    )
+}
+
 /// Applies the steps in order; returns the distribution's id and domain.
 async fn apply(
     site: &super::Site,
@@ -188,8 +230,9 @@ async fn apply(
             Step::EnforceBucketOwner { .. } => s3::enforce_bucket_owner(s3c, &spec.bucket).await?,
             Step::EnableEncryption { .. } => s3::enable_encryption(s3c, &spec.bucket).await?,
             Step::TagBucket { tags, .. } => s3::tag_bucket(s3c, &spec.bucket, tags).await?,
-            Step::UploadDocument { document, .. } => {
-                s3::put_document(s3c, &spec.bucket, document, spec.page_max_age).await?;
+            Step::UploadDocument { .. } => {
+                let id = dist.as_ref().map(|(id, _, _)| id.as_str());
+                write_page(site, clients, id).await?;
             }
             Step::CreateOriginAccessControl { name } => {
                 oac_id = Some(cloudfront::create_oac(cf, name).await?);
@@ -212,21 +255,11 @@ async fn apply(
                 };
                 cloudfront::tag_distribution(cf, arn, tags).await?;
             }
-            Step::RecordDistribution { document, .. } => {
+            Step::RecordDistribution { .. } => {
                 let Some((id, _, _)) = &dist else {
                     bail!("internal: recording a distribution that was not found");
                 };
-                // The page as it is now: a message set since provision
-                // looked is kept, not replaced by the one it read.
-                let current = s3::observe_document(s3c, &spec.bucket, &spec.key).await?;
-                let document = match current.as_ref().and_then(ObservedDocument::message) {
-                    Some(message) if message != document.message => {
-                        site.template.render(&spec.key, &spec.title, &message)?
-                    }
-                    _ => document.clone(),
-                };
-                let document = document.serving(Some(id));
-                s3::put_document(s3c, &spec.bucket, &document, spec.page_max_age).await?;
+                write_page(site, clients, Some(id)).await?;
             }
             Step::PutBucketPolicy { .. } => {
                 let Some((_, arn, _)) = &dist else {

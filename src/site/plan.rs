@@ -37,6 +37,9 @@ pub struct ObservedDocument {
     pub cache_control: Option<String>,
     pub size: i64,
     pub last_modified: Option<String>,
+    /// For conditional writes: the page as it was read.
+    #[serde(skip)]
+    pub etag: Option<String>,
     pub metadata: BTreeMap<String, String>,
 }
 
@@ -571,6 +574,7 @@ mod tests {
                 cache_control: Some(cache_control(spec.page_max_age)),
                 size: doc.body.len() as i64,
                 last_modified: None,
+                etag: None,
                 metadata: doc.clone().serving(Some("E1")).metadata(),
             }),
             oac: Some(ObservedOac {
