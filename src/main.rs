@@ -187,8 +187,18 @@ fn usage_error(err: &clap::Error) -> ExitCode {
         .windows(2)
         .any(|w| w[0] == "--output" && w[1] == "json")
         || std::env::args().any(|a| a == "--output=json");
+    // clap's tips ("a similar subcommand exists: 'status'") go in the hint.
+    let tips: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("tip: "))
+        .collect();
+    let hint = if tips.is_empty() {
+        "see maint --help".to_string()
+    } else {
+        format!("{}; see maint --help", tips.join("; "))
+    };
     let failure: anyhow::Error = output::Failure::new(output::Kind::Usage, line)
-        .hint("see maint --help")
+        .hint(hint)
         .into();
     ExitCode::from(output::report_failure(&failure, json))
 }

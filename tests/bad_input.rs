@@ -207,7 +207,14 @@ fn bad_flags_are_refused_before_any_aws_call() {
             case(SITE, &["status", "--output", "xml"], &["--output"]),
             case(SITE, &["-e", "nope", "status"], &["no environment `nope`"]),
             case(SITE, &["--jobs", "100", "--all", "status"], &["--jobs"]),
-            case(SITE, &["staus"], &["staus"]),
+            case(
+                SITE,
+                &["staus"],
+                &[
+                    "unrecognized subcommand 'staus'",
+                    "a similar subcommand exists: 'status'",
+                ],
+            ),
             case(SITE, &["invalidate", "--path", "/a*b"], &["last character"]),
             case(
                 SITE,
