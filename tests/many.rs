@@ -139,14 +139,7 @@ fn status_over_several_environments_is_one_list_sharing_clients() {
     assert_eq!(list[0]["result"]["site"]["bucket"]["name"], "acme-many-c");
     assert!(list.iter().all(|item| item["ok"] == true));
     // Nothing account-wide is listed (the pages record their distributions).
-    let listings: Vec<String> = emulator
-        .requests()
-        .into_iter()
-        .filter(|r| {
-            let path = r.split(['?', ' ']).nth(1).unwrap_or_default();
-            path == "/2020-05-31/distribution" || path == "/2020-05-31/origin-access-control"
-        })
-        .collect();
+    let listings = emulator.listings();
     assert_eq!(listings, Vec::<String>::new());
 
     // A changing command asks which account it is in once for the run.
@@ -331,13 +324,7 @@ fn a_read_only_run_lists_the_accounts_distributions_once_when_records_are_missin
             }),
         );
     }
-    let listings = |emulator: &Emulator| {
-        emulator
-            .requests()
-            .iter()
-            .filter(|r| r.split(['?', ' ']).nth(1) == Some("/2020-05-31/distribution"))
-            .count()
-    };
+    let listings = |emulator: &Emulator| emulator.listings().len();
     emulator.clear_requests();
     let output = project
         .maint(&["--all", "status", "--output", "json"])

@@ -252,19 +252,23 @@ pub async fn run(cli: &Cli, out: &Output) -> Result<()> {
     let mut plan_failed: Vec<Option<EnvOutcome>> = (0..prepared.len()).map(|_| None).collect();
     if let Some(Job::Provision { dry_run, .. }) = prepared.first().map(|(_, job)| job) {
         let dry_run = *dry_run;
-        let planned = in_parallel(&prepared, out, jobs, None, |job| match job {
-            Job::Provision {
-                no_wait, exit_code, ..
-            } => Job::Provision {
-                dry_run: true,
-                no_wait: *no_wait,
-                // Drift is the answer of a dry run with --exit-code, not a
-                // reason to stop before applying.
-                exit_code: *exit_code && dry_run,
-            },
-            other => other.clone(),
-        })
-        .await;
+        // Plans are kept (`shown: None`), to be printed together.
+        let plan_pass = prepared.iter().map(|(session, job)| {
+            let job = match job {
+                Job::Provision {
+                    no_wait, exit_code, ..
+                } => Job::Provision {
+                    dry_run: true,
+                    no_wait: *no_wait,
+                    // Drift is the answer of a dry run with --exit-code, not
+                    // a reason to stop before applying.
+                    exit_code: *exit_code && dry_run,
+                },
+                other => other.clone(),
+            };
+            (session, job, None)
+        });
+        let planned = run_all(plan_pass.collect(), out, jobs).await;
         if !out.json {
             for (_, _, kept) in &planned {
                 for plan in &kept.plans {
@@ -296,14 +300,16 @@ pub async fn run(cli: &Cli, out: &Output) -> Result<()> {
             ));
         }
     }
-    let to_apply: Vec<(Session, Job, Vec<String>)> = prepared
-        .into_iter()
+    // A plan the engine makes that differs from the one shown is printed
+    // before it is applied.
+    let to_apply = prepared
+        .iter()
         .zip(shown)
         .zip(&plan_failed)
         .filter(|(_, failed)| failed.is_none())
-        .map(|(((session, job), shown), _)| (session, job, shown))
+        .map(|(((session, job), shown), _)| (session, job.clone(), Some(shown)))
         .collect();
-    let applied = in_parallel_shown(&to_apply, out, jobs).await;
+    let applied = run_all(to_apply, out, jobs).await;
     // Back in the environments' order, the unplanned ones included.
     let mut applied = applied.into_iter();
     let done = plan_failed
@@ -316,39 +322,9 @@ pub async fn run(cli: &Cli, out: &Output) -> Result<()> {
     report(out, &cli.command, done)
 }
 
-/// Runs each environment's job (as `adapt` makes it), `jobs` at a time, its
-/// plans kept rather than printed; results in the environments' order.
-async fn in_parallel(
-    prepared: &[(Session, Job)],
-    out: &Output,
-    jobs: usize,
-    shown: Option<&[Vec<String>]>,
-    adapt: impl Fn(&Job) -> Job,
-) -> Vec<EnvOutcome> {
-    let with_shown: Vec<(&Session, Job, Option<Vec<String>>)> = prepared
-        .iter()
-        .enumerate()
-        .map(|(i, (session, job))| (session, adapt(job), shown.map(|s| s[i].clone())))
-        .collect();
-    run_all(with_shown, out, jobs).await
-}
-
-/// Runs each environment's job after the combined plan: a plan the engine
-/// makes that differs from the one shown is printed before it is applied.
-async fn in_parallel_shown(
-    prepared: &[(Session, Job, Vec<String>)],
-    out: &Output,
-    jobs: usize,
-) -> Vec<EnvOutcome> {
-    let with_shown = prepared
-        .iter()
-        .map(|(session, job, shown)| (session, job.clone(), Some(shown.clone())))
-        .collect();
-    run_all(with_shown, out, jobs).await
-}
-
-/// `jobs` at a time, unordered (a slow environment holds one slot, not the
-/// ones that finished after it), then sorted back into the given order.
+/// Runs each environment's job, `jobs` at a time, unordered (a slow
+/// environment holds one slot, not the ones that finished after it), then
+/// sorted back into the given order. `shown`: see `Scope::shown`.
 async fn run_all(
     work: Vec<(&Session, Job, Option<Vec<String>>)>,
     out: &Output,

@@ -128,6 +128,21 @@ impl Emulator {
             .collect()
     }
 
+    /// ListDistributions and ListOriginAccessControls: the account-wide
+    /// listings that the page's record (and the distribution's OAC id)
+    /// spare maint.
+    pub fn listings(&self) -> Vec<String> {
+        self.requests()
+            .into_iter()
+            .filter(|r| {
+                let path = r.split(['?', ' ']).nth(1).unwrap_or_default();
+                r.starts_with("GET ")
+                    && (path == "/2020-05-31/distribution"
+                        || path == "/2020-05-31/origin-access-control")
+            })
+            .collect()
+    }
+
     /// The requests other than the account check.
     pub fn aws_calls(&self) -> Vec<String> {
         self.requests()
