@@ -132,6 +132,13 @@ Tests can also kill the client mid-run: POST /maint-api/kill-after with
 SIGKILL to the process whose id PIDFILE holds before answering, as when a
 laptop dies or a CI runner is cancelled at the worst moment.
 
+Tests can prove that two requests were in flight at once: POST
+/maint-api/hold with `METHOD REGEX UNTIL-METHOD UNTIL-REGEX` makes the next
+request matching the first pair wait (up to 5 s) until one matching the
+second arrives; GET /maint-api/holds lists how each hold ended, `released`
+or `timed out`. A client that sends the second only after the first's
+answer always times out, however fast the machine.
+
 It can record every request it receives, one `METHOD /path?query` line each,
 in the file named by MAINT_EMULATOR_REQUEST_LOG: tests use that record to
 prove, for instance, that a converged `maint provision` sends no write, and
@@ -348,6 +355,13 @@ _lock = threading.Lock()
 _lose = []  # [method, compiled path regex], each used once
 _latency = [0.0]  # seconds added to each API request
 _kill = []  # [requests left, pid file], at most one
+# Holds: [method, regex, until-method, until-regex, threading.Event]; the
+# first request matching (method, regex) waits (up to 5 s) for one matching
+# the "until" pair. How each hold ended ("released" or "timed out") is
+# served at GET /maint-api/holds: proof that two requests were in flight at
+# once, whatever the timing.
+_holds = []
+_held = []
 _dispatch = werkzeug_app.DomainDispatcherApplication.__call__
 
 _LOST = (
@@ -418,6 +432,18 @@ def _app(self, environ, start_response):
             _kill[:] = [int(count), pid_file.strip()]
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"ok\n"]
+    if path == "/maint-api/hold" and method == "POST":
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+        m1, r1, m2, r2 = environ["wsgi.input"].read(size).decode().split()
+        with _lock:
+            _holds.append([m1, re.compile(r1), m2, re.compile(r2), threading.Event()])
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok\n"]
+    if path == "/maint-api/holds" and method == "GET":
+        with _lock:
+            body = "".join(f"{h}\n" for h in _held).encode()
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+        return [body]
     if path == "/maint-api/lose-answer" and method == "POST":
         size = int(environ.get("CONTENT_LENGTH") or 0)
         rule = environ["wsgi.input"].read(size).decode().split(" ", 1)
@@ -445,6 +471,17 @@ def _app(self, environ, start_response):
         )
         if rule:
             _lose.remove(rule)
+    hold = None
+    if not path.startswith("/moto-api"):
+        with _lock:
+            for h in _holds:
+                if h[2] == method and h[3].fullmatch(path):
+                    h[4].set()
+            hold = next((h for h in _holds if h[0] == method and h[1].fullmatch(path)), None)
+            if hold:
+                _holds.remove(hold)
+    if hold:
+        _held.append("released" if hold[4].wait(5) else "timed out")
     kill_now = None
     if not path.startswith("/moto-api"):
         with _lock:

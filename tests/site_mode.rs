@@ -653,6 +653,116 @@ async fn commands_find_the_distribution_by_the_pages_record_not_by_listing() {
 }
 
 #[tokio::test]
+async fn set_message_uploads_while_it_checks_the_pages_record() {
+    let emulator = Emulator::start();
+    let project = provisioned(&emulator);
+    let cf = emulator.cloudfront().await;
+    let id = the_distribution(&cf).await.id().to_string();
+    // The check of the record is held until the upload arrives: it is
+    // released only if both are in flight at once (one round trip, not two).
+    emulator.hold_until(
+        "GET",
+        "/2020-05-31/distribution/[A-Z0-9]+",
+        "PUT",
+        "/acme-maint-it/maintenance.html",
+    );
+    emulator.clear_requests();
+    project
+        .maint(&["set-message", "--message", "Back at ten.", "--invalidate"])
+        .assert()
+        .success();
+    assert_eq!(emulator.holds(), ["released"]);
+    account_checked_before_writing(&emulator);
+    let mut calls = emulator.aws_calls();
+    calls[1..3].sort();
+    assert_eq!(
+        calls,
+        [
+            "HEAD /acme-maint-it/maintenance.html".to_string(),
+            format!("GET /2020-05-31/distribution/{id}"),
+            "PUT /acme-maint-it/maintenance.html?x-id=PutObject".to_string(),
+            format!("POST /2020-05-31/distribution/{id}/invalidation"),
+        ]
+    );
+    assert_eq!(page_metadata(&emulator).await["maint-distribution"], id);
+
+    // A stale record (another site's distribution): the site's own
+    // distribution is invalidated and the page is uploaded again with it.
+    Project::new(&CONFIG.replace("acme-maint-it", "acme-other-it"))
+        .against(&emulator)
+        .maint(&["provision"])
+        .assert()
+        .success();
+    let list = cf.list_distributions().send().await.unwrap();
+    let other = list
+        .distribution_list()
+        .unwrap()
+        .items()
+        .iter()
+        .map(|d| d.id().to_string())
+        .find(|d| *d != id)
+        .unwrap();
+    set_page_record(&emulator, Some(&other)).await;
+    emulator.clear_requests();
+    project
+        .maint(&[
+            "set-message",
+            "--message",
+            "Back at eleven.",
+            "--invalidate",
+        ])
+        .assert()
+        .success();
+    let writes = emulator.writes();
+    assert_eq!(
+        writes,
+        [
+            "PUT /acme-maint-it/maintenance.html?x-id=PutObject".to_string(),
+            "PUT /acme-maint-it/maintenance.html?x-id=PutObject".to_string(),
+            format!("POST /2020-05-31/distribution/{id}/invalidation"),
+        ],
+        "never the recorded distribution"
+    );
+    assert_eq!(page_metadata(&emulator).await["maint-distribution"], id);
+}
+
+#[tokio::test]
+async fn set_message_says_the_page_changed_when_the_distribution_is_gone() {
+    let emulator = Emulator::start();
+    let project = provisioned(&emulator);
+    let cf = emulator.cloudfront().await;
+    let id = the_distribution(&cf).await.id().to_string();
+    // Somebody renamed the distribution's comment: it is no longer the
+    // site's, by the record's check or by the listing.
+    let config = cf.get_distribution_config().id(&id).send().await.unwrap();
+    let etag = config.e_tag().unwrap().to_string();
+    let mut changed = config.distribution_config().unwrap().clone();
+    changed.comment = "hand-made".to_string();
+    cf.update_distribution()
+        .id(&id)
+        .if_match(etag)
+        .distribution_config(changed)
+        .send()
+        .await
+        .unwrap();
+    emulator.clear_requests();
+    let out = project
+        .maint(&["set-message", "--message", "Back at noon.", "--invalidate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains(
+            "s3://acme-maint-it/maintenance.html was updated, but no invalidation was made"
+        ) && err.contains("run `maint provision` first"),
+        "{err}"
+    );
+    assert_eq!(err.matches("maint:").count(), 1, "one message: {err}");
+    assert!(!emulator.writes().iter().any(|w| w.contains("invalidation")));
+}
+
+#[tokio::test]
 async fn a_missing_or_stale_record_falls_back_to_the_listing_and_provision_repairs_it() {
     let emulator = Emulator::start();
     let project = provisioned(&emulator);

@@ -132,26 +132,52 @@ pub async fn run(session: &Session, out: &Output, request: Request) -> Result<()
         return out.result(&report);
     }
     let recorded = current.as_ref().and_then(|c| c.distribution());
-    // The distribution is found before the upload, so that the new page
-    // records it (the record is what spares the next run a listing).
-    let distribution = if request.invalidate {
-        let id = cloudfront::site_distribution_id(
-            &clients.cloudfront,
-            &spec.distribution.comment,
-            recorded,
-        )
-        .await?
-        .ok_or_else(|| not_provisioned(&session.environment))?;
-        Some(id)
-    } else {
-        None
+    let find = async {
+        cloudfront::site_distribution_id(&clients.cloudfront, &spec.distribution.comment, recorded)
+            .await?
+            .ok_or_else(|| not_provisioned(&session.environment))
     };
-    if changed {
-        let record = distribution.as_deref().or(recorded);
-        let document = document.serving(record);
-        s3::put_document(&clients.s3, &spec.bucket, &document, spec.page_max_age).await?;
-        report.applied = true;
-    }
+    let s3_client = &clients.s3;
+    let upload = |record: Option<String>| {
+        let document = document.clone().serving(record.as_deref());
+        async move { s3::put_document(s3_client, &spec.bucket, &document, spec.page_max_age).await }
+    };
+    let distribution = match (request.invalidate, changed, recorded) {
+        (false, false, _) => None,
+        (false, true, _) => {
+            upload(recorded.map(str::to_string)).await?;
+            report.applied = true;
+            None
+        }
+        // The page records its distribution: the upload keeps that record
+        // while the record is checked, one round trip instead of two. A
+        // record found stale (rare: only a hand edit makes one) is
+        // corrected by a second upload.
+        (true, true, Some(recorded)) => {
+            let (uploaded, found) = tokio::join!(upload(Some(recorded.to_string())), find);
+            uploaded?;
+            report.applied = true;
+            let id = found.with_context(|| {
+                format!(
+                    "s3://{}/{} was updated, but no invalidation was made",
+                    spec.bucket, spec.key
+                )
+            })?;
+            if id != recorded {
+                upload(Some(id.clone())).await?;
+            }
+            Some(id)
+        }
+        // No record yet: the distribution is found first, so that the new
+        // page records it (the record is what spares the next run a listing).
+        (true, true, None) => {
+            let id = find.await?;
+            upload(Some(id.clone())).await?;
+            report.applied = true;
+            Some(id)
+        }
+        (true, false, _) => Some(find.await?),
+    };
     if let Some(id) = distribution {
         let inv =
             cloudfront::create_invalidation(&clients.cloudfront, &id, &["/*".to_string()]).await?;

@@ -168,6 +168,32 @@ impl Emulator {
         .expect("tell the emulator to lose an answer");
     }
 
+    /// Makes the next `method` request matching `path_regex` wait (up to
+    /// 5 s) until a `until_method` request matching `until_regex` arrives:
+    /// `holds()` then says `released` only if both were in flight at once.
+    pub fn hold_until(
+        &self,
+        method: &str,
+        path_regex: &str,
+        until_method: &str,
+        until_regex: &str,
+    ) {
+        http(
+            self.port,
+            "POST",
+            "/maint-api/hold",
+            &format!("{method} {path_regex} {until_method} {until_regex}"),
+        )
+        .expect("tell the emulator what to hold");
+    }
+
+    /// How each hold ended, in order: `released` or `timed out`.
+    pub fn holds(&self) -> Vec<String> {
+        let (_, _, body) =
+            http(self.port, "GET", "/maint-api/holds", "").expect("ask the emulator its holds");
+        body.lines().map(str::to_string).collect()
+    }
+
     /// Makes the `k`-th API request from now on take effect, then SIGKILLs
     /// the process whose id `pid_file` holds before it hears the answer.
     pub fn kill_after(&self, k: usize, pid_file: &Path) {
