@@ -355,7 +355,7 @@ _lock = threading.Lock()
 _lose = []  # [method, compiled path regex], each used once
 _latency = [0.0]  # seconds added to each API request
 _kill = []  # [requests left, pid file], at most one
-# Holds: [method, regex, until-method, until-regex, threading.Event]; the
+# Holds: [method, regex, until-method, until-regex, threading.Event, holding]; the
 # first request matching (method, regex) waits (up to 5 s) for one matching
 # the "until" pair. How each hold ended ("released" or "timed out") is
 # served at GET /maint-api/holds: proof that two requests were in flight at
@@ -436,7 +436,7 @@ def _app(self, environ, start_response):
         size = int(environ.get("CONTENT_LENGTH") or 0)
         m1, r1, m2, r2 = environ["wsgi.input"].read(size).decode().split()
         with _lock:
-            _holds.append([m1, re.compile(r1), m2, re.compile(r2), threading.Event()])
+            _holds.append([m1, re.compile(r1), m2, re.compile(r2), threading.Event(), False])
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"ok\n"]
     if path == "/maint-api/holds" and method == "GET":
@@ -474,14 +474,18 @@ def _app(self, environ, start_response):
     hold = None
     if not path.startswith("/moto-api"):
         with _lock:
-            for h in _holds:
-                if h[2] == method and h[3].fullmatch(path):
-                    h[4].set()
-            hold = next((h for h in _holds if h[0] == method and h[1].fullmatch(path)), None)
+            # The request a hold is for never releases that hold itself.
+            hold = next((h for h in _holds if not h[5] and h[0] == method and h[1].fullmatch(path)), None)
             if hold:
-                _holds.remove(hold)
+                hold[5] = True  # now holding
+            for h in _holds:
+                if h is not hold and h[2] == method and h[3].fullmatch(path):
+                    h[4].set()
     if hold:
-        _held.append("released" if hold[4].wait(5) else "timed out")
+        released = hold[4].wait(5)
+        with _lock:
+            _holds.remove(hold)
+            _held.append("released" if released else "timed out")
     kill_now = None
     if not path.startswith("/moto-api"):
         with _lock:

@@ -1154,3 +1154,58 @@ async fn changing_commands_show_the_account_and_refuse_another() {
         );
     }
 }
+
+#[tokio::test]
+async fn provision_never_undoes_a_message_set_while_it_writes_the_page() {
+    let emulator = Emulator::start();
+    let project = provisioned(&emulator);
+    let cf = emulator.cloudfront().await;
+    let id = the_distribution(&cf).await.id().to_string();
+    // Without its record, provision plans to write the page again.
+    set_page_record(&emulator, None).await;
+    // Its conditional upload is held until another upload of the page
+    // arrives: a set-message run between provision's read and its write.
+    emulator.hold_until(
+        "PUT",
+        "/acme-maint-it/maintenance.html",
+        "PUT",
+        "/acme-maint-it/maintenance.html",
+    );
+    emulator.clear_requests();
+    let mut provision = project.command(&["provision"]);
+    let provision = std::thread::spawn(move || provision.output().unwrap());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !emulator
+        .requests()
+        .iter()
+        .any(|r| r.starts_with("PUT /acme-maint-it/maintenance.html"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "provision never wrote the page"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    project
+        .maint(&["set-message", "--message", "Written meanwhile."])
+        .assert()
+        .success();
+    let provision = provision.join().unwrap();
+    assert!(provision.status.success(), "{}", stderr_of(&provision));
+    assert_eq!(emulator.holds(), ["released"]);
+    // provision's first write was refused (412), it read the page again and
+    // wrote it with the message it found: three uploads in all.
+    let uploads = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("PUT /acme-maint-it/maintenance.html"))
+        .count();
+    assert_eq!(uploads, 3, "{:?}", emulator.requests());
+    let status = project
+        .maint(&["status", "--output", "json"])
+        .output()
+        .unwrap();
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["site"]["document"]["message"], "Written meanwhile.");
+    assert_eq!(page_metadata(&emulator).await["maint-distribution"], id);
+}
