@@ -333,6 +333,7 @@ impl Output {
             quiet: self.quiet || self.json,
             prefix: self.prefix(),
             spinner: self.scope.is_none(),
+            pace: None,
         }
     }
 }

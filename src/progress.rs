@@ -18,13 +18,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// (the interval plus one request's round trip). After that the wait is
 /// clearly a long one and the polls back off to 5 s, then 15 s.
 ///
-/// Rate: CloudFront publishes no request rate for its control plane and
-/// answers `Throttling` when a caller goes too fast. One GetDistribution or
-/// GetInvalidation per 1.5 s is under one request per second per
-/// environment, and `--jobs` bounds how many environments wait at once (8 by
-/// default: about 6 requests per second at most, for the first ten minutes
-/// only). A `Throttling` answer is retried by the SDK with backoff, so the
-/// poll that meets it is delayed, not failed.
+/// Rate: CloudFront publishes no request rate for GetDistribution or
+/// GetInvalidation and answers `Throttling` when a caller goes too fast. One
+/// poll per 1.5 s is under one request per second per environment, and the
+/// polls of all the environments a run waits on take turns in `POLLS`: at
+/// most 5 a second together, whatever `--jobs` is. A `Throttling` answer is
+/// retried by the SDK with backoff, and a poll that still fails does not
+/// end the wait (three in a row do).
 pub fn interval(elapsed: Duration) -> Duration {
     match elapsed.as_secs() {
         0..10 => Duration::from_millis(1000),
@@ -33,6 +33,53 @@ pub fn interval(elapsed: Duration) -> Duration {
         _ => Duration::from_secs(15),
     }
 }
+
+/// One process-wide lane of requests, sent at least `gap` apart whatever
+/// the number of environments a run works on at once (the first goes at
+/// once). See `POLLS` and `INVALIDATIONS`.
+#[derive(Debug)]
+pub struct Pace {
+    next: std::sync::Mutex<Option<Instant>>,
+    gap: Duration,
+}
+
+impl Pace {
+    pub const fn new(gap: Duration) -> Self {
+        Self {
+            next: std::sync::Mutex::new(None),
+            gap,
+        }
+    }
+
+    /// Waits for this caller's turn.
+    pub async fn turn(&self) {
+        let at = {
+            let mut next = self
+                .next
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let now = Instant::now();
+            let at = next.map_or(now, |n| n.max(now));
+            *next = Some(at + self.gap);
+            at
+        };
+        tokio::time::sleep_until(at).await;
+    }
+}
+
+/// Status polls of CloudFront's control plane (GetDistribution,
+/// GetInvalidation, DescribeKeyValueStore), all waits of a run together: at
+/// most 5 per second. One environment polls every 1 to 1.5 s and never
+/// meets it; 64 environments waiting at once (`--jobs 64`) each poll about
+/// every 13 s instead of sending 40 requests a second.
+pub static POLLS: Pace = Pace::new(Duration::from_millis(200));
+
+/// CreateInvalidation, all environments of a run together: one per 2 s.
+/// CloudFront's default rate for it is 0.5 per second per account (the
+/// CloudFront team's figure, quoted by an AWS SDK maintainer in
+/// aws/aws-sdk-js#3983, 2022); `invalidate --all` over many environments
+/// would otherwise be throttled after the first few.
+pub static INVALIDATIONS: Pace = Pace::new(Duration::from_secs(2));
 
 /// Without a terminal (a CI log), a line at least this often while the
 /// status stays the same, so a log shows the wait is alive.
@@ -49,6 +96,18 @@ pub struct Show {
     pub prefix: String,
     /// Whether a spinner may be used on a terminal.
     pub spinner: bool,
+    /// The lane the polls take turns in (CloudFront's control plane).
+    pub pace: Option<&'static Pace>,
+}
+
+impl Show {
+    /// Polls AWS's control plane: they take turns in `POLLS`.
+    pub fn paced(self) -> Self {
+        Self {
+            pace: Some(&POLLS),
+            ..self
+        }
+    }
 }
 
 /// Polls `check` until it says the wait is over. `check` returns the status
@@ -62,19 +121,28 @@ where
     let prefix = show.prefix;
     let mut log = |line: &str| eprintln!("{prefix}{line}");
     let sink: Option<&mut dyn FnMut(&str)> = (!show.quiet && !spin).then_some(&mut log as _);
-    wait_with(what, timeout, spin, sink, check).await
+    let pace = show.pace;
+    let paced = || async move {
+        if let Some(pace) = pace {
+            pace.turn().await;
+        }
+    };
+    wait_with(what, timeout, spin, sink, paced, check).await
 }
 
-async fn wait_with<F, Fut>(
+async fn wait_with<F, Fut, P, PFut>(
     what: &str,
     timeout: Duration,
     spin: bool,
     mut log: Option<&mut dyn FnMut(&str)>,
+    turn: P,
     mut check: F,
 ) -> Result<()>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<(String, bool)>>,
+    P: Fn() -> PFut,
+    PFut: Future<Output = ()>,
 {
     let started = Instant::now();
     let _doing = crate::activity::doing(format!("waiting for {what}"));
@@ -94,6 +162,7 @@ where
         // A poll that fails after the SDK's own retries (sustained
         // throttling, a network blip) does not end the wait: AWS goes on
         // meanwhile. A few in a row do.
+        turn().await;
         let (status, done) = match check().await {
             Ok(seen) => {
                 failures = 0;
@@ -162,18 +231,78 @@ mod tests {
         );
     }
 
+    async fn no_turn() {}
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pace_spaces_its_callers_and_lets_the_first_go_at_once() {
+        let pace = Pace::new(Duration::from_secs(2));
+        let started = Instant::now();
+        let waits = (0..4).map(|_| async {
+            pace.turn().await;
+            started.elapsed()
+        });
+        let at = futures_util::future::join_all(waits).await;
+        assert_eq!(
+            at,
+            [0, 2, 4, 6].map(Duration::from_secs),
+            "one turn per gap, in order"
+        );
+        // After a quiet spell, the next goes at once again.
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        let before = Instant::now();
+        pace.turn().await;
+        assert_eq!(before.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn many_waits_at_once_poll_at_most_five_times_a_second_together() {
+        let pace = Pace::new(Duration::from_millis(200));
+        let polls = std::cell::Cell::new(0u32);
+        let started = Instant::now();
+        let waits = (0..64).map(|_| {
+            wait_with(
+                "deploy",
+                Duration::from_secs(600),
+                false,
+                None,
+                || pace.turn(),
+                || {
+                    polls.set(polls.get() + 1);
+                    let done = started.elapsed() >= Duration::from_secs(60);
+                    async move { Ok(("InProgress".to_string(), done)) }
+                },
+            )
+        });
+        for result in futures_util::future::join_all(waits).await {
+            result.unwrap();
+        }
+        let secs = started.elapsed().as_secs_f64();
+        // The first poll goes at once: N polls span N - 1 gaps.
+        let rate = f64::from(polls.get() - 1) / secs;
+        assert!(rate <= 5.0 + 1e-9, "{} polls in {secs} s", polls.get());
+        // Unpaced, 64 waits would have polled about 64 / 1.5 = 43 times a second.
+        assert!(rate > 4.0, "the pace is used, not starved: {rate}");
+    }
+
     /// A deploy that ends at `ends` s is noticed this late by the schedule
     /// (each poll taking `latency`).
     async fn lateness(ends: Duration, latency: Duration) -> Duration {
         let started = Instant::now();
-        wait_with("deploy", Duration::from_secs(3600), false, None, || {
-            let now = Instant::now();
-            async move {
-                tokio::time::sleep(latency).await;
-                let done = now.duration_since(started) >= ends;
-                Ok(("InProgress".to_string(), done))
-            }
-        })
+        wait_with(
+            "deploy",
+            Duration::from_secs(3600),
+            false,
+            None,
+            no_turn,
+            || {
+                let now = Instant::now();
+                async move {
+                    tokio::time::sleep(latency).await;
+                    let done = now.duration_since(started) >= ends;
+                    Ok(("InProgress".to_string(), done))
+                }
+            },
+        )
         .await
         .unwrap();
         started.elapsed() - ends
@@ -190,24 +319,36 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_failed_poll_does_not_end_the_wait_but_several_in_a_row_do() {
         let mut calls = 0;
-        wait_with("deploy", Duration::from_secs(600), false, None, || {
-            calls += 1;
-            let n = calls;
-            async move {
-                match n {
-                    1 | 2 => anyhow::bail!("Throttling"),
-                    3 => Ok(("InProgress".to_string(), false)),
-                    4 => anyhow::bail!("Throttling"),
-                    _ => Ok(("Deployed".to_string(), true)),
+        wait_with(
+            "deploy",
+            Duration::from_secs(600),
+            false,
+            None,
+            no_turn,
+            || {
+                calls += 1;
+                let n = calls;
+                async move {
+                    match n {
+                        1 | 2 => anyhow::bail!("Throttling"),
+                        3 => Ok(("InProgress".to_string(), false)),
+                        4 => anyhow::bail!("Throttling"),
+                        _ => Ok(("Deployed".to_string(), true)),
+                    }
                 }
-            }
-        })
+            },
+        )
         .await
         .unwrap();
         assert_eq!(calls, 5);
-        let err = wait_with("deploy", Duration::from_secs(600), false, None, || async {
-            anyhow::bail!("AccessDenied")
-        })
+        let err = wait_with(
+            "deploy",
+            Duration::from_secs(600),
+            false,
+            None,
+            no_turn,
+            || async { anyhow::bail!("AccessDenied") },
+        )
         .await
         .unwrap_err();
         assert!(err.to_string().contains("AccessDenied"), "{err}");
@@ -223,6 +364,7 @@ mod tests {
             Duration::from_secs(600),
             false,
             Some(&mut log),
+            no_turn,
             || {
                 calls += 1;
                 let status = if calls < 40 {

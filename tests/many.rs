@@ -346,3 +346,45 @@ fn a_read_only_run_lists_the_accounts_distributions_once_when_records_are_missin
     }
     assert_eq!(listings(&emulator), 3);
 }
+
+#[test]
+fn invalidations_over_several_environments_are_spaced_two_seconds_apart() {
+    // CloudFront's default rate for CreateInvalidation is 0.5 per second
+    // per account: a run over many environments must not burst them.
+    let emulator = Emulator::start();
+    let project = Project::new(CONFIG).against(&emulator);
+    project
+        .maint(&["--all", "provision", "--no-wait"])
+        .assert()
+        .success();
+    project.maint(&["--all", "invalidate"]).assert().success();
+    project
+        .maint(&[
+            "-e",
+            "a",
+            "-e",
+            "b",
+            "set-message",
+            "-m",
+            "Soon.",
+            "--invalidate",
+        ])
+        .assert()
+        .success();
+    let creates: Vec<f64> = emulator
+        .request_times()
+        .into_iter()
+        .filter(|(_, r)| {
+            r.starts_with("POST /2020-05-31/distribution/") && r.ends_with("/invalidation")
+        })
+        .map(|(at, _)| at)
+        .collect();
+    assert_eq!(creates.len(), 5, "{creates:?}");
+    // Within each run (3, then 2): at least 2 s apart, give or take the
+    // loopback's jitter between sending and arriving.
+    for run in [&creates[..3], &creates[3..]] {
+        for pair in run.windows(2) {
+            assert!(pair[1] - pair[0] >= 1.9, "{creates:?}");
+        }
+    }
+}

@@ -230,7 +230,7 @@ async fn apply_attach(
                 crate::progress::wait_for(
                     &format!("key value store {store_name}"),
                     Duration::from_secs(300),
-                    out.waits(),
+                    out.waits().paced(),
                     || async {
                         let found = adapter::find_store(cf, &store_name).await?;
                         let status = found.map(|s| s.status).unwrap_or_default();

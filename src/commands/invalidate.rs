@@ -76,6 +76,8 @@ pub async fn run(session: &Session, out: &Output, paths: Vec<String>, wait: bool
         cloudfront::site_distribution_id(&clients.cloudfront, &spec.distribution.comment, recorded)
             .await?
             .ok_or_else(|| not_provisioned(&session.environment))?;
+    // Spaced across the environments of a run (CloudFront's rate for it).
+    crate::progress::INVALIDATIONS.turn().await;
     let inv = cloudfront::create_invalidation(&clients.cloudfront, &id, &paths).await?;
     out.progress(format!("Invalidation {inv} started."));
     if wait {

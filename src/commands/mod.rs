@@ -302,7 +302,7 @@ pub async fn wait_deployed(clients: &Clients, out: &Output, id: &str) -> Result<
     crate::progress::wait_for(
         &format!("distribution {id}"),
         DEPLOY_TIMEOUT,
-        out.waits(),
+        out.waits().paced(),
         || async {
             let status =
                 crate::aws::cloudfront::distribution_status(&clients.cloudfront, id).await?;
@@ -317,7 +317,7 @@ pub async fn wait_invalidated(clients: &Clients, out: &Output, id: &str, inv: &s
     crate::progress::wait_for(
         &format!("invalidation {inv}"),
         INVALIDATION_TIMEOUT,
-        out.waits(),
+        out.waits().paced(),
         || async {
             crate::aws::cloudfront::invalidation_status(&clients.cloudfront, id, inv).await
         },

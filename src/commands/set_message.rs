@@ -179,6 +179,8 @@ pub async fn run(session: &Session, out: &Output, request: Request) -> Result<()
         (true, false, _) => Some(find.await?),
     };
     if let Some(id) = distribution {
+        // Spaced across the environments of a run (CloudFront's rate for it).
+        crate::progress::INVALIDATIONS.turn().await;
         let inv =
             cloudfront::create_invalidation(&clients.cloudfront, &id, &["/*".to_string()]).await?;
         if request.wait {

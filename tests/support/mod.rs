@@ -63,6 +63,7 @@ impl Emulator {
                 .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("emulator/server.py"))
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .env("MAINT_EMULATOR_REQUEST_LOG", &log)
+                .env("MAINT_EMULATOR_REQUEST_TIMES", log.with_extension("times"))
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -95,6 +96,19 @@ impl Emulator {
             std::thread::sleep(Duration::from_millis(100));
         }
         false
+    }
+
+    /// When each API request arrived (seconds since the epoch) and its
+    /// `METHOD /path`, since the emulator started.
+    pub fn request_times(&self) -> Vec<(f64, String)> {
+        std::fs::read_to_string(self.log.with_extension("times"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| {
+                let (at, request) = line.split_once(' ')?;
+                Some((at.parse().ok()?, request.to_string()))
+            })
+            .collect()
     }
 
     /// Every request the emulator received, as `METHOD /path?query`.
