@@ -132,12 +132,18 @@ Tests can also kill the client mid-run: POST /maint-api/kill-after with
 SIGKILL to the process whose id PIDFILE holds before answering, as when a
 laptop dies or a CI runner is cancelled at the worst moment.
 
-Tests can prove that two requests were in flight at once: POST
-/maint-api/hold with `METHOD REGEX UNTIL-METHOD UNTIL-REGEX` makes the next
-request matching the first pair wait (up to 5 s) until one matching the
-second arrives; GET /maint-api/holds lists how each hold ended, `released`
-or `timed out`. A client that sends the second only after the first's
-answer always times out, however fast the machine.
+Tests can prove that two requests were in flight at once, whatever the
+timing, with two hooks (how each ended is listed, one per line, by GET
+/maint-api/holds):
+- POST /maint-api/pair with `METHOD REGEX METHOD REGEX`: the next request
+  matching either pair waits (up to 30 s) for one matching the other; both
+  then go on (`met`). A client that sends one only after the other's answer
+  always gets `timed out`, in either order.
+- POST /maint-api/hold with `METHOD REGEX UNTIL-METHOD UNTIL-REGEX`: the
+  next request matching the first pair waits (up to 30 s) until a request
+  matching the second arrives while it waits and has been served
+  (`released`); so the second takes effect first. A request that arrived
+  and was served before the held one arrived does not count.
 
 It can record every request it receives, one `METHOD /path?query` line each,
 in the file named by MAINT_EMULATOR_REQUEST_LOG: tests use that record to
@@ -355,13 +361,57 @@ _lock = threading.Lock()
 _lose = []  # [method, compiled path regex], each used once
 _latency = [0.0]  # seconds added to each API request
 _kill = []  # [requests left, pid file], at most one
-# Holds: [method, regex, until-method, until-regex, threading.Event, holding]; the
-# first request matching (method, regex) waits (up to 5 s) for one matching
-# the "until" pair. How each hold ended ("released" or "timed out") is
-# served at GET /maint-api/holds: proof that two requests were in flight at
-# once, whatever the timing.
-_holds = []
-_held = []
+
+
+class _Hold:
+    """One hold or pair (see the docstring): `sides` are (method, regex)."""
+
+    def __init__(self, kind, spec):
+        m1, r1, m2, r2 = spec.split()
+        self.kind = kind
+        self.sides = [(m1, re.compile(r1)), (m2, re.compile(r2))]
+        self.arrived = [False, False]
+        self.event = threading.Event()
+        self.holding = False
+
+    def matches(self, side, method, path):
+        m, r = self.sides[side]
+        return m == method and bool(r.fullmatch(path))
+
+
+_holds = []  # active _Hold objects
+_held = []  # how each ended
+
+
+def _hold_arrival(method, path):
+    """At a request's arrival: (the hold it must wait on, the holds it
+    releases once served)."""
+    wait, releases = None, []
+    with _lock:
+        for h in _holds:
+            if h.kind == "pair":
+                for side in (0, 1):
+                    if not h.arrived[side] and h.matches(side, method, path):
+                        h.arrived[side] = True
+                        if all(h.arrived):
+                            h.event.set()
+                        elif wait is None:
+                            wait = h
+                        break
+            elif wait is None and not h.holding and h.matches(0, method, path):
+                h.holding = True
+                wait = h
+            elif h.holding and h.matches(1, method, path):
+                releases.append(h)
+    return wait, releases
+
+
+def _hold_wait(h):
+    met = h.event.wait(30)
+    with _lock:
+        if h in _holds:
+            _holds.remove(h)
+        _held.append(("met" if h.kind == "pair" else "released") if met else "timed out")
 _dispatch = werkzeug_app.DomainDispatcherApplication.__call__
 
 _LOST = (
@@ -432,11 +482,11 @@ def _app(self, environ, start_response):
             _kill[:] = [int(count), pid_file.strip()]
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"ok\n"]
-    if path == "/maint-api/hold" and method == "POST":
+    if path in ("/maint-api/hold", "/maint-api/pair") and method == "POST":
         size = int(environ.get("CONTENT_LENGTH") or 0)
-        m1, r1, m2, r2 = environ["wsgi.input"].read(size).decode().split()
+        spec = environ["wsgi.input"].read(size).decode()
         with _lock:
-            _holds.append([m1, re.compile(r1), m2, re.compile(r2), threading.Event(), False])
+            _holds.append(_Hold(path.rsplit("/", 1)[1], spec))
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"ok\n"]
     if path == "/maint-api/holds" and method == "GET":
@@ -454,6 +504,8 @@ def _app(self, environ, start_response):
     if _latency[0] and not path.startswith("/moto-api"):
         time.sleep(_latency[0])
     action = _query_action(environ)
+    # Before the log line: a test that sees it may count on the hold.
+    hold, releases = (None, []) if path.startswith("/moto-api") else _hold_arrival(method, path)
     if _log_path and not path.startswith("/moto-api"):
         query = environ.get("QUERY_STRING", "")
         with _lock, open(_log_path, "a", encoding="utf-8") as log:
@@ -471,21 +523,8 @@ def _app(self, environ, start_response):
         )
         if rule:
             _lose.remove(rule)
-    hold = None
-    if not path.startswith("/moto-api"):
-        with _lock:
-            # The request a hold is for never releases that hold itself.
-            hold = next((h for h in _holds if not h[5] and h[0] == method and h[1].fullmatch(path)), None)
-            if hold:
-                hold[5] = True  # now holding
-            for h in _holds:
-                if h is not hold and h[2] == method and h[3].fullmatch(path):
-                    h[4].set()
     if hold:
-        released = hold[4].wait(5)
-        with _lock:
-            _holds.remove(hold)
-            _held.append("released" if released else "timed out")
+        _hold_wait(hold)
     kill_now = None
     if not path.startswith("/moto-api"):
         with _lock:
@@ -498,14 +537,21 @@ def _app(self, environ, start_response):
         # Let the request take effect, then kill the client before it hears.
         for _ in _serve(self, environ, lambda *args, **kwargs: None):
             pass
+        for h in releases:
+            h.event.set()
         _kill_client(kill_now)
         start_response("500 Internal Server Error", [("Content-Type", "text/xml")])
         return [_LOST]
     if not rule:
-        return _serve(self, environ, start_response)
+        answer = _serve(self, environ, start_response)
+        for h in releases:  # served: a request held until now may go on
+            h.event.set()
+        return answer
     # Let the request take effect, then answer as if the answer was lost.
     for _ in _serve(self, environ, lambda *args, **kwargs: None):
         pass
+    for h in releases:
+        h.event.set()
     start_response("500 Internal Server Error", [("Content-Type", "text/xml")])
     return [_LOST]
 

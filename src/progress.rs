@@ -36,7 +36,9 @@ pub fn interval(elapsed: Duration) -> Duration {
 
 /// One process-wide lane of requests, sent at least `gap` apart whatever
 /// the number of environments a run works on at once (the first goes at
-/// once). See `POLLS` and `INVALIDATIONS`.
+/// once). See `POLLS` and `INVALIDATIONS`. Unit tests make their own `Pace`:
+/// the statics keep a time of whichever runtime used them last, and a
+/// paused clock's time means nothing to another runtime.
 #[derive(Debug)]
 pub struct Pace {
     next: std::sync::Mutex<Option<Instant>>,

@@ -380,11 +380,12 @@ fn invalidations_over_several_environments_are_spaced_two_seconds_apart() {
         .map(|(at, _)| at)
         .collect();
     assert_eq!(creates.len(), 5, "{creates:?}");
-    // Within each run (3, then 2): at least 2 s apart, give or take the
-    // loopback's jitter between sending and arriving.
+    // Within each run (3, then 2): sent 2 s apart; arrival times allow for
+    // a busy machine delaying one more than the next (unpaced, they arrive
+    // within milliseconds).
     for run in [&creates[..3], &creates[3..]] {
         for pair in run.windows(2) {
-            assert!(pair[1] - pair[0] >= 1.9, "{creates:?}");
+            assert!(pair[1] - pair[0] >= 1.5, "{creates:?}");
         }
     }
 }

@@ -658,9 +658,10 @@ async fn set_message_uploads_while_it_checks_the_pages_record() {
     let project = provisioned(&emulator);
     let cf = emulator.cloudfront().await;
     let id = the_distribution(&cf).await.id().to_string();
-    // The check of the record is held until the upload arrives: it is
-    // released only if both are in flight at once (one round trip, not two).
-    emulator.hold_until(
+    // The check of the record and the upload wait for each other at the
+    // emulator: they meet only if both are in flight at once (one round
+    // trip, not two), whichever arrives first.
+    emulator.pair(
         "GET",
         "/2020-05-31/distribution/[A-Z0-9]+",
         "PUT",
@@ -671,7 +672,7 @@ async fn set_message_uploads_while_it_checks_the_pages_record() {
         .maint(&["set-message", "--message", "Back at ten.", "--invalidate"])
         .assert()
         .success();
-    assert_eq!(emulator.holds(), ["released"]);
+    assert_eq!(emulator.holds(), ["met"]);
     account_checked_before_writing(&emulator);
     let mut calls = emulator.aws_calls();
     calls[1..3].sort();
@@ -760,6 +761,12 @@ async fn set_message_says_the_page_changed_when_the_distribution_is_gone() {
     );
     assert_eq!(err.matches("maint:").count(), 1, "one message: {err}");
     assert!(!emulator.writes().iter().any(|w| w.contains("invalidation")));
+    let status = project
+        .maint(&["status", "--output", "json"])
+        .output()
+        .unwrap();
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["site"]["document"]["message"], "Back at noon.");
 }
 
 #[tokio::test]

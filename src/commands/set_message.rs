@@ -1,6 +1,8 @@
 //! `maint set-message`: render the message into the page and upload it only
 //! when the page changed: one HEAD when it did not, one HEAD and one PUT when
-//! it did (plus the invalidation, when asked).
+//! it did (plus, with `--invalidate`, the check of the distribution the page
+//! records, beside the PUT, and the invalidation; a second PUT corrects a
+//! stale record).
 
 use std::fmt;
 use std::io::Read as _;
@@ -164,7 +166,12 @@ pub async fn run(session: &Session, out: &Output, request: Request) -> Result<()
                 )
             })?;
             if id != recorded {
-                upload(Some(id.clone())).await?;
+                upload(Some(id.clone())).await.with_context(|| {
+                    format!(
+                        "s3://{}/{} was updated, but no invalidation was made",
+                        spec.bucket, spec.key
+                    )
+                })?;
             }
             Some(id)
         }

@@ -183,8 +183,9 @@ impl Emulator {
     }
 
     /// Makes the next `method` request matching `path_regex` wait (up to
-    /// 5 s) until a `until_method` request matching `until_regex` arrives:
-    /// `holds()` then says `released` only if both were in flight at once.
+    /// 30 s) until a `until_method` request matching `until_regex` arrives
+    /// while it waits and has been served: `holds()` then says `released`
+    /// (the second took effect first), else `timed out`.
     pub fn hold_until(
         &self,
         method: &str,
@@ -201,7 +202,20 @@ impl Emulator {
         .expect("tell the emulator what to hold");
     }
 
-    /// How each hold ended, in order: `released` or `timed out`.
+    /// Makes the next request matching either (method, regex) wait (up to
+    /// 30 s) for one matching the other: `holds()` then says `met` only if
+    /// both were in flight at once, in whichever order they arrived.
+    pub fn pair(&self, method: &str, path_regex: &str, other_method: &str, other_regex: &str) {
+        http(
+            self.port,
+            "POST",
+            "/maint-api/pair",
+            &format!("{method} {path_regex} {other_method} {other_regex}"),
+        )
+        .expect("tell the emulator what to pair");
+    }
+
+    /// How each hold or pair ended, in order: `released`, `met` or `timed out`.
     pub fn holds(&self) -> Vec<String> {
         let (_, _, body) =
             http(self.port, "GET", "/maint-api/holds", "").expect("ask the emulator its holds");
