@@ -319,6 +319,46 @@ impl HttpStatus for aws_smithy_runtime_api::client::orchestrator::HttpResponse {
 
 /// Turns an SDK error into one clear message: what failed, why, and (as the
 /// hint) what to do. The error is a `Failure` of kind `Aws` (exit 1).
+/// What to do when the KeyValueStore data plane refuses the signature.
+const KVS_SESSION_TOKEN_HINT: &str = "the KeyValueStore API is signed with SigV4A, which accepts \
+    temporary credentials only from a Regional STS endpoint (version 2 session tokens); \
+    credentials from the global endpoint sts.amazonaws.com are refused. Get them from a \
+    Regional endpoint (AWS_STS_REGIONAL_ENDPOINTS=regional for tools that still default to the \
+    global one), or make the global endpoint issue version 2 tokens: `aws iam \
+    set-security-token-service-preferences --global-endpoint-token-version v2Token`";
+
+/// `explain` for the KeyValueStore data plane. It is signed with SigV4A,
+/// which refuses session tokens from STS's global endpoint (CloudFront
+/// Developer Guide, "Restrictions on CloudFront Functions"); AWS then
+/// answers 403 AccessDeniedException "Authentication failed" (as reported in
+/// anomalyco/sst#5741 and boto/boto3#3980), which `explain` alone would
+/// read as a missing permission.
+pub fn explain_kvs<E, R>(doing: &str, err: SdkError<E, R>) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    R: HttpStatus + std::fmt::Debug + Send + Sync + 'static,
+{
+    let signature_refused = err.as_service_error().is_some_and(|e| {
+        let (code, message) = (e.code().unwrap_or(""), e.message().unwrap_or(""));
+        (code == "AccessDeniedException" && message.contains("Authentication failed"))
+            || matches!(
+                code,
+                "InvalidSignatureException"
+                    | "IncompleteSignatureException"
+                    | "UnrecognizedClientException"
+                    | "InvalidClientTokenId"
+            )
+    });
+    let explained = explain(doing, err);
+    if !signature_refused {
+        return explained;
+    }
+    match explained.downcast::<crate::output::Failure>() {
+        Ok(failure) => failure.hint(KVS_SESSION_TOKEN_HINT).into(),
+        Err(other) => other,
+    }
+}
+
 pub fn explain<E, R>(doing: &str, err: SdkError<E, R>) -> anyhow::Error
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,

@@ -13,7 +13,7 @@ use aws_sdk_cloudfront::types::{
 };
 use aws_sdk_cloudfrontkeyvaluestore::Client as KvsClient;
 
-use super::{Attempt, explain, with_if_match};
+use super::{Attempt, explain, explain_kvs, with_if_match};
 use crate::window::plan::{FunctionState, ObservedWindow, Store};
 use crate::window::{BYPASS_KEY, Behavior, DEFAULT_BEHAVIOR, Slot, WindowSpec};
 
@@ -545,7 +545,7 @@ pub async fn get_key(kvs: &KvsClient, store_arn: &str, key: &str) -> Result<Opti
         {
             Ok(None)
         }
-        Err(e) => Err(explain(
+        Err(e) => Err(explain_kvs(
             &format!("reading `{key}` from the key value store"),
             e,
         )),
@@ -561,7 +561,7 @@ pub async fn put_key(kvs: &KvsClient, store_arn: &str, key: &str, value: &str) -
             .kvs_arn(store_arn)
             .send()
             .await
-            .map_err(|e| explain("reading the key value store", e))?
+            .map_err(|e| explain_kvs("reading the key value store", e))?
             .e_tag()
             .to_string();
         match kvs
@@ -580,7 +580,7 @@ pub async fn put_key(kvs: &KvsClient, store_arn: &str, key: &str, value: &str) -
             {
                 Ok(Attempt::Stale)
             }
-            Err(e) => Err(explain(
+            Err(e) => Err(explain_kvs(
                 &format!("writing `{key}` to the key value store"),
                 e,
             )),
@@ -613,4 +613,64 @@ pub async fn observe(
         behaviors,
         bypass_hash,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! What the emulator cannot produce: the KeyValueStore data plane
+    //! refusing a SigV4A signature made with the wrong kind of session token.
+    use super::*;
+    use aws_smithy_mocks::{mock, mock_client};
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+
+    const ARN: &str =
+        "arn:aws:cloudfront::123456789012:key-value-store/0123abcd-0000-4000-8000-000000000000";
+
+    fn refused(code: &'static str, message: &'static str) -> HttpResponse {
+        let mut response = HttpResponse::new(
+            StatusCode::try_from(403).unwrap(),
+            SdkBody::from(format!(r#"{{"__type":"{code}","message":"{message}"}}"#)),
+        );
+        response.headers_mut().insert("x-amzn-ErrorType", code);
+        response
+            .headers_mut()
+            .insert("content-type", "application/json");
+        response
+    }
+
+    #[tokio::test]
+    async fn an_authentication_failure_of_the_store_points_at_sts_session_tokens() {
+        // What AWS answers when the session token comes from STS's global
+        // endpoint (version 1), which SigV4A does not accept.
+        let describe = mock!(aws_sdk_cloudfrontkeyvaluestore::Client::describe_key_value_store)
+            .then_http_response(|| refused("AccessDeniedException", "Authentication failed"));
+        let kvs = mock_client!(aws_sdk_cloudfrontkeyvaluestore, [&describe]);
+        let err = put_key(&kvs, ARN, "maint-window", "on").await.unwrap_err();
+        let text = format!("{err:#}");
+        assert!(text.contains("Authentication failed"), "{text}");
+        assert!(text.contains("Regional STS endpoint"), "{text}");
+        assert!(text.contains("v2Token"), "{text}");
+        assert!(
+            !text.contains("maint grant"),
+            "not a missing permission: {text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_real_permission_refusal_of_the_store_still_points_at_grant() {
+        let get =
+            mock!(aws_sdk_cloudfrontkeyvaluestore::Client::get_key).then_http_response(|| {
+                refused(
+                    "AccessDeniedException",
+                    "User is not authorized to perform: cloudfront-keyvaluestore:GetKey",
+                )
+            });
+        let kvs = mock_client!(aws_sdk_cloudfrontkeyvaluestore, [&get]);
+        let err = get_key(&kvs, ARN, "maint-window").await.unwrap_err();
+        let text = format!("{err:#}");
+        assert!(text.contains("maint grant --print"), "{text}");
+        assert!(!text.contains("Regional STS endpoint"), "{text}");
+    }
 }
