@@ -114,12 +114,12 @@ impl fmt::Display for BucketName {
 pub struct Region(String);
 validated_string!(Region);
 
-/// Every region of the public AWS partitions (aws, aws-cn, aws-us-gov,
-/// aws-eusc), from the partition data the AWS SDK for Rust embeds
-/// (`endpoint_lib.rs` of the locked SDK crates, the same data as botocore's
-/// `partitions.json`). The emulator accepts any name and AWS fails only at
-/// DNS, so an unknown region is refused here, before any call.
-const REGIONS: [&str; 39] = [
+/// Every region of the `aws` partition, from the partition data the AWS SDK
+/// for Rust embeds (`endpoint_lib.rs` of the locked SDK crates, the same
+/// data as botocore's `partitions.json`). The emulator accepts any name and
+/// AWS fails only at DNS, so an unknown region is refused here, before any
+/// call.
+const REGIONS: [&str; 34] = [
     "af-south-1",
     "ap-east-1",
     "ap-east-2",
@@ -154,7 +154,14 @@ const REGIONS: [&str; 39] = [
     "us-east-2",
     "us-west-1",
     "us-west-2",
-    // aws-cn, aws-us-gov, aws-eusc
+];
+
+/// Regions of the other partitions (aws-cn, aws-us-gov, aws-eusc): real,
+/// but maint builds its names for the `aws` partition (`arn:aws:`,
+/// `amazonaws.com`, certificates in us-east-1), and CloudFront differs
+/// there (in China a distribution needs an ICP-recorded alias and its
+/// default domain serves nothing).
+const OTHER_PARTITIONS: [&str; 5] = [
     "cn-north-1",
     "cn-northwest-1",
     "us-gov-east-1",
@@ -168,6 +175,13 @@ impl TryFrom<String> for Region {
     fn try_from(name: String) -> Result<Self, String> {
         if REGIONS.contains(&name.as_str()) {
             return Ok(Self(name));
+        }
+        if OTHER_PARTITIONS.contains(&name.as_str()) {
+            return Err(format!(
+                "region `{name}` is outside AWS's main partition (aws), and maint supports only \
+                 that one: its names (arn:aws:, amazonaws.com) and CloudFront's rules differ \
+                 in China, GovCloud and the European Sovereign Cloud"
+            ));
         }
         Err(format!(
             "invalid region `{name}`: AWS has no region of that name. The regions are {} (if AWS \
@@ -509,14 +523,16 @@ mod tests {
         for ok in [
             "us-east-1",
             "eu-west-1",
-            "us-gov-west-1",
             "ap-southeast-2",
             "mx-central-1",
             "ap-southeast-7",
-            "cn-northwest-1",
-            "eusc-de-east-1",
         ] {
             assert!(Region::try_from(ok.to_string()).is_ok(), "{ok}");
+        }
+        // Real regions of other partitions, whose names maint cannot build.
+        for other in ["cn-northwest-1", "us-gov-west-1", "eusc-de-east-1"] {
+            let err = Region::try_from(other.to_string()).unwrap_err();
+            assert!(err.contains("outside AWS's main partition"), "{err}");
         }
         for bad in [
             "useast1",

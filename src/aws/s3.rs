@@ -266,7 +266,11 @@ pub enum Replacing {
 }
 
 /// `put_document`, only if the page is still the one `replacing` names
-/// (S3's conditional writes); `Ok(false)` when it changed meanwhile (412).
+/// (S3's conditional writes); `Ok(false)` when it changed meanwhile: 412
+/// (the condition failed), 409 ConditionalRequestConflict (another
+/// conditional write raced it: the PutObject reference says to retry) or,
+/// for If-Match, 404 (the page was deleted meanwhile). The caller reads the
+/// page again.
 pub async fn put_document_if(
     s3: &Client,
     bucket: &BucketName,
@@ -291,7 +295,15 @@ pub async fn put_document_if(
     };
     match request.send().await {
         Ok(_) => Ok(true),
-        Err(err) if replacing.is_some() && status_and_code(&err).0 == Some(412) => Ok(false),
+        Err(err)
+            if match (replacing, status_and_code(&err).0) {
+                (Some(_), Some(412 | 409)) => true,
+                (Some(Replacing::Page(_)), Some(404)) => true,
+                _ => false,
+            } =>
+        {
+            Ok(false)
+        }
         Err(err) => Err(explain(
             &format!("uploading s3://{bucket}/{}", document.key),
             err,
@@ -547,5 +559,56 @@ mod tests {
             (stale.num_calls(), current.num_calls(), absent.num_calls()),
             (1, 1, 1)
         );
+    }
+
+    #[tokio::test]
+    async fn a_racing_or_deleted_page_is_read_again_not_an_error() {
+        let document = crate::site::document::Template::builtin(crate::values::Format::Html)
+            .render(
+                &DocumentKey::try_from("maintenance.html".to_string()).unwrap(),
+                "Down",
+                "Back soon.",
+            )
+            .unwrap();
+        let answer = |status: u16, code: &'static str| {
+            move || {
+                HttpResponse::new(
+                    StatusCode::try_from(status).unwrap(),
+                    SdkBody::from(format!(
+                        "<Error><Code>{code}</Code><Message>m</Message></Error>"
+                    )),
+                )
+            }
+        };
+        // 409: another conditional write to the key raced this one
+        // (PutObject reference: retry); 404 on If-Match: the page was deleted.
+        let raced = mock!(Client::put_object)
+            .match_requests(|r| r.if_match() == Some("\"raced\""))
+            .then_http_response(answer(409, "ConditionalRequestConflict"));
+        let deleted = mock!(Client::put_object)
+            .match_requests(|r| r.if_match() == Some("\"deleted\""))
+            .then_http_response(answer(404, "NoSuchKey"));
+        let unconditional = mock!(Client::put_object)
+            .match_requests(|r| r.if_match().is_none() && r.if_none_match().is_none())
+            .then_http_response(answer(404, "NoSuchBucket"));
+        let s3 = mock_client!(
+            aws_sdk_s3,
+            aws_smithy_mocks::RuleMode::MatchAny,
+            [&raced, &deleted, &unconditional]
+        );
+        let page = |etag: &str| Replacing::Page(etag.to_string());
+        for etag in ["\"raced\"", "\"deleted\""] {
+            assert!(
+                !put_document_if(&s3, &bucket(), &document, 30, Some(&page(etag)))
+                    .await
+                    .unwrap(),
+                "{etag}"
+            );
+        }
+        // Without a condition, a 404 is the error it is.
+        let err = put_document_if(&s3, &bucket(), &document, 30, None)
+            .await
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("NoSuchBucket"), "{err:#}");
     }
 }
