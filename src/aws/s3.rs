@@ -296,11 +296,10 @@ pub async fn put_document_if(
     match request.send().await {
         Ok(_) => Ok(true),
         Err(err)
-            if match (replacing, status_and_code(&err).0) {
-                (Some(_), Some(412 | 409)) => true,
-                (Some(Replacing::Page(_)), Some(404)) => true,
-                _ => false,
-            } =>
+            if matches!(
+                (replacing, status_and_code(&err).0),
+                (Some(_), Some(412 | 409)) | (Some(Replacing::Page(_)), Some(404))
+            ) =>
         {
             Ok(false)
         }
