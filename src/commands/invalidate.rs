@@ -34,6 +34,38 @@ impl fmt::Display for Report {
     }
 }
 
+/// Characters CloudFront wants percent-encoded in an invalidation path:
+/// RFC 1738's unsafe ones (all but `%`, which is how a path already
+/// encoded says so) and, by `utf8_percent_encode`, every non-ASCII byte.
+/// "Do not URL-encode any other characters in the path, or CloudFront will
+/// not invalidate the old version of the updated file" (CloudFront Developer
+/// Guide, "Specifying the files to invalidate").
+const UNSAFE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'<')
+    .add(b'>')
+    .add(b'"')
+    .add(b'#')
+    .add(b'{')
+    .add(b'}')
+    .add(b'|')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'~')
+    .add(b'[')
+    .add(b']')
+    .add(b'`');
+
+/// A path as CloudFront must receive it (see `UNSAFE`).
+pub fn encode_path(path: &str) -> String {
+    percent_encoding::utf8_percent_encode(path, UNSAFE).to_string()
+}
+
+/// Paths with `*` a batch may hold: CloudFront allows 15 wildcard paths in
+/// progress per distribution (Developer Guide, "Concurrent invalidation
+/// request maximum").
+pub const MAX_WILDCARDS: usize = 15;
+
 /// CloudFront's rules for invalidation paths, checked before calling it.
 pub fn check_paths(paths: &[String]) -> Result<()> {
     if paths.is_empty() || paths.len() > 3000 {
@@ -45,7 +77,7 @@ pub fn check_paths(paths: &[String]) -> Result<()> {
                 "invalidation path `{path}` must start with `/`, e.g. `/*` or `/maintenance.html`"
             );
         }
-        if path.len() > 4000 || path.chars().any(char::is_control) {
+        if encode_path(path).len() > 4000 || path.chars().any(char::is_control) {
             bail!("invalidation path `{path}` is too long or holds control characters");
         }
         if let Some(pos) = path.find('*')
@@ -54,12 +86,20 @@ pub fn check_paths(paths: &[String]) -> Result<()> {
             bail!("invalidation path `{path}`: `*` may only be the last character");
         }
     }
+    let wildcards = paths.iter().filter(|p| p.ends_with('*')).count();
+    if wildcards > MAX_WILDCARDS {
+        bail!(
+            "{wildcards} paths end with `*`: CloudFront takes at most {MAX_WILDCARDS} wildcard \
+             paths in progress per distribution. Use fewer (`/*` covers everything)"
+        );
+    }
     Ok(())
 }
 
 pub async fn run(session: &Session, out: &Output, paths: Vec<String>, wait: bool) -> Result<()> {
     let site = session.site()?;
     check_paths(&paths).map_err(crate::output::usage)?;
+    let paths: Vec<String> = paths.iter().map(|p| encode_path(p)).collect();
     let clients = session.clients().await?;
     let spec = &site.spec;
     // Which account, and the page's record, at once: nothing is written
@@ -113,5 +153,22 @@ mod tests {
                 .contains("last character")
         );
         assert!(check_paths(&[]).is_err());
+        let many: Vec<String> = (0..16).map(|i| format!("/d{i}/*")).collect();
+        let err = check_paths(&many).unwrap_err().to_string();
+        assert!(err.contains("at most 15 wildcard"), "{err}");
+        assert!(check_paths(&many[..15]).is_ok());
+    }
+
+    #[test]
+    fn unsafe_and_non_ascii_characters_are_encoded_and_nothing_else() {
+        assert_eq!(encode_path("/a b/café.html"), "/a%20b/caf%C3%A9.html");
+        assert_eq!(
+            encode_path("/x{1}|^~[`]\"#<>"),
+            "/x%7B1%7D%7C%5E%7E%5B%60%5D%22%23%3C%3E"
+        );
+        // Already encoded, reserved and wildcard characters stay as they are.
+        for kept in ["/a%20b", "/a/b-c_d.e!$&'()+,;=:@?q=1", "/img/*"] {
+            assert_eq!(encode_path(kept), kept);
+        }
     }
 }
