@@ -1216,3 +1216,54 @@ async fn provision_never_undoes_a_message_set_while_it_writes_the_page() {
     assert_eq!(status["site"]["document"]["message"], "Written meanwhile.");
     assert_eq!(page_metadata(&emulator).await["maint-distribution"], id);
 }
+
+#[tokio::test]
+async fn the_page_is_sse_s3_even_in_a_bucket_that_defaults_to_kms() {
+    // CloudFront's OAC cannot read an object encrypted with the AWS-managed
+    // aws/s3 KMS key: the page must be SSE-S3 whatever the bucket's default.
+    use aws_sdk_s3::types::{
+        ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+        ServerSideEncryptionRule,
+    };
+    let emulator = Emulator::start();
+    let project = provisioned(&emulator);
+    let s3 = emulator.s3("eu-west-1").await;
+    let kms = ServerSideEncryptionConfiguration::builder()
+        .rules(
+            ServerSideEncryptionRule::builder()
+                .apply_server_side_encryption_by_default(
+                    ServerSideEncryptionByDefault::builder()
+                        .sse_algorithm(ServerSideEncryption::AwsKms)
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .build()
+        .unwrap();
+    s3.put_bucket_encryption()
+        .bucket("acme-maint-it")
+        .server_side_encryption_configuration(kms)
+        .send()
+        .await
+        .unwrap();
+    project
+        .maint(&[
+            "set-message",
+            "--message",
+            "Encrypted as CloudFront can read it.",
+        ])
+        .assert()
+        .success();
+    let head = s3
+        .head_object()
+        .bucket("acme-maint-it")
+        .key("maintenance.html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.server_side_encryption(),
+        Some(&ServerSideEncryption::Aes256)
+    );
+}

@@ -284,6 +284,13 @@ pub async fn put_document_if(
         .key(document.key.as_str())
         .content_type(document.content_type())
         .cache_control(cache_control(max_age))
+        // SSE-S3 whatever the bucket's default: CloudFront's OAC can read an
+        // SSE-KMS object only if the key's policy lets cloudfront.amazonaws.com
+        // decrypt, which the AWS-managed aws/s3 key never does (Developer
+        // Guide, "Restricting access to an Amazon S3 origin"). A bucket
+        // adopted with a KMS default would otherwise serve visitors an error
+        // instead of the page.
+        .server_side_encryption(ServerSideEncryption::Aes256)
         .body(ByteStream::from(document.body.clone()));
     for (k, v) in document.metadata() {
         request = request.metadata(k, v);
@@ -528,7 +535,11 @@ mod tests {
                 )
             });
         let current = mock!(Client::put_object)
-            .match_requests(|r| r.if_match() == Some("\"new\"") && r.if_none_match().is_none())
+            .match_requests(|r| {
+                r.if_match() == Some("\"new\"")
+                    && r.if_none_match().is_none()
+                    && r.server_side_encryption() == Some(&ServerSideEncryption::Aes256)
+            })
             .then_output(|| aws_sdk_s3::operation::put_object::PutObjectOutput::builder().build());
         let absent = mock!(Client::put_object)
             .match_requests(|r| r.if_none_match() == Some("*") && r.if_match().is_none())
