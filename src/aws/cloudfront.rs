@@ -670,11 +670,64 @@ fn tags_of(tags: &BTreeMap<String, String>) -> Result<Tags> {
 /// SDK retries a create whose answer was lost, and two runs may create at
 /// once, so that answer usually means the distribution is maint's own: it is
 /// found again by its Comment and used.
+///
+/// The reference is `maint-site-BUCKET`, the same on every run, and the API
+/// reference refuses any reference "already sent in a previous request",
+/// with no exception for a distribution deleted since (`destroy`, then
+/// `provision` again). When the answer names a distribution that no longer
+/// exists ("Already exists: E…", as CloudFront words it), the create is made
+/// once more with a reference of its own.
 pub async fn create_distribution(
     cf: &Client,
     config: DistributionConfig,
     tags: &BTreeMap<String, String>,
 ) -> Result<(String, String, String)> {
+    match create_once(cf, config.clone(), tags).await? {
+        Created::Done(made) => Ok(made),
+        Created::ReferenceOfDeleted(gone) => {
+            let mut fresh = config;
+            let secs = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or_default();
+            fresh.caller_reference = format!("{}-{secs}", fresh.caller_reference);
+            tracing::debug!(
+                "CallerReference belongs to deleted distribution {gone}: creating with {}",
+                fresh.caller_reference
+            );
+            match create_once(cf, fresh, tags).await? {
+                Created::Done(made) => Ok(made),
+                Created::ReferenceOfDeleted(_) => bail!(
+                    "creating the distribution: CloudFront refused two CallerReferences as \
+                     already used by deleted distributions; run provision again"
+                ),
+            }
+        }
+    }
+}
+
+enum Created {
+    Done((String, String, String)),
+    /// The CallerReference was used by a distribution since deleted.
+    ReferenceOfDeleted(String),
+}
+
+/// The distribution id CloudFront names in a DistributionAlreadyExists
+/// message ("... Already exists: E2QWRUHAPOMQZL ...").
+fn already_existing_id(message: &str) -> Option<String> {
+    let rest = message.split("Already exists:").nth(1)?.trim_start();
+    let id: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    plausible_distribution_id(&id).then_some(id)
+}
+
+async fn create_once(
+    cf: &Client,
+    config: DistributionConfig,
+    tags: &BTreeMap<String, String>,
+) -> Result<Created> {
     let caller_reference = config.caller_reference().to_string();
     let marker = config.comment().to_string();
     let with_tags = DistributionConfigWithTags::builder()
@@ -691,11 +744,11 @@ pub async fn create_distribution(
             let Some(d) = out.distribution() else {
                 bail!("creating the distribution: AWS returned no distribution");
             };
-            Ok((
+            Ok(Created::Done((
                 d.id().to_string(),
                 d.arn().to_string(),
                 d.domain_name().to_string(),
-            ))
+            )))
         }
         Err(e)
             if e.as_service_error()
@@ -706,17 +759,40 @@ pub async fn create_distribution(
                 tokio::time::sleep(std::time::Duration::from_secs(pause)).await;
                 if let Some(id) = find_distribution_id(cf, &marker).await? {
                     let found = read_distribution(cf, &id).await?;
-                    return Ok((id, found.observed.arn, found.observed.domain));
+                    return Ok(Created::Done((
+                        id,
+                        found.observed.arn,
+                        found.observed.domain,
+                    )));
+                }
+            }
+            let message = e
+                .as_service_error()
+                .and_then(ProvideErrorMetadata::message)
+                .unwrap_or("no detail")
+                .to_string();
+            if let Some(id) = already_existing_id(&message) {
+                match cf.get_distribution().id(&id).send().await {
+                    Err(err)
+                        if err
+                            .as_service_error()
+                            .is_some_and(|s| s.is_no_such_distribution()) =>
+                    {
+                        return Ok(Created::ReferenceOfDeleted(id));
+                    }
+                    _ => bail!(
+                        "CloudFront says distribution {id} was already created with \
+                         CallerReference {caller_reference}, but its comment is no longer \
+                         maint's \"{marker}\": set its comment back to \"{marker}\" in the \
+                         CloudFront console, and run again"
+                    ),
                 }
             }
             bail!(
                 "CloudFront says a distribution was already created with CallerReference \
                  {caller_reference}, but no distribution has maint's comment \"{marker}\": its \
-                 comment was changed. Find it in the CloudFront console ({}), set its comment back \
-                 to \"{marker}\", and run again",
-                e.as_service_error()
-                    .and_then(ProvideErrorMetadata::message)
-                    .unwrap_or("no detail")
+                 comment was changed. Find it in the CloudFront console ({message}), set its \
+                 comment back to \"{marker}\", and run again"
             )
         }
         Err(e) => Err(explain("creating the distribution", e)),
@@ -1057,5 +1133,111 @@ mod tests {
         assert_eq!(stale.num_calls(), 1, "the first write is refused");
         assert_eq!(fresh.num_calls(), 1, "the retry carries the other change");
         assert_eq!(reads.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn the_existing_id_is_read_from_cloudfronts_message() {
+        let message = "The caller reference that you are using to create a distribution is \
+                       associated with another distribution. Already exists: E2QWRUHAPOMQZL";
+        assert_eq!(
+            already_existing_id(message).as_deref(),
+            Some("E2QWRUHAPOMQZL")
+        );
+        assert_eq!(already_existing_id("no id here"), None);
+        assert_eq!(already_existing_id("Already exists: ../etc"), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reference_of_a_deleted_distribution_gets_a_fresh_one() {
+        use aws_sdk_cloudfront::operation::create_distribution_with_tags::{
+            CreateDistributionWithTagsError, CreateDistributionWithTagsOutput,
+        };
+        use aws_sdk_cloudfront::operation::get_distribution::GetDistributionError;
+        use aws_sdk_cloudfront::operation::list_distributions::ListDistributionsOutput;
+        use aws_sdk_cloudfront::types::DistributionList;
+        use aws_sdk_cloudfront::types::error::{DistributionAlreadyExists, NoSuchDistribution};
+        let spec = spec();
+        let config = site_config(&spec, "OAC1", None).unwrap();
+        // The site's reference was used by a distribution `destroy` deleted.
+        let used = mock!(aws_sdk_cloudfront::Client::create_distribution_with_tags)
+            .match_requests(|r| {
+                r.distribution_config_with_tags()
+                    .and_then(|c| c.distribution_config())
+                    .map(DistributionConfig::caller_reference)
+                    == Some("maint-site-acme-maint")
+            })
+            .then_error(|| {
+                // As the SDK parses CloudFront's XML error: the message is
+                // in the error's metadata.
+                let message = "The caller reference that you are using to create a \
+                               distribution is associated with another distribution. Already \
+                               exists: EGONE0001";
+                CreateDistributionWithTagsError::DistributionAlreadyExists(
+                    DistributionAlreadyExists::builder()
+                        .message(message)
+                        .meta(
+                            aws_smithy_types::error::ErrorMetadata::builder()
+                                .code("DistributionAlreadyExists")
+                                .message(message)
+                                .build(),
+                        )
+                        .build(),
+                )
+            });
+        let fresh = mock!(aws_sdk_cloudfront::Client::create_distribution_with_tags)
+            .match_requests(|r| {
+                r.distribution_config_with_tags()
+                    .and_then(|c| c.distribution_config())
+                    .is_some_and(|c| c.caller_reference().starts_with("maint-site-acme-maint-"))
+            })
+            .then_output(|| {
+                CreateDistributionWithTagsOutput::builder()
+                    .distribution(
+                        Distribution::builder()
+                            .id("ENEW0001")
+                            .arn("arn:aws:cloudfront::123456789012:distribution/ENEW0001")
+                            .status("InProgress")
+                            .last_modified_time(aws_smithy_types::DateTime::from_secs(0))
+                            .in_progress_invalidation_batches(0)
+                            .domain_name("dnew.cloudfront.net")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            });
+        let none = mock!(aws_sdk_cloudfront::Client::list_distributions).then_output(|| {
+            ListDistributionsOutput::builder()
+                .distribution_list(
+                    DistributionList::builder()
+                        .marker("")
+                        .max_items(100)
+                        .is_truncated(false)
+                        .quantity(0)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        });
+        let gone = mock!(aws_sdk_cloudfront::Client::get_distribution)
+            .match_requests(|r| r.id() == Some("EGONE0001"))
+            .then_error(|| {
+                GetDistributionError::NoSuchDistribution(NoSuchDistribution::builder().build())
+            });
+        let cloudfront = mock_client!(
+            aws_sdk_cloudfront,
+            RuleMode::MatchAny,
+            [&used, &fresh, &none, &gone]
+        );
+        let (id, _, domain) = create_distribution(&cloudfront, config, &BTreeMap::new())
+            .await
+            .unwrap();
+        assert_eq!(
+            (id.as_str(), domain.as_str()),
+            ("ENEW0001", "dnew.cloudfront.net")
+        );
+        assert_eq!(
+            (used.num_calls(), gone.num_calls(), fresh.num_calls()),
+            (1, 1, 1)
+        );
     }
 }
