@@ -303,10 +303,15 @@ pub async fn put_document_if(
     match request.send().await {
         Ok(_) => Ok(true),
         Err(err)
-            if matches!(
-                (replacing, status_and_code(&err).0),
-                (Some(_), Some(412 | 409)) | (Some(Replacing::Page(_)), Some(404))
-            ) =>
+            if {
+                let (status, code) = status_and_code(&err);
+                // A bucket gone is no page to read again.
+                let bucket_gone = code.as_deref() == Some("NoSuchBucket");
+                matches!(
+                    (replacing, status),
+                    (Some(_), Some(412 | 409)) | (Some(Replacing::Page(_)), Some(404))
+                ) && !bucket_gone
+            } =>
         {
             Ok(false)
         }
@@ -601,10 +606,13 @@ mod tests {
         let unconditional = mock!(Client::put_object)
             .match_requests(|r| r.if_match().is_none() && r.if_none_match().is_none())
             .then_http_response(answer(404, "NoSuchBucket"));
+        let bucket_gone = mock!(Client::put_object)
+            .match_requests(|r| r.if_match() == Some("\"bucket-gone\""))
+            .then_http_response(answer(404, "NoSuchBucket"));
         let s3 = mock_client!(
             aws_sdk_s3,
             aws_smithy_mocks::RuleMode::MatchAny,
-            [&raced, &deleted, &unconditional]
+            [&raced, &deleted, &unconditional, &bucket_gone]
         );
         let page = |etag: &str| Replacing::Page(etag.to_string());
         for etag in ["\"raced\"", "\"deleted\""] {
@@ -615,6 +623,17 @@ mod tests {
                 "{etag}"
             );
         }
+        // A bucket deleted meanwhile is an error, not a page to read again.
+        let err = put_document_if(
+            &s3,
+            &bucket(),
+            &document,
+            30,
+            Some(&page("\"bucket-gone\"")),
+        )
+        .await
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("NoSuchBucket"), "{err:#}");
         // Without a condition, a 404 is the error it is.
         let err = put_document_if(&s3, &bucket(), &document, 30, None)
             .await
