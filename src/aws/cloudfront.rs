@@ -682,28 +682,29 @@ pub async fn create_distribution(
     config: DistributionConfig,
     tags: &BTreeMap<String, String>,
 ) -> Result<(String, String, String)> {
-    match create_once(cf, config.clone(), tags).await? {
-        Created::Done(made) => Ok(made),
-        Created::ReferenceOfDeleted(gone) => {
-            let mut fresh = config;
-            let secs = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or_default();
-            fresh.caller_reference = format!("{}-{secs}", fresh.caller_reference);
-            tracing::debug!(
-                "CallerReference belongs to deleted distribution {gone}: creating with {}",
-                fresh.caller_reference
-            );
-            match create_once(cf, fresh, tags).await? {
-                Created::Done(made) => Ok(made),
-                Created::ReferenceOfDeleted(_) => bail!(
-                    "creating the distribution: CloudFront refused two CallerReferences as \
-                     already used by deleted distributions; run provision again"
-                ),
+    let base = config.caller_reference().to_string();
+    let mut attempt = config;
+    // Each destroy and provision again may add one reference to skip.
+    for _ in 0..5 {
+        match create_once(cf, attempt.clone(), tags).await? {
+            Created::Done(made) => return Ok(made),
+            Created::ReferenceOfDeleted(gone) => {
+                // Named after the deleted distribution, not after the clock:
+                // two runs meeting the same answer send the same reference,
+                // so one of them creates and the other finds it (as with
+                // the first reference).
+                attempt.caller_reference = format!("{base}-after-{gone}");
+                tracing::debug!(
+                    "CallerReference belongs to deleted distribution {gone}: creating with {}",
+                    attempt.caller_reference
+                );
             }
         }
     }
+    bail!(
+        "creating the distribution: CloudFront refused five CallerReferences as used by \
+         distributions since deleted; run provision again"
+    )
 }
 
 enum Created {
@@ -772,21 +773,37 @@ async fn create_once(
                 .unwrap_or("no detail")
                 .to_string();
             if let Some(id) = already_existing_id(&message) {
-                match cf.get_distribution().id(&id).send().await {
+                return match cf.get_distribution().id(&id).send().await {
                     Err(err)
                         if err
                             .as_service_error()
                             .is_some_and(|s| s.is_no_such_distribution()) =>
                     {
-                        return Ok(Created::ReferenceOfDeleted(id));
+                        Ok(Created::ReferenceOfDeleted(id))
                     }
-                    _ => bail!(
+                    Err(err) => Err(explain(&format!("reading distribution {id}"), err)),
+                    // The listing missed it (it can lag): it is maint's own.
+                    Ok(out)
+                        if out
+                            .distribution()
+                            .and_then(|d| d.distribution_config())
+                            .map(DistributionConfig::comment)
+                            == Some(marker.as_str()) =>
+                    {
+                        let found = read_distribution(cf, &id).await?;
+                        Ok(Created::Done((
+                            id,
+                            found.observed.arn,
+                            found.observed.domain,
+                        )))
+                    }
+                    Ok(_) => Err(anyhow::anyhow!(
                         "CloudFront says distribution {id} was already created with \
                          CallerReference {caller_reference}, but its comment is no longer \
                          maint's \"{marker}\": set its comment back to \"{marker}\" in the \
                          CloudFront console, and run again"
-                    ),
-                }
+                    )),
+                };
             }
             bail!(
                 "CloudFront says a distribution was already created with CallerReference \
@@ -1188,7 +1205,8 @@ mod tests {
             .match_requests(|r| {
                 r.distribution_config_with_tags()
                     .and_then(|c| c.distribution_config())
-                    .is_some_and(|c| c.caller_reference().starts_with("maint-site-acme-maint-"))
+                    .map(DistributionConfig::caller_reference)
+                    == Some("maint-site-acme-maint-after-EGONE0001")
             })
             .then_output(|| {
                 CreateDistributionWithTagsOutput::builder()

@@ -317,8 +317,6 @@ impl HttpStatus for aws_smithy_runtime_api::client::orchestrator::HttpResponse {
     }
 }
 
-/// Turns an SDK error into one clear message: what failed, why, and (as the
-/// hint) what to do. The error is a `Failure` of kind `Aws` (exit 1).
 /// What to do when the KeyValueStore data plane refuses the signature.
 const KVS_SESSION_TOKEN_HINT: &str = "the KeyValueStore API is signed with SigV4A, which accepts \
     temporary credentials only from a Regional STS endpoint (version 2 session tokens); \
@@ -338,16 +336,12 @@ where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
     R: HttpStatus + std::fmt::Debug + Send + Sync + 'static,
 {
+    // Only this answer: a wrong key or a skewed clock (InvalidSignature,
+    // UnrecognizedClient...) keeps `explain`'s own hint.
     let signature_refused = err.as_service_error().is_some_and(|e| {
-        let (code, message) = (e.code().unwrap_or(""), e.message().unwrap_or(""));
-        (code == "AccessDeniedException" && message.contains("Authentication failed"))
-            || matches!(
-                code,
-                "InvalidSignatureException"
-                    | "IncompleteSignatureException"
-                    | "UnrecognizedClientException"
-                    | "InvalidClientTokenId"
-            )
+        e.code() == Some("AccessDeniedException")
+            && e.message()
+                .is_some_and(|m| m.to_ascii_lowercase().contains("authentication failed"))
     });
     let explained = explain(doing, err);
     if !signature_refused {
@@ -359,6 +353,8 @@ where
     }
 }
 
+/// Turns an SDK error into one clear message: what failed, why, and (as the
+/// hint) what to do. The error is a `Failure` of kind `Aws` (exit 1).
 pub fn explain<E, R>(doing: &str, err: SdkError<E, R>) -> anyhow::Error
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,

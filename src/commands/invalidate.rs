@@ -56,9 +56,20 @@ const UNSAFE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
     .add(b']')
     .add(b'`');
 
-/// A path as CloudFront must receive it (see `UNSAFE`).
+/// A path as CloudFront must receive it (see `UNSAFE`); a `%` that does
+/// not start an escape (`/50%off.html`) is encoded too.
 pub fn encode_path(path: &str) -> String {
-    percent_encoding::utf8_percent_encode(path, UNSAFE).to_string()
+    let bytes = path.as_bytes();
+    let hex = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_hexdigit);
+    let mut escaped = String::with_capacity(path.len());
+    for (i, c) in path.char_indices() {
+        if c == '%' && !(hex(i + 1) && hex(i + 2)) {
+            escaped.push_str("%25");
+        } else {
+            escaped.push(c);
+        }
+    }
+    percent_encoding::utf8_percent_encode(&escaped, UNSAFE).to_string()
 }
 
 /// Paths with `*` a batch may hold: CloudFront allows 15 wildcard paths in
@@ -170,5 +181,8 @@ mod tests {
         for kept in ["/a%20b", "/a/b-c_d.e!$&'()+,;=:@?q=1", "/img/*"] {
             assert_eq!(encode_path(kept), kept);
         }
+        // A `%` that starts no escape is a character like any other.
+        assert_eq!(encode_path("/50%off.html"), "/50%25off.html");
+        assert_eq!(encode_path("/100%"), "/100%25");
     }
 }

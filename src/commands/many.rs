@@ -157,7 +157,14 @@ impl Job {
                     ""
                 }
             )),
-            Self::Invalidate { paths, .. } => Some(format!("+ invalidate {}", paths.join(" "))),
+            Self::Invalidate { paths, .. } => Some(format!(
+                "+ invalidate {}",
+                paths
+                    .iter()
+                    .map(|p| super::invalidate::encode_path(p))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )),
             Self::Switch { state, .. } if state.on => Some(match &state.until {
                 Some(until) => format!(
                     "~ switch the maintenance window on until {}",
