@@ -1247,6 +1247,36 @@ async fn the_page_is_sse_s3_even_in_a_bucket_that_defaults_to_kms() {
         .send()
         .await
         .unwrap();
+    // A page an older maint wrote under that default: KMS-encrypted.
+    s3.copy_object()
+        .bucket("acme-maint-it")
+        .key("maintenance.html")
+        .copy_source("acme-maint-it/maintenance.html")
+        .server_side_encryption(ServerSideEncryption::AwsKms)
+        .send()
+        .await
+        .unwrap();
+    let sse = |head: aws_sdk_s3::operation::head_object::HeadObjectOutput| {
+        head.server_side_encryption().cloned()
+    };
+    let head = || {
+        s3.head_object()
+            .bucket("acme-maint-it")
+            .key("maintenance.html")
+            .send()
+    };
+    assert_eq!(
+        sse(head().await.unwrap()),
+        Some(ServerSideEncryption::AwsKms)
+    );
+    // status calls it drift, and provision writes the page again.
+    let status = project.maint(&["status", "--exit-code"]).output().unwrap();
+    assert_eq!(status.status.code(), Some(3), "{}", stdout_of(&status));
+    project.maint(&["provision"]).assert().success();
+    assert_eq!(
+        sse(head().await.unwrap()),
+        Some(ServerSideEncryption::Aes256)
+    );
     project
         .maint(&[
             "set-message",

@@ -135,6 +135,10 @@ pub async fn observe_document(
                 .metadata()
                 .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                 .unwrap_or_default(),
+            kms_encrypted: matches!(
+                head.server_side_encryption(),
+                Some(ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse)
+            ),
         })),
         Err(err) => match status_and_code(&err) {
             (Some(404 | 403), _) => Ok(None),

@@ -41,6 +41,11 @@ pub struct ObservedDocument {
     #[serde(skip)]
     pub etag: Option<String>,
     pub metadata: BTreeMap<String, String>,
+    /// Encrypted with KMS (as a bucket's KMS default makes a page written
+    /// without SSE-S3): CloudFront's OAC cannot read it with the aws/s3 key,
+    /// so the page is written again.
+    #[serde(skip)]
+    pub kms_encrypted: bool,
 }
 
 impl ObservedDocument {
@@ -388,6 +393,7 @@ pub fn document_is_current(
         o.sha256() == Some(document.sha256().as_str())
             && o.content_type.as_deref() == Some(document.content_type())
             && o.cache_control.as_deref() == Some(cache_control(max_age).as_str())
+            && !o.kms_encrypted
     })
 }
 
@@ -576,6 +582,7 @@ mod tests {
                 last_modified: None,
                 etag: None,
                 metadata: doc.clone().serving(Some("E1")).metadata(),
+                kms_encrypted: false,
             }),
             oac: Some(ObservedOac {
                 id: "OAC1".into(),
