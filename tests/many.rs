@@ -44,6 +44,16 @@ fn schema_valid(doc: &Value) {
     assert!(errors.is_empty(), "{errors:#?}\n{doc:#}");
 }
 
+/// CONFIG's environments, all provisioned (without waiting for deploys).
+fn provisioned_all(emulator: &Emulator) -> Project {
+    let project = Project::new(CONFIG).against(emulator);
+    project
+        .maint(&["--all", "provision", "--no-wait"])
+        .assert()
+        .success();
+    project
+}
+
 #[test]
 fn provision_all_shows_one_combined_plan_first_then_converges_each() {
     let emulator = Emulator::start();
@@ -269,11 +279,7 @@ fn bad_input_for_any_environment_stops_the_run_before_any_aws_call() {
 #[test]
 fn a_message_file_is_read_once_for_every_environment() {
     let emulator = Emulator::start();
-    let project = Project::new(CONFIG).against(&emulator);
-    project
-        .maint(&["--all", "provision", "--no-wait"])
-        .assert()
-        .success();
+    let project = provisioned_all(&emulator);
     let output = project
         .maint(&[
             "-e",
@@ -304,11 +310,7 @@ fn a_message_file_is_read_once_for_every_environment() {
 #[test]
 fn a_read_only_run_lists_the_accounts_distributions_once_when_records_are_missing() {
     let emulator = Emulator::start();
-    let project = Project::new(CONFIG).against(&emulator);
-    project
-        .maint(&["--all", "provision", "--no-wait"])
-        .assert()
-        .success();
+    let project = provisioned_all(&emulator);
     // Pages written by an older maint (or by hand): no record of their
     // distribution, so each environment would have to list.
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -352,11 +354,7 @@ fn invalidations_over_several_environments_are_spaced_two_seconds_apart() {
     // CloudFront's default rate for CreateInvalidation is 0.5 per second
     // per account: a run over many environments must not burst them.
     let emulator = Emulator::start();
-    let project = Project::new(CONFIG).against(&emulator);
-    project
-        .maint(&["--all", "provision", "--no-wait"])
-        .assert()
-        .success();
+    let project = provisioned_all(&emulator);
     project.maint(&["--all", "invalidate"]).assert().success();
     project
         .maint(&[

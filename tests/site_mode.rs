@@ -471,13 +471,8 @@ async fn set_message_uploads_only_when_the_page_changes() {
 
     // The live message survives a provision, and status shows it.
     project.maint(&["provision"]).assert().success();
-    let status = project
-        .maint(&["status", "--output", "json"])
-        .output()
-        .unwrap();
-    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(
-        status["site"]["document"]["message"],
+        page_message(&project),
         "Back at <b>14:00</b> UTC & \"soon\""
     );
 }
@@ -600,6 +595,38 @@ async fn page_metadata(emulator: &Emulator) -> std::collections::HashMap<String,
     head.metadata().cloned().unwrap_or_default()
 }
 
+/// The page's message, as `status --output json` reports it.
+fn page_message(project: &Project) -> Value {
+    let status = project
+        .maint(&["status", "--output", "json"])
+        .output()
+        .unwrap();
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    status["site"]["document"]["message"].clone()
+}
+
+/// Provisions a second site beside the first (whose distribution is `id`)
+/// and returns its distribution's id.
+async fn another_sites_distribution(
+    emulator: &Emulator,
+    cf: &aws_sdk_cloudfront::Client,
+    id: &str,
+) -> String {
+    Project::new(&CONFIG.replace("acme-maint-it", "acme-other-it"))
+        .against(emulator)
+        .maint(&["provision"])
+        .assert()
+        .success();
+    let list = cf.list_distributions().send().await.unwrap();
+    list.distribution_list()
+        .unwrap()
+        .items()
+        .iter()
+        .map(|d| d.id().to_string())
+        .find(|d| d != id)
+        .unwrap()
+}
+
 /// Rewrites the page's record as someone else (or an older maint) might.
 async fn set_page_record(emulator: &Emulator, record: Option<&str>) {
     emulator
@@ -689,20 +716,7 @@ async fn set_message_uploads_while_it_checks_the_pages_record() {
 
     // A stale record (another site's distribution): the site's own
     // distribution is invalidated and the page is uploaded again with it.
-    Project::new(&CONFIG.replace("acme-maint-it", "acme-other-it"))
-        .against(&emulator)
-        .maint(&["provision"])
-        .assert()
-        .success();
-    let list = cf.list_distributions().send().await.unwrap();
-    let other = list
-        .distribution_list()
-        .unwrap()
-        .items()
-        .iter()
-        .map(|d| d.id().to_string())
-        .find(|d| *d != id)
-        .unwrap();
+    let other = another_sites_distribution(&emulator, &cf, &id).await;
     set_page_record(&emulator, Some(&other)).await;
     emulator.clear_requests();
     project
@@ -761,12 +775,7 @@ async fn set_message_says_the_page_changed_when_the_distribution_is_gone() {
     );
     assert_eq!(err.matches("maint:").count(), 1, "one message: {err}");
     assert!(!emulator.writes().iter().any(|w| w.contains("invalidation")));
-    let status = project
-        .maint(&["status", "--output", "json"])
-        .output()
-        .unwrap();
-    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
-    assert_eq!(status["site"]["document"]["message"], "Back at noon.");
+    assert_eq!(page_message(&project), "Back at noon.");
 }
 
 #[tokio::test]
@@ -776,20 +785,7 @@ async fn a_missing_or_stale_record_falls_back_to_the_listing_and_provision_repai
     let cf = emulator.cloudfront().await;
     let id = the_distribution(&cf).await.id().to_string();
     // Gone, never a distribution id, another site's distribution, none.
-    Project::new(&CONFIG.replace("acme-maint-it", "acme-other-it"))
-        .against(&emulator)
-        .maint(&["provision"])
-        .assert()
-        .success();
-    let list = cf.list_distributions().send().await.unwrap();
-    let other = list
-        .distribution_list()
-        .unwrap()
-        .items()
-        .iter()
-        .map(|d| d.id().to_string())
-        .find(|d| *d != id)
-        .unwrap();
+    let other = another_sites_distribution(&emulator, &cf, &id).await;
     for record in [
         Some("E0GONE000000"),
         Some("../x"),
@@ -1208,12 +1204,7 @@ async fn provision_never_undoes_a_message_set_while_it_writes_the_page() {
         .filter(|r| r.starts_with("PUT /acme-maint-it/maintenance.html"))
         .count();
     assert_eq!(uploads, 3, "{:?}", emulator.requests());
-    let status = project
-        .maint(&["status", "--output", "json"])
-        .output()
-        .unwrap();
-    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
-    assert_eq!(status["site"]["document"]["message"], "Written meanwhile.");
+    assert_eq!(page_message(&project), "Written meanwhile.");
     assert_eq!(page_metadata(&emulator).await["maint-distribution"], id);
 }
 

@@ -421,6 +421,29 @@ mod tests {
     use aws_smithy_runtime_api::http::StatusCode;
     use aws_smithy_types::body::SdkBody;
 
+    /// The built-in page, as provision and set-message upload it.
+    fn page() -> ErrorDocument {
+        crate::site::document::Template::builtin(crate::values::Format::Html)
+            .render(
+                &DocumentKey::try_from("maintenance.html".to_string()).unwrap(),
+                "Down",
+                "Back soon.",
+            )
+            .unwrap()
+    }
+
+    /// An S3 error answer, in S3's XML shape.
+    fn s3_error(status: u16, code: &'static str) -> impl Fn() -> HttpResponse {
+        move || {
+            HttpResponse::new(
+                StatusCode::try_from(status).unwrap(),
+                SdkBody::from(format!(
+                    "<Error><Code>{code}</Code><Message>m</Message></Error>"
+                )),
+            )
+        }
+    }
+
     fn bucket() -> BucketName {
         BucketName::try_from("acme-maint".to_string()).unwrap()
     }
@@ -523,26 +546,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_conditional_page_write_sends_the_condition_and_reports_a_changed_page() {
-        let document = crate::site::document::Template::builtin(crate::values::Format::Html)
-            .render(
-                &DocumentKey::try_from("maintenance.html".to_string()).unwrap(),
-                "Down",
-                "Back soon.",
-            )
-            .unwrap();
+        let document = page();
         // S3 answers 412 PreconditionFailed when the page is no longer the
         // one read (someone wrote it meanwhile).
         let stale = mock!(Client::put_object)
             .match_requests(|r| r.if_match() == Some("\"old\""))
-            .then_http_response(|| {
-                HttpResponse::new(
-                    StatusCode::try_from(412).unwrap(),
-                    SdkBody::from(
-                        "<Error><Code>PreconditionFailed</Code><Message>At least one of the \
-                         pre-conditions you specified did not hold</Message></Error>",
-                    ),
-                )
-            });
+            .then_http_response(s3_error(412, "PreconditionFailed"));
         let current = mock!(Client::put_object)
             .match_requests(|r| {
                 r.if_match() == Some("\"new\"")
@@ -582,37 +591,21 @@ mod tests {
 
     #[tokio::test]
     async fn a_racing_or_deleted_page_is_read_again_not_an_error() {
-        let document = crate::site::document::Template::builtin(crate::values::Format::Html)
-            .render(
-                &DocumentKey::try_from("maintenance.html".to_string()).unwrap(),
-                "Down",
-                "Back soon.",
-            )
-            .unwrap();
-        let answer = |status: u16, code: &'static str| {
-            move || {
-                HttpResponse::new(
-                    StatusCode::try_from(status).unwrap(),
-                    SdkBody::from(format!(
-                        "<Error><Code>{code}</Code><Message>m</Message></Error>"
-                    )),
-                )
-            }
-        };
+        let document = page();
         // 409: another conditional write to the key raced this one
         // (PutObject reference: retry); 404 on If-Match: the page was deleted.
         let raced = mock!(Client::put_object)
             .match_requests(|r| r.if_match() == Some("\"raced\""))
-            .then_http_response(answer(409, "ConditionalRequestConflict"));
+            .then_http_response(s3_error(409, "ConditionalRequestConflict"));
         let deleted = mock!(Client::put_object)
             .match_requests(|r| r.if_match() == Some("\"deleted\""))
-            .then_http_response(answer(404, "NoSuchKey"));
+            .then_http_response(s3_error(404, "NoSuchKey"));
         let unconditional = mock!(Client::put_object)
             .match_requests(|r| r.if_match().is_none() && r.if_none_match().is_none())
-            .then_http_response(answer(404, "NoSuchBucket"));
+            .then_http_response(s3_error(404, "NoSuchBucket"));
         let bucket_gone = mock!(Client::put_object)
             .match_requests(|r| r.if_match() == Some("\"bucket-gone\""))
-            .then_http_response(answer(404, "NoSuchBucket"));
+            .then_http_response(s3_error(404, "NoSuchBucket"));
         let s3 = mock_client!(
             aws_sdk_s3,
             aws_smithy_mocks::RuleMode::MatchAny,
