@@ -782,27 +782,25 @@ async fn create_once(
                         Ok(Created::ReferenceOfDeleted(id))
                     }
                     Err(err) => Err(explain(&format!("reading distribution {id}"), err)),
-                    // The listing missed it (it can lag): it is maint's own.
-                    Ok(out)
-                        if out
-                            .distribution()
-                            .and_then(|d| d.distribution_config())
-                            .map(DistributionConfig::comment)
-                            == Some(marker.as_str()) =>
-                    {
-                        let found = read_distribution(cf, &id).await?;
-                        Ok(Created::Done((
-                            id,
-                            found.observed.arn,
-                            found.observed.domain,
-                        )))
-                    }
-                    Ok(_) => Err(anyhow::anyhow!(
-                        "CloudFront says distribution {id} was already created with \
-                         CallerReference {caller_reference}, but its comment is no longer \
-                         maint's \"{marker}\": set its comment back to \"{marker}\" in the \
-                         CloudFront console, and run again"
-                    )),
+                    Ok(out) => match out.distribution() {
+                        // The listing missed it (it can lag): it is maint's own.
+                        Some(d)
+                            if d.distribution_config().map(DistributionConfig::comment)
+                                == Some(marker.as_str()) =>
+                        {
+                            Ok(Created::Done((
+                                id,
+                                d.arn().to_string(),
+                                d.domain_name().to_string(),
+                            )))
+                        }
+                        _ => Err(anyhow::anyhow!(
+                            "CloudFront says distribution {id} was already created with \
+                             CallerReference {caller_reference}, but its comment is no longer \
+                             maint's \"{marker}\": set its comment back to \"{marker}\" in \
+                             the CloudFront console, and run again"
+                        )),
+                    },
                 };
             }
             bail!(

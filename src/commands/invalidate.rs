@@ -77,18 +77,21 @@ pub fn encode_path(path: &str) -> String {
 /// request maximum").
 pub const MAX_WILDCARDS: usize = 15;
 
-/// CloudFront's rules for invalidation paths, checked before calling it.
-pub fn check_paths(paths: &[String]) -> Result<()> {
+/// CloudFront's rules for invalidation paths, checked before calling it;
+/// the paths as they are to be sent (see `encode_path`).
+pub fn prepare_paths(paths: &[String]) -> Result<Vec<String>> {
     if paths.is_empty() || paths.len() > 3000 {
         bail!("give 1 to 3000 paths to invalidate");
     }
+    let mut encoded = Vec::with_capacity(paths.len());
     for path in paths {
         if !path.starts_with('/') {
             bail!(
                 "invalidation path `{path}` must start with `/`, e.g. `/*` or `/maintenance.html`"
             );
         }
-        if encode_path(path).len() > 4000 || path.chars().any(char::is_control) {
+        let sent = encode_path(path);
+        if sent.len() > 4000 || path.chars().any(char::is_control) {
             bail!("invalidation path `{path}` is too long or holds control characters");
         }
         if let Some(pos) = path.find('*')
@@ -96,6 +99,7 @@ pub fn check_paths(paths: &[String]) -> Result<()> {
         {
             bail!("invalidation path `{path}`: `*` may only be the last character");
         }
+        encoded.push(sent);
     }
     let wildcards = paths.iter().filter(|p| p.ends_with('*')).count();
     if wildcards > MAX_WILDCARDS {
@@ -104,13 +108,12 @@ pub fn check_paths(paths: &[String]) -> Result<()> {
              paths in progress per distribution. Use fewer (`/*` covers everything)"
         );
     }
-    Ok(())
+    Ok(encoded)
 }
 
 pub async fn run(session: &Session, out: &Output, paths: Vec<String>, wait: bool) -> Result<()> {
     let site = session.site()?;
-    check_paths(&paths).map_err(crate::output::usage)?;
-    let paths: Vec<String> = paths.iter().map(|p| encode_path(p)).collect();
+    let paths = prepare_paths(&paths).map_err(crate::output::usage)?;
     let clients = session.clients().await?;
     let spec = &site.spec;
     // Which account, and the page's record, at once: nothing is written
@@ -149,25 +152,25 @@ mod tests {
 
     #[test]
     fn paths_follow_cloudfront_rules() {
-        assert!(check_paths(&["/*".into()]).is_ok());
-        assert!(check_paths(&["/a/b.html".into(), "/img/*".into()]).is_ok());
+        assert!(prepare_paths(&["/*".into()]).is_ok());
+        assert!(prepare_paths(&["/a/b.html".into(), "/img/*".into()]).is_ok());
         assert!(
-            check_paths(&["a.html".into()])
+            prepare_paths(&["a.html".into()])
                 .unwrap_err()
                 .to_string()
                 .contains("start with")
         );
         assert!(
-            check_paths(&["/a*/b".into()])
+            prepare_paths(&["/a*/b".into()])
                 .unwrap_err()
                 .to_string()
                 .contains("last character")
         );
-        assert!(check_paths(&[]).is_err());
+        assert!(prepare_paths(&[]).is_err());
         let many: Vec<String> = (0..16).map(|i| format!("/d{i}/*")).collect();
-        let err = check_paths(&many).unwrap_err().to_string();
+        let err = prepare_paths(&many).unwrap_err().to_string();
         assert!(err.contains("at most 15 wildcard"), "{err}");
-        assert!(check_paths(&many[..15]).is_ok());
+        assert!(prepare_paths(&many[..15]).is_ok());
     }
 
     #[test]

@@ -128,7 +128,7 @@ impl Job {
             }
             Self::Invalidate { paths, .. } => {
                 session.site().map_err(usage)?;
-                super::invalidate::check_paths(paths).map_err(usage)?;
+                super::invalidate::prepare_paths(paths).map_err(usage)?;
             }
             Self::SetMessage(request) => {
                 let site = session.site().map_err(usage)?;
