@@ -50,6 +50,10 @@ FUNCTION_MAX_BYTES = 10 * 1024
 EVENT_MAX_BYTES = 40960
 
 NJS = os.environ.get("MAINT_NJS") or "njs"
+# The engine TestFunction runs on, when it should differ from the edge's: a
+# test swaps in an engine that fails some paths to show what `attach` does
+# when CloudFront's engine refuses code that njs accepts.
+TEST_NJS = os.environ.get("MAINT_TESTFUNCTION_NJS") or NJS
 NJS_TIMEOUT_S = 10
 # The stand-in for the runtime's `cloudfront` module that the project's own
 # function tests use (tests/function/cloudfront.js): one source for both.
@@ -401,8 +405,9 @@ def _engine_error(stderr, returncode):
     return f"The function could not run (njs exited with {returncode})."
 
 
-def run_on_njs(name, code, event, entries):
-    """Runs `code` on `event` under njs. Returns (output, error, logs)."""
+def run_on_njs(name, code, event, entries, engine=None):
+    """Runs `code` on `event` under njs (or `engine`). Returns (output, error, logs)."""
+    engine = engine or NJS
     if not STAND_IN.is_file():
         raise _error("TestFunctionFailed", f"The emulator cannot run functions: {STAND_IN} is missing.")
     work = tempfile.mkdtemp(prefix="maint-testfunction-")
@@ -417,14 +422,14 @@ def run_on_njs(name, code, event, entries):
             f.write(source + "\n" + _DRIVER.replace("__CASE__", payload))
         try:
             run = subprocess.run(
-                [NJS, "-p", work, f"{name}.js"],
+                [engine, "-p", work, f"{name}.js"],
                 cwd=work,
                 capture_output=True,
                 text=True,
                 timeout=NJS_TIMEOUT_S,
             )
         except FileNotFoundError:
-            raise _error("TestFunctionFailed", f"The emulator cannot run functions: {NJS} is not installed.") from None
+            raise _error("TestFunctionFailed", f"The emulator cannot run functions: {engine} is not installed.") from None
         except subprocess.TimeoutExpired:
             return None, (
                 "The function exceeded the maximum compute time "
@@ -472,7 +477,7 @@ def _test_function(self, name, if_match, stage, event_object):
         raise _error("InvalidArgument", "The event object must be a JSON object.")
     stores = _kvs_items(config)
     entries = kvs.entries(stores[0]) if stores else None
-    output, error, logs = run_on_njs(name, code, event, entries)
+    output, error, logs = run_on_njs(name, code, event, entries, TEST_NJS)
     return {
         "FunctionSummary": summary(self, function, stage),
         # ComputeUtilization is the share (0-100) of the maximum compute time
