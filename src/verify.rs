@@ -268,7 +268,7 @@ pub fn window_checks(on: bool, message: &str) -> Vec<Check> {
 }
 
 /// As the window function escapes a message for its HTML page.
-fn html_escape(text: &str) -> String {
+pub(crate) fn html_escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

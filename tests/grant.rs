@@ -76,6 +76,7 @@ fn iam_actions(api: &str) -> &'static [&'static str] {
         "KvsDescribeKeyValueStore" => &["cloudfront-keyvaluestore:DescribeKeyValueStore"],
         "KvsGetKey" => &["cloudfront-keyvaluestore:GetKey"],
         "KvsPutKey" => &["cloudfront-keyvaluestore:PutKey"],
+        "KvsUpdateKeys" => &["cloudfront-keyvaluestore:UpdateKeys"],
         other => panic!(
             "no IAM mapping for API call {other}: add it from the Service Authorization Reference"
         ),
@@ -88,6 +89,11 @@ fn iam_actions(api: &str) -> &'static [&'static str] {
 struct Call {
     api: String,
     resource: String,
+    /// Another ARN AWS may check instead: a key value store named in a
+    /// control-plane call is `key-value-store/${Name}` in the Service
+    /// Authorization Reference, and has an id ARN too. Unknown which IAM
+    /// evaluates, so the policy must allow both.
+    or: Option<String>,
 }
 
 /// Reads one request-log line as the API call it is. `stores` maps a key
@@ -103,6 +109,7 @@ fn call_of(line: &str, stores: &BTreeMap<String, String>) -> Call {
     let call = |api: &str, resource: String| Call {
         api: api.to_string(),
         resource,
+        or: None,
     };
     if let Some(action) = action {
         return call(action, "*".into());
@@ -183,12 +190,18 @@ fn call_of(line: &str, stores: &BTreeMap<String, String>) -> Call {
                     "DELETE" => "DeleteKeyValueStore",
                     other => panic!("unexpected {other} on a key value store: {line}"),
                 };
-                call(api, arn)
+                Call {
+                    or: Some(cf(&format!("key-value-store/{name}"))),
+                    ..call(api, arn)
+                }
             }
             _ => panic!("unmapped CloudFront request: {line}"),
         };
     }
     if let Some(kvs) = path.strip_prefix("/key-value-stores/") {
+        if let (Some(arn), "POST") = (kvs.strip_suffix("/keys"), method) {
+            return call("KvsUpdateKeys", percent_decode(arn));
+        }
         let arn = percent_decode(kvs.split("/keys/").next().unwrap());
         return match (method, kvs.contains("/keys/")) {
             ("GET", false) => call("KvsDescribeKeyValueStore", arn),
@@ -260,17 +273,23 @@ type Need = (String, String);
 fn needs_of(call: &Call) -> Vec<Need> {
     iam_actions(&call.api)
         .iter()
-        .map(|action| {
+        .flat_map(|action| {
             let resource = if *action == "s3:ListBucket" {
                 call.resource
                     .split_once('/')
                     .map_or(call.resource.clone(), |(b, _)| b.to_string())
-            } else if *action == "cloudfront:CreateDistribution" {
+            } else if *action == "cloudfront:CreateDistribution"
+                // "CreateDistributionWithTags: cloudfront:CreateDistribution,
+                // cloudfront:TagResource" on "CloudFront: *" (Developer
+                // Guide, permissions required for CloudFront API actions).
+                || (call.api == "CreateDistributionWithTags" && *action == "cloudfront:TagResource")
+            {
                 "*".to_string()
             } else {
                 call.resource.clone()
             };
-            ((*action).to_string(), resource)
+            let or = call.or.clone().map(|or| ((*action).to_string(), or));
+            std::iter::once(((*action).to_string(), resource)).chain(or)
         })
         .collect()
 }
@@ -633,8 +652,28 @@ fn the_proof_itself_fails_on_a_missing_and_an_extra_action() {
         call_of("HEAD /b/page.html", &BTreeMap::new()),
         Call {
             api: "HeadObject".into(),
-            resource: "arn:aws:s3:::b/page.html".into()
+            resource: "arn:aws:s3:::b/page.html".into(),
+            or: None,
         }
+    );
+    // A store named by the control plane: both ARN forms are needed.
+    let stores = BTreeMap::from([(
+        "maint-window-E1".to_string(),
+        "arn:aws:cloudfront::123456789012:key-value-store/0f1e".to_string(),
+    )]);
+    let call = call_of("GET /2020-05-31/key-value-store/maint-window-E1", &stores);
+    assert_eq!(
+        needs_of(&call),
+        [
+            (
+                "cloudfront:DescribeKeyValueStore".to_string(),
+                "arn:aws:cloudfront::123456789012:key-value-store/0f1e".to_string()
+            ),
+            (
+                "cloudfront:DescribeKeyValueStore".to_string(),
+                "arn:aws:cloudfront::123456789012:key-value-store/maint-window-E1".to_string()
+            )
+        ]
     );
 }
 

@@ -113,7 +113,7 @@ async fn attach_on_off_detach_run_end_to_end_against_the_emulator() {
     assert!(attach.status.success(), "{}", stderr_of(&attach));
     let report: Value = serde_json::from_slice(&attach.stdout).unwrap();
     // CloudFront (the emulator's njs) ran the code before it was published.
-    assert_eq!(report["function_test"]["requests"], 3, "{report}");
+    assert_eq!(report["function_test"]["requests"], 12, "{report}");
     assert!(!stdout_of(&attach).contains(SECRET) && !stderr_of(&attach).contains(SECRET));
 
     let cf = emulator.cloudfront().await;
@@ -196,7 +196,7 @@ async fn attach_on_off_detach_run_end_to_end_against_the_emulator() {
 
 #[tokio::test]
 async fn an_attach_whose_answers_are_lost_converges_without_duplicates() {
-    // The answers to creating the store and the function, and to the
+    // The answers to creating a store and a function, and to the
     // distribution update, are lost: the SDK retries, AWS answers
     // EntityAlreadyExists, FunctionAlreadyExists and PreconditionFailed
     // (the ETag moved), and attach finds its own and goes on.
@@ -217,8 +217,10 @@ async fn an_attach_whose_answers_are_lost_converges_without_duplicates() {
     let create_store = |r: &str| r.trim_end_matches('/') == "POST /2020-05-31/key-value-store";
     let create_function = |r: &str| r == "POST /2020-05-31/function";
     let update_distribution = |r: &str| r.starts_with("PUT ") && r.ends_with("/config");
-    assert_eq!(count(&create_store), 2, "{requests:#?}");
-    assert_eq!(count(&create_function), 2, "{requests:#?}");
+    // The go-live gate creates first (its scratch store and function), so
+    // the lost answers are its own: one retry each, then the live pair.
+    assert_eq!(count(&create_store), 3, "{requests:#?}");
+    assert_eq!(count(&create_function), 3, "{requests:#?}");
     assert!(count(&update_distribution) >= 2, "{requests:#?}");
     let cf = emulator.cloudfront().await;
     let stores = cf.list_key_value_stores().send().await.unwrap();
@@ -342,4 +344,197 @@ async fn on_and_off_switch_several_windows_in_one_run() {
     for item in list.as_array().unwrap() {
         assert_eq!(item["result"]["window"]["on"], false, "{item:#}");
     }
+}
+
+/// The distribution's domain name, which the emulator's edge serves it by.
+async fn domain_of(emulator: &Emulator, id: &str) -> String {
+    let cf = emulator.cloudfront().await;
+    let out = cf.get_distribution().id(id).send().await.unwrap();
+    out.distribution().unwrap().domain_name().to_string()
+}
+
+/// A browser's GET / at the emulator's edge, from outside every bypass rule.
+fn visit(emulator: &Emulator, domain: &str) -> (u16, String, String) {
+    support::http_with(
+        emulator.port(),
+        "GET",
+        "/",
+        &[
+            &format!("Host: {domain}"),
+            "Accept: text/html",
+            "X-Maint-Viewer-Ip: 198.51.100.7",
+        ],
+        "",
+    )
+    .expect("the edge answers")
+}
+
+/// An engine for the emulator's TestFunction that runs njs but fails every
+/// run whose function answers with a response (the page, the redirect)
+/// while `broken` exists: the pass-through still works on it, as on an
+/// engine that cannot run only the maintenance path.
+fn engine_that_fails_the_page(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let broken = dir.join("broken");
+    let engine = dir.join("njs-without-the-page");
+    std::fs::write(
+        &engine,
+        format!(
+            "#!/bin/sh\nout=$(njs \"$@\")\nrc=$?\nif [ -e '{}' ] && printf '%s' \"$out\" | grep -q '\"response\"'; then\n  echo 'InternalError: the engine cannot run this path' >&2\n  exit 1\nfi\nprintf '%s\\n' \"$out\"\nexit $rc\n",
+            broken.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&engine, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(&broken, "").unwrap();
+    (engine, broken)
+}
+
+#[tokio::test]
+async fn attach_refuses_code_whose_maintenance_page_fails_on_cloudfronts_engine() {
+    // On a first attach the real window is off: only the go-live gate's
+    // scratch store (state "on") makes CloudFront run the page before it
+    // is LIVE. With an engine that fails the page, nothing goes live.
+    let dir = tempfile::tempdir().unwrap();
+    let (engine, broken) = engine_that_fails_the_page(dir.path());
+    let emulator = Emulator::start_with(&[("MAINT_TESTFUNCTION_NJS", engine.to_str().unwrap())]);
+    let id = customer_distribution(&emulator).await;
+    let before = config_of(&emulator, &id).await;
+    let project = window_project(&emulator, &id);
+    let refused = project
+        .maint(&["attach"])
+        .env("MAINT_BYPASS_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr_of(&refused));
+    let err = stderr_of(&refused);
+    assert!(
+        err.contains("nothing was published and the distribution is unchanged"),
+        "{err}"
+    );
+    assert!(err.contains("On `the HTML page`"), "names the probe: {err}");
+    assert!(err.contains("the engine cannot run this path"), "{err}");
+    assert_eq!(config_of(&emulator, &id).await, before);
+    let cf = emulator.cloudfront().await;
+    let functions = cf.list_functions().send().await.unwrap();
+    assert!(
+        functions
+            .function_list()
+            .is_none_or(|l| l.items().is_empty()),
+        "neither the live function nor the gate's scratch one is left: {functions:?}"
+    );
+    let stores = cf.list_key_value_stores().send().await.unwrap();
+    assert!(
+        stores
+            .key_value_store_list()
+            .is_none_or(|l| l.items().is_empty()),
+        "{stores:?}"
+    );
+
+    // A sound engine: the gate passes, the window goes live, and `on`
+    // serves the page at the edge.
+    std::fs::remove_file(&broken).unwrap();
+    let attach = project
+        .maint(&["attach"])
+        .env("MAINT_BYPASS_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert!(attach.status.success(), "{}", stderr_of(&attach));
+    assert!(
+        stdout_of(&attach)
+            .contains("CloudFront's TestFunction ran the code now LIVE on 12 requests"),
+        "{}",
+        stdout_of(&attach)
+    );
+    let progress = stderr_of(&attach);
+    for probe in [
+        "the HTML page",
+        "the JSON body (by Accept)",
+        "an open path",
+        "an allowed IPv4 network",
+        "a valid bypass link",
+        "a valid bypass cookie",
+        "a forged bypass cookie",
+    ] {
+        assert!(progress.contains(probe), "{probe}: {progress}");
+    }
+    let domain = domain_of(&emulator, &id).await;
+    assert_ne!(visit(&emulator, &domain).0, 503, "off: the site");
+    project.maint(&["on"]).assert().success();
+    let (status, head, body) = visit(&emulator, &domain);
+    assert_eq!(status, 503, "{head}\n{body}");
+    assert!(head.to_ascii_lowercase().contains("retry-after:"), "{head}");
+}
+
+#[tokio::test]
+async fn a_distribution_put_back_without_the_association_is_drift_and_on_says_so() {
+    // Terraform (or CloudFormation, or the console) writes back the config
+    // it knows, without maint's association.
+    let emulator = Emulator::start();
+    let id = customer_distribution(&emulator).await;
+    let before = config_of(&emulator, &id).await;
+    let project = window_project(&emulator, &id);
+    project
+        .maint(&["attach"])
+        .env("MAINT_BYPASS_SECRET", SECRET)
+        .assert()
+        .success();
+    project.maint(&["on"]).assert().success();
+    let cf = emulator.cloudfront().await;
+    let etag = cf
+        .get_distribution_config()
+        .id(&id)
+        .send()
+        .await
+        .unwrap()
+        .e_tag()
+        .unwrap()
+        .to_string();
+    cf.update_distribution()
+        .id(&id)
+        .if_match(etag)
+        .distribution_config(before)
+        .send()
+        .await
+        .unwrap();
+
+    let status = project.maint(&["status", "--exit-code"]).output().unwrap();
+    assert_eq!(status.status.code(), Some(3), "{}", stdout_of(&status));
+    let text = stdout_of(&status);
+    assert!(
+        text.contains("ON until `maint off` in the store, NOT served"),
+        "{text}"
+    );
+    assert!(
+        text.contains("does not run maint's function on `*`, `/api/*`"),
+        "{text}"
+    );
+    let json = status_json(&project);
+    assert_eq!(json["window"]["served"], false, "{json}");
+
+    let verify = project.maint(&["verify"]).output().unwrap();
+    assert_eq!(verify.status.code(), Some(3), "{}", stdout_of(&verify));
+
+    let on = project.maint(&["on"]).output().unwrap();
+    assert_eq!(on.status.code(), Some(3), "{}", stderr_of(&on));
+    let err = stderr_of(&on);
+    assert!(err.contains("visitors get the site"), "{err}");
+    assert!(err.contains("`*`, `/api/*`"), "{err}");
+    assert!(err.contains("last changed 20"), "when: {err}");
+    assert!(err.contains("maint attach"), "{err}");
+    assert!(
+        !stdout_of(&on).contains("Visitors get the page"),
+        "{}",
+        stdout_of(&on)
+    );
+
+    // attach puts the association back, and the window is served.
+    project
+        .maint(&["attach"])
+        .env("MAINT_BYPASS_SECRET", SECRET)
+        .assert()
+        .success();
+    project.maint(&["status", "--exit-code"]).assert().success();
+    let domain = domain_of(&emulator, &id).await;
+    assert_eq!(visit(&emulator, &domain).0, 503);
 }

@@ -34,13 +34,12 @@ pub async fn find_store(cf: &Client, name: &str) -> Result<Option<Store>> {
     }
 }
 
-pub async fn create_store(cf: &Client, name: &str, distribution: &str) -> Result<Store> {
+/// Creates the store `name` with `comment` (at most 128 characters).
+pub async fn create_store(cf: &Client, name: &str, comment: &str) -> Result<Store> {
     match cf
         .create_key_value_store()
         .name(name)
-        .comment(format!(
-            "maint: maintenance window state for {distribution}"
-        ))
+        .comment(comment)
         .send()
         .await
     {
@@ -176,9 +175,9 @@ async fn stage_code(cf: &Client, name: &str, stage: FunctionStage) -> Result<Vec
         .unwrap_or_default())
 }
 
-fn function_config(distribution: &str, store_arn: &str) -> Result<FunctionConfig> {
+fn function_config(comment: &str, store_arn: &str) -> Result<FunctionConfig> {
     Ok(FunctionConfig::builder()
-        .comment(format!("maint: maintenance window for {distribution}"))
+        .comment(comment)
         .runtime(FunctionRuntime::CloudfrontJs20)
         .key_value_store_associations(
             KeyValueStoreAssociations::builder()
@@ -201,13 +200,13 @@ pub async fn create_function(
     cf: &Client,
     name: &str,
     code: &str,
-    distribution: &str,
+    comment: &str,
     store_arn: &str,
 ) -> Result<(String, String)> {
     let created = cf
         .create_function()
         .name(name)
-        .function_config(function_config(distribution, store_arn)?)
+        .function_config(function_config(comment, store_arn)?)
         .function_code(Blob::new(code.as_bytes()))
         .send()
         .await;
@@ -233,7 +232,7 @@ pub async fn create_function(
                 .map(|m| m.function_arn().to_string())
                 .unwrap_or_default();
             let etag = found.e_tag().unwrap_or_default();
-            let etag = update_function(cf, name, etag, code, distribution, store_arn).await?;
+            let etag = update_function(cf, name, etag, code, comment, store_arn).await?;
             Ok((arn, etag))
         }
         Err(e) => Err(explain("creating the window function", e)),
@@ -246,14 +245,14 @@ pub async fn update_function(
     name: &str,
     etag: &str,
     code: &str,
-    distribution: &str,
+    comment: &str,
     store_arn: &str,
 ) -> Result<String> {
     let out = cf
         .update_function()
         .name(name)
         .if_match(etag)
-        .function_config(function_config(distribution, store_arn)?)
+        .function_config(function_config(comment, store_arn)?)
         .function_code(Blob::new(code.as_bytes()))
         .send()
         .await
@@ -587,6 +586,107 @@ pub async fn put_key(kvs: &KvsClient, store_arn: &str, key: &str, value: &str) -
         }
     })
     .await
+}
+
+/// Writes several keys in one UpdateKeys (atomic: the function sees all of
+/// them or none), with the store's ETag from the data plane; a concurrent
+/// write makes the ETag stale: read it again and retry.
+pub async fn put_keys(kvs: &KvsClient, store_arn: &str, entries: &[(&str, &str)]) -> Result<()> {
+    use aws_sdk_cloudfrontkeyvaluestore::types::PutKeyRequestListItem;
+    let mut puts = Vec::new();
+    for (key, value) in entries {
+        puts.push(
+            PutKeyRequestListItem::builder()
+                .key(*key)
+                .value(*value)
+                .build()?,
+        );
+    }
+    with_if_match("the key value store", || async {
+        let etag = kvs
+            .describe_key_value_store()
+            .kvs_arn(store_arn)
+            .send()
+            .await
+            .map_err(|e| explain_kvs("reading the key value store", e))?
+            .e_tag()
+            .to_string();
+        match kvs
+            .update_keys()
+            .kvs_arn(store_arn)
+            .set_puts(Some(puts.clone()))
+            .if_match(etag)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Attempt::Done(())),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conflict_exception()) =>
+            {
+                Ok(Attempt::Stale)
+            }
+            Err(e) => Err(explain_kvs("writing to the key value store", e)),
+        }
+    })
+    .await
+}
+
+/// The function's LIVE code; `None` when it was never published or is gone.
+pub async fn live_code(cf: &Client, name: &str) -> Result<Option<Vec<u8>>> {
+    match cf
+        .get_function()
+        .name(name)
+        .stage(FunctionStage::Live)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(Some(
+            out.function_code()
+                .map(|b| b.as_ref().to_vec())
+                .unwrap_or_default(),
+        )),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_function_exists()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(explain("reading the window function's LIVE code", e)),
+    }
+}
+
+/// What decides whether visitors get the window: who holds each behavior's
+/// viewer-request slot, read with one GetDistribution, and when the
+/// distribution last changed.
+pub async fn serving(cf: &Client, id: &str, function_name: &str) -> Result<Serving> {
+    let out = cf
+        .get_distribution()
+        .id(id)
+        .send()
+        .await
+        .map_err(|e| explain(&format!("reading distribution {id}"), e))?;
+    let Some(dist) = out.distribution() else {
+        bail!("reading distribution {id}: AWS returned no distribution");
+    };
+    let Some(config) = dist.distribution_config() else {
+        bail!("reading distribution {id}: AWS returned no config");
+    };
+    Ok(Serving {
+        behaviors: behaviors_of(config, function_name),
+        last_modified: dist
+            .last_modified_time()
+            .fmt(aws_smithy_types::date_time::Format::DateTime)
+            .ok(),
+    })
+}
+
+/// The distribution's side of `serving`.
+#[derive(Debug, Clone)]
+pub struct Serving {
+    pub behaviors: Vec<Behavior>,
+    /// RFC 3339.
+    pub last_modified: Option<String>,
 }
 
 /// What AWS has for the window of `spec`: the distribution's behaviors, the

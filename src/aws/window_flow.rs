@@ -19,7 +19,7 @@ use aws_sdk_cloudfront::operation::describe_key_value_store::{
     DescribeKeyValueStoreError, DescribeKeyValueStoreOutput,
 };
 use aws_sdk_cloudfront::operation::get_distribution::GetDistributionOutput;
-use aws_sdk_cloudfront::operation::get_function::GetFunctionOutput;
+use aws_sdk_cloudfront::operation::get_function::{GetFunctionError, GetFunctionOutput};
 use aws_sdk_cloudfront::operation::list_tags_for_resource::ListTagsForResourceOutput;
 use aws_sdk_cloudfront::operation::publish_function::{
     PublishFunctionError, PublishFunctionOutput,
@@ -40,6 +40,7 @@ use aws_sdk_cloudfront::types::{
 use aws_sdk_cloudfrontkeyvaluestore::operation::describe_key_value_store::DescribeKeyValueStoreOutput as KvsDescribeOutput;
 use aws_sdk_cloudfrontkeyvaluestore::operation::get_key::{GetKeyError, GetKeyOutput};
 use aws_sdk_cloudfrontkeyvaluestore::operation::put_key::{PutKeyError, PutKeyOutput};
+use aws_sdk_cloudfrontkeyvaluestore::operation::update_keys::{UpdateKeysError, UpdateKeysOutput};
 use aws_sdk_cloudfrontkeyvaluestore::types::error::{ConflictException, ResourceNotFoundException};
 use aws_smithy_mocks::{MockResponse, RuleMode, mock, mock_client};
 use aws_smithy_types::DateTime;
@@ -69,6 +70,16 @@ struct Func {
     stores: Vec<String>,
 }
 
+/// One function and its store, by name: maint's own (`maint-window-…`) or
+/// the go-live gate's scratch pair (`maint-gate-…`).
+#[derive(Default)]
+struct Side {
+    store: Option<u32>,
+    function: Option<Func>,
+    keys: BTreeMap<String, String>,
+    kvs_etag: u32,
+}
+
 /// What the fake AWS holds, and every write it was sent.
 #[derive(Default)]
 struct World {
@@ -76,11 +87,12 @@ struct World {
     etag: u32,
     /// Someone else edits the distribution just before maint's next update.
     interloper: bool,
-    store: Option<u32>,
-    function: Option<Func>,
-    keys: BTreeMap<String, String>,
-    kvs_etag: u32,
+    live: Side,
+    gate: Side,
+    /// Writes to the distribution and to maint's own function and store.
     writes: Vec<String>,
+    /// Writes to the gate's scratch function and store, and its test runs.
+    gate_writes: Vec<String>,
     /// DescribeFunction(DEVELOPMENT) answers NoSuchFunctionExists this many
     /// more times although the function exists (another run made it meanwhile).
     hidden_function: u32,
@@ -90,6 +102,28 @@ struct World {
     canned_test: Option<TestResult>,
     /// The ComputeUtilization TestFunction reports (default 12).
     utilization: Option<String>,
+}
+
+fn is_gate(name_or_arn: &str) -> bool {
+    name_or_arn.contains("maint-gate-") || name_or_arn.ends_with("-gate")
+}
+
+impl World {
+    fn side(&mut self, name_or_arn: &str) -> &mut Side {
+        if is_gate(name_or_arn) {
+            &mut self.gate
+        } else {
+            &mut self.live
+        }
+    }
+
+    fn log(&mut self, name_or_arn: &str, write: String) {
+        if is_gate(name_or_arn) {
+            self.gate_writes.push(write);
+        } else {
+            self.writes.push(write);
+        }
+    }
 }
 
 type Shared = Arc<Mutex<World>>;
@@ -162,13 +196,22 @@ fn store_arn() -> String {
     format!("arn:aws:cloudfront::{ACCOUNT}:key-value-store/0f1e2d3c-maint")
 }
 
+/// The store named `name`'s ARN: maint's own, or the gate's scratch one.
+fn store_arn_of(name: &str) -> String {
+    if is_gate(name) {
+        format!("arn:aws:cloudfront::{ACCOUNT}:key-value-store/7a6b5c4d-gate")
+    } else {
+        store_arn()
+    }
+}
+
 fn function_arn() -> String {
     format!("arn:aws:cloudfront::{ACCOUNT}:function/maint-window-{DIST}")
 }
 
-fn summary(f: &Func, stage: FunctionStage) -> FunctionSummary {
+fn summary(name: &str, f: &Func, stage: FunctionStage) -> FunctionSummary {
     FunctionSummary::builder()
-        .name(format!("maint-window-{DIST}"))
+        .name(name)
         .status("DEPLOYED")
         .function_config(
             aws_sdk_cloudfront::types::FunctionConfig::builder()
@@ -196,7 +239,7 @@ fn summary(f: &Func, stage: FunctionStage) -> FunctionSummary {
         )
         .function_metadata(
             FunctionMetadata::builder()
-                .function_arn(function_arn())
+                .function_arn(format!("arn:aws:cloudfront::{ACCOUNT}:function/{name}"))
                 .stage(stage)
                 .last_modified_time(DateTime::from_secs(0))
                 .build()
@@ -206,12 +249,13 @@ fn summary(f: &Func, stage: FunctionStage) -> FunctionSummary {
         .unwrap()
 }
 
-fn store_shape() -> KeyValueStore {
+fn store_shape(name: &str) -> KeyValueStore {
+    let arn = store_arn_of(name);
     KeyValueStore::builder()
-        .name(format!("maint-window-{DIST}"))
-        .id("0f1e2d3c-maint")
+        .name(name)
+        .id(arn.rsplit('/').next().unwrap())
         .comment("maint")
-        .arn(store_arn())
+        .arn(arn)
         .status("READY")
         .last_modified_time(DateTime::from_secs(0))
         .build()
@@ -222,7 +266,7 @@ fn store_shape() -> KeyValueStore {
 /// Functions are built on): the DEVELOPMENT code runs on the event with the
 /// store's keys through the same `cloudfront` stand-in as the function's own
 /// tests. An error from the engine becomes `FunctionErrorMessage`, as on AWS.
-fn run_on_njs(code: &[u8], event: &[u8], keys: &BTreeMap<String, String>) -> TestResult {
+fn run_on_njs(code: &[u8], event: &[u8], keys: Option<&BTreeMap<String, String>>) -> TestResult {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(
         concat!(env!("CARGO_MANIFEST_DIR"), "/tests/function/cloudfront.js"),
@@ -230,8 +274,9 @@ fn run_on_njs(code: &[u8], event: &[u8], keys: &BTreeMap<String, String>) -> Tes
     )
     .unwrap();
     let driver = format!(
-        "\n;(function () {{\n  globalThis.__maint = {{ entries: {}, reads: [], down: false }};\n  var ev = {};\n  handler(ev).then(function (res) {{\n    console.log('MAINT_OUTPUT ' + JSON.stringify(res === ev.request ? {{ request: res }} : {{ response: res }}));\n  }}, function (e) {{ console.log('MAINT_ERROR ' + String(e)); }});\n}})();\n",
-        serde_json::to_string(keys).unwrap(),
+        "\n;(function () {{\n  globalThis.__maint = {{ entries: {}, reads: [], down: {} }};\n  var ev = {};\n  handler(ev).then(function (res) {{\n    console.log('MAINT_OUTPUT ' + JSON.stringify(res === ev.request ? {{ request: res }} : {{ response: res }}));\n  }}, function (e) {{ console.log('MAINT_ERROR ' + String(e)); }});\n}})();\n",
+        serde_json::to_string(&keys.cloned().unwrap_or_default()).unwrap(),
+        keys.is_none(),
         String::from_utf8_lossy(event)
     );
     let file = dir.path().join("function.js");
@@ -314,12 +359,13 @@ fn clients(world: &Shared) -> Clients {
         });
     let w = world.clone();
     let describe_store = mock!(aws_sdk_cloudfront::Client::describe_key_value_store)
-        .then_compute_response(move |_| {
-            let w = w.lock().unwrap();
-            match w.store {
+        .then_compute_response(move |req| {
+            let name = req.name().unwrap();
+            let mut w = w.lock().unwrap();
+            match w.side(name).store {
                 Some(tag) => MockResponse::Output(
                     DescribeKeyValueStoreOutput::builder()
-                        .key_value_store(store_shape())
+                        .key_value_store(store_shape(name))
                         .e_tag(format!("S{tag}"))
                         .build(),
                 ),
@@ -331,44 +377,51 @@ fn clients(world: &Shared) -> Clients {
     let w = world.clone();
     let create_store = mock!(aws_sdk_cloudfront::Client::create_key_value_store)
         .then_compute_output(move |req| {
+            let name = req.name().unwrap();
             let mut w = w.lock().unwrap();
-            w.store = Some(1);
-            w.writes
-                .push(format!("CreateKeyValueStore {}", req.name().unwrap()));
+            w.side(name).store = Some(1);
+            w.log(name, format!("CreateKeyValueStore {name}"));
             CreateKeyValueStoreOutput::builder()
-                .key_value_store(store_shape())
+                .key_value_store(store_shape(name))
                 .e_tag("S1")
                 .build()
         });
     let w = world.clone();
     let delete_store = mock!(aws_sdk_cloudfront::Client::delete_key_value_store)
-        .then_compute_output(move |_| {
+        .then_compute_output(move |req| {
+            let name = req.name().unwrap();
             let mut w = w.lock().unwrap();
-            w.store = None;
-            w.writes.push("DeleteKeyValueStore".into());
+            let side = w.side(name);
+            side.store = None;
+            side.keys.clear();
+            w.log(name, "DeleteKeyValueStore".into());
             DeleteKeyValueStoreOutput::builder().build()
         });
     let w = world.clone();
     let describe_function = mock!(aws_sdk_cloudfront::Client::describe_function)
         .then_compute_response(move |req| {
+            let name = req.name().unwrap();
             let mut w = w.lock().unwrap();
             // DescribeFunction's default stage is not documented: here it is
             // LIVE once published, so only a caller that asks for DEVELOPMENT
             // gets the ETag that DeleteFunction and UpdateFunction take.
+            let function = w.side(name).function.as_ref();
             let live = match req.stage() {
                 Some(stage) => stage == &FunctionStage::Live,
-                None => w.function.as_ref().is_some_and(|f| f.live.is_some()),
+                None => function.is_some_and(|f| f.live.is_some()),
             };
-            if !live && w.function.is_some() && w.hidden_function > 0 {
+            let exists = function.is_some();
+            if !live && exists && !is_gate(name) && w.hidden_function > 0 {
                 w.hidden_function -= 1;
                 return MockResponse::Error(DescribeFunctionError::NoSuchFunctionExists(
                     NoSuchFunctionExists::builder().build(),
                 ));
             }
-            match &w.function {
+            match &w.side(name).function {
                 Some(f) if !live || f.live.is_some() => MockResponse::Output(
                     DescribeFunctionOutput::builder()
                         .function_summary(summary(
+                            name,
                             f,
                             if live {
                                 FunctionStage::Live
@@ -390,24 +443,36 @@ fn clients(world: &Shared) -> Clients {
         });
     let w = world.clone();
     let get_function =
-        mock!(aws_sdk_cloudfront::Client::get_function).then_compute_output(move |req| {
-            let w = w.lock().unwrap();
-            let f = w.function.as_ref().unwrap();
-            let code = if req.stage() == Some(&FunctionStage::Live) {
-                f.live.clone().unwrap()
-            } else {
-                f.code.clone()
-            };
-            GetFunctionOutput::builder()
-                .function_code(Blob::new(code))
-                .e_tag(format!("F{}", f.etag))
-                .build()
+        mock!(aws_sdk_cloudfront::Client::get_function).then_compute_response(move |req| {
+            let name = req.name().unwrap();
+            let mut w = w.lock().unwrap();
+            let live = req.stage() == Some(&FunctionStage::Live);
+            let found = w.side(name).function.as_ref().and_then(|f| {
+                let code = if live {
+                    f.live.clone()
+                } else {
+                    Some(f.code.clone())
+                };
+                code.map(|c| (c, f.etag))
+            });
+            match found {
+                Some((code, etag)) => MockResponse::Output(
+                    GetFunctionOutput::builder()
+                        .function_code(Blob::new(code))
+                        .e_tag(format!("F{etag}"))
+                        .build(),
+                ),
+                None => MockResponse::Error(GetFunctionError::NoSuchFunctionExists(
+                    NoSuchFunctionExists::builder().build(),
+                )),
+            }
         });
     let w = world.clone();
     let create_function =
         mock!(aws_sdk_cloudfront::Client::create_function).then_compute_response(move |req| {
+            let name = req.name().unwrap();
             let mut w = w.lock().unwrap();
-            if w.function.is_some() {
+            if w.side(name).function.is_some() {
                 return MockResponse::Error(CreateFunctionError::FunctionAlreadyExists(
                     aws_sdk_cloudfront::types::error::FunctionAlreadyExists::builder().build(),
                 ));
@@ -432,18 +497,19 @@ fn clients(world: &Shared) -> Clients {
                     .unwrap_or_default(),
             };
             let out = CreateFunctionOutput::builder()
-                .function_summary(summary(&f, FunctionStage::Development))
+                .function_summary(summary(name, &f, FunctionStage::Development))
                 .e_tag("F1")
                 .build();
-            w.function = Some(f);
-            w.writes.push("CreateFunction".into());
+            w.side(name).function = Some(f);
+            w.log(name, "CreateFunction".into());
             MockResponse::Output(out)
         });
     let w = world.clone();
     let update_function =
         mock!(aws_sdk_cloudfront::Client::update_function).then_compute_response(move |req| {
+            let name = req.name().unwrap();
             let mut w = w.lock().unwrap();
-            let f = w.function.as_mut().unwrap();
+            let f = w.side(name).function.as_mut().unwrap();
             if req.if_match() != Some(format!("F{}", f.etag).as_str()) {
                 return MockResponse::Error(UpdateFunctionError::PreconditionFailed(
                     PreconditionFailed::builder().build(),
@@ -452,7 +518,7 @@ fn clients(world: &Shared) -> Clients {
             f.code = req.function_code().unwrap().as_ref().to_vec();
             f.etag += 1;
             let tag = f.etag;
-            w.writes.push("UpdateFunction".into());
+            w.log(name, "UpdateFunction".into());
             MockResponse::Output(
                 UpdateFunctionOutput::builder()
                     .e_tag(format!("F{tag}"))
@@ -462,49 +528,54 @@ fn clients(world: &Shared) -> Clients {
     let w = world.clone();
     let publish_function = mock!(aws_sdk_cloudfront::Client::publish_function)
         .then_compute_response(move |req| {
+            let name = req.name().unwrap();
             let mut w = w.lock().unwrap();
-            let f = w.function.as_mut().unwrap();
+            let f = w.side(name).function.as_mut().unwrap();
             if req.if_match() != Some(format!("F{}", f.etag).as_str()) {
                 return MockResponse::Error(PublishFunctionError::PreconditionFailed(
                     PreconditionFailed::builder().build(),
                 ));
             }
             f.live = Some(f.code.clone());
-            w.writes.push("PublishFunction".into());
+            w.log(name, "PublishFunction".into());
             MockResponse::Output(PublishFunctionOutput::builder().build())
         });
     let w = world.clone();
     let delete_function =
         mock!(aws_sdk_cloudfront::Client::delete_function).then_compute_response(move |req| {
+            let name = req.name().unwrap();
             let mut w = w.lock().unwrap();
-            if w.function_interloper {
+            if w.function_interloper && !is_gate(name) {
                 w.function_interloper = false;
-                w.function.as_mut().unwrap().etag += 1;
+                w.live.function.as_mut().unwrap().etag += 1;
             }
-            let dev = format!("F{}", w.function.as_ref().unwrap().etag);
+            let dev = format!("F{}", w.side(name).function.as_ref().unwrap().etag);
             if req.if_match() != Some(dev.as_str()) {
                 return MockResponse::Error(DeleteFunctionError::PreconditionFailed(
                     PreconditionFailed::builder().build(),
                 ));
             }
+            let arn = format!("arn:aws:cloudfront::{ACCOUNT}:function/{name}");
             let in_use = w
                 .config
                 .as_ref()
-                .is_some_and(|c| format!("{c:?}").contains(&function_arn()));
+                .is_some_and(|c| format!("{c:?}").contains(&arn));
             if in_use {
                 return MockResponse::Error(DeleteFunctionError::FunctionInUse(
                     aws_sdk_cloudfront::types::error::FunctionInUse::builder().build(),
                 ));
             }
-            w.function = None;
-            w.writes.push("DeleteFunction".into());
+            w.side(name).function = None;
+            w.log(name, "DeleteFunction".into());
             MockResponse::Output(DeleteFunctionOutput::builder().build())
         });
     let w = world.clone();
     let test_function =
         mock!(aws_sdk_cloudfront::Client::test_function).then_compute_response(move |req| {
+            let name = req.name().unwrap();
             let mut w = w.lock().unwrap();
-            let f = w.function.as_ref().unwrap();
+            let side = w.side(name);
+            let f = side.function.as_ref().unwrap();
             // TestFunction takes the ETag of the stage it runs.
             assert_eq!(req.stage(), Some(&FunctionStage::Development));
             if req.if_match() != Some(format!("F{}", f.etag).as_str()) {
@@ -512,18 +583,25 @@ fn clients(world: &Shared) -> Clients {
                     aws_sdk_cloudfront::types::error::InvalidIfMatchVersion::builder().build(),
                 ));
             }
+            // The function runs with the store its config associates.
+            let keys = if f.stores.is_empty() {
+                None
+            } else {
+                Some(side.keys.clone())
+            };
+            let code = f.code.clone();
             let result = match &w.canned_test {
                 Some(canned) => canned.clone(),
                 None => {
                     let mut run =
-                        run_on_njs(&f.code, req.event_object().unwrap().as_ref(), &w.keys);
+                        run_on_njs(&code, req.event_object().unwrap().as_ref(), keys.as_ref());
                     if let Some(u) = &w.utilization {
                         run.compute_utilization = Some(u.clone());
                     }
                     run
                 }
             };
-            w.writes.push("TestFunction".into());
+            w.log(name, "TestFunction".into());
             MockResponse::Output(TestFunctionOutput::builder().test_result(result).build())
         });
     let cloudfront = mock_client!(
@@ -549,27 +627,33 @@ fn clients(world: &Shared) -> Clients {
     let w = world.clone();
     let kvs_describe = mock!(aws_sdk_cloudfrontkeyvaluestore::Client::describe_key_value_store)
         .then_compute_output(move |req| {
-            assert_eq!(req.kvs_arn(), Some(store_arn().as_str()));
-            let w = w.lock().unwrap();
+            let arn = req.kvs_arn().unwrap();
+            assert!(
+                arn == store_arn() || arn == store_arn_of("maint-gate-"),
+                "{arn}"
+            );
+            let mut w = w.lock().unwrap();
+            let side = w.side(arn);
             KvsDescribeOutput::builder()
-                .kvs_arn(store_arn())
-                .item_count(w.keys.len() as i32)
+                .kvs_arn(arn)
+                .item_count(side.keys.len() as i32)
                 .total_size_in_bytes(0)
                 .created(DateTime::from_secs(0))
-                .e_tag(format!("K{}", w.kvs_etag))
+                .e_tag(format!("K{}", side.kvs_etag))
                 .build()
                 .unwrap()
         });
     let w = world.clone();
     let get_key =
         mock!(aws_sdk_cloudfrontkeyvaluestore::Client::get_key).then_compute_response(move |req| {
-            let w = w.lock().unwrap();
-            match w.keys.get(req.key().unwrap()) {
+            let mut w = w.lock().unwrap();
+            let side = w.side(req.kvs_arn().unwrap());
+            match side.keys.get(req.key().unwrap()) {
                 Some(v) => MockResponse::Output(
                     GetKeyOutput::builder()
                         .key(req.key().unwrap())
                         .value(v)
-                        .item_count(w.keys.len() as i32)
+                        .item_count(side.keys.len() as i32)
                         .total_size_in_bytes(0)
                         .build()
                         .unwrap(),
@@ -584,29 +668,60 @@ fn clients(world: &Shared) -> Clients {
     let w = world.clone();
     let put_key =
         mock!(aws_sdk_cloudfrontkeyvaluestore::Client::put_key).then_compute_response(move |req| {
+            let arn = req.kvs_arn().unwrap();
             let mut w = w.lock().unwrap();
-            if req.if_match() != Some(format!("K{}", w.kvs_etag).as_str()) {
+            let side = w.side(arn);
+            if req.if_match() != Some(format!("K{}", side.kvs_etag).as_str()) {
                 return MockResponse::Error(PutKeyError::ConflictException(
                     ConflictException::builder().message("stale").build(),
                 ));
             }
-            w.keys
+            side.keys
                 .insert(req.key().unwrap().into(), req.value().unwrap().into());
-            w.kvs_etag += 1;
-            w.writes.push(format!("PutKey {}", req.key().unwrap()));
-            MockResponse::Output(
-                PutKeyOutput::builder()
-                    .e_tag(format!("K{}", w.kvs_etag))
-                    .item_count(w.keys.len() as i32)
-                    .total_size_in_bytes(0)
-                    .build()
-                    .unwrap(),
-            )
+            side.kvs_etag += 1;
+            let out = PutKeyOutput::builder()
+                .e_tag(format!("K{}", side.kvs_etag))
+                .item_count(side.keys.len() as i32)
+                .total_size_in_bytes(0)
+                .build()
+                .unwrap();
+            w.log(arn, format!("PutKey {}", req.key().unwrap()));
+            MockResponse::Output(out)
+        });
+    let w = world.clone();
+    let update_keys = mock!(aws_sdk_cloudfrontkeyvaluestore::Client::update_keys)
+        .then_compute_response(move |req| {
+            let arn = req.kvs_arn().unwrap();
+            let mut w = w.lock().unwrap();
+            let side = w.side(arn);
+            if req.if_match() != Some(format!("K{}", side.kvs_etag).as_str()) {
+                return MockResponse::Error(UpdateKeysError::ConflictException(
+                    ConflictException::builder().message("stale").build(),
+                ));
+            }
+            let mut keys = Vec::new();
+            for put in req.puts() {
+                side.keys.insert(put.key().into(), put.value().into());
+                keys.push(put.key().to_string());
+            }
+            for delete in req.deletes() {
+                side.keys.remove(delete.key());
+                keys.push(format!("-{}", delete.key()));
+            }
+            side.kvs_etag += 1;
+            let out = UpdateKeysOutput::builder()
+                .e_tag(format!("K{}", side.kvs_etag))
+                .item_count(side.keys.len() as i32)
+                .total_size_in_bytes(0)
+                .build()
+                .unwrap();
+            w.log(arn, format!("UpdateKeys {}", keys.join(" ")));
+            MockResponse::Output(out)
         });
     let kvs = mock_client!(
         aws_sdk_cloudfrontkeyvaluestore,
         RuleMode::MatchAny,
-        [&kvs_describe, &get_key, &put_key]
+        [&kvs_describe, &get_key, &put_key, &update_keys]
     );
     Clients {
         s3: mock_client!(aws_sdk_s3, []),
@@ -698,37 +813,60 @@ async fn attach_builds_store_function_publish_secret_and_association_in_order() 
     let report = attach_now(&world, &spec, Some(&hash)).await.unwrap();
     assert!(report.applied);
     assert_eq!(report.covered, ["*", "/api/*"]);
-    assert_eq!(
-        report.function_test,
-        Some(FunctionTest {
-            requests: 3,
-            compute_utilization: Some(12)
-        })
-    );
+    let test: &FunctionTest = report.function_test.as_ref().unwrap();
+    assert_eq!(test.function, format!("maint-gate-{DIST}"));
+    assert_eq!(test.requests, test.probes.len());
+    assert_eq!(test.compute_utilization, Some(12));
+    // Every answer the code can give ran on CloudFront's engine.
+    for probe in [
+        "the HTML page",
+        "the JSON body (by Accept)",
+        "a valid bypass link",
+        "a valid bypass cookie",
+        "a forged bypass cookie",
+    ] {
+        assert!(
+            test.probes.iter().any(|p| p.probe == probe),
+            "{probe}: {:?}",
+            test.probes
+        );
+    }
 
     let w = world.lock().unwrap();
+    // The gate's scratch pair: made, tested, removed, never associated.
+    assert_eq!(
+        w.gate_writes.first().map(String::as_str),
+        Some(format!("CreateKeyValueStore maint-gate-{DIST}").as_str())
+    );
+    assert_eq!(
+        w.gate_writes
+            .iter()
+            .filter(|x| *x == "TestFunction")
+            .count(),
+        test.requests
+    );
+    assert_eq!(
+        w.gate_writes[w.gate_writes.len() - 2..],
+        ["DeleteFunction", "DeleteKeyValueStore"]
+    );
+    assert!(w.gate.function.is_none() && w.gate.store.is_none());
     assert_eq!(
         w.writes,
         [
             format!("CreateKeyValueStore maint-window-{DIST}"),
             "CreateFunction".to_string(),
-            // Run on CloudFront's engine before anything can go live: a
-            // browser, an API client, a wrong bypass secret.
-            "TestFunction".to_string(),
-            "TestFunction".to_string(),
-            "TestFunction".to_string(),
             "PublishFunction".to_string(),
             "PutKey bypass".to_string(),
             "UpdateDistribution".to_string(),
         ]
     );
-    let f = w.function.as_ref().unwrap();
+    let f = w.live.function.as_ref().unwrap();
     assert_eq!(f.code, spec.code.as_bytes());
     assert_eq!(f.live.as_deref(), Some(spec.code.as_bytes()));
     assert_eq!(f.stores, [store_arn()]);
-    assert_eq!(w.keys["bypass"], hash);
+    assert_eq!(w.live.keys["bypass"], hash);
     assert!(
-        !w.keys.values().any(|v| v.contains(SECRET)),
+        !w.live.keys.values().any(|v| v.contains(SECRET)),
         "the secret never reaches AWS"
     );
     let config = w.config.as_ref().unwrap();
@@ -767,17 +905,10 @@ async fn a_changed_config_updates_and_republishes_the_function_only() {
     let changed = spec("      retry_after: 600\n");
     attach_now(&world, &changed, None).await.unwrap();
     let w = world.lock().unwrap();
+    assert_eq!(w.writes, ["UpdateFunction", "PublishFunction"]);
+    assert!(w.gate_writes.contains(&"TestFunction".to_string()));
     assert_eq!(
-        w.writes,
-        [
-            "UpdateFunction",
-            "TestFunction",
-            "TestFunction",
-            "PublishFunction"
-        ]
-    );
-    assert_eq!(
-        w.function.as_ref().unwrap().live.as_deref(),
+        w.live.function.as_ref().unwrap().live.as_deref(),
         Some(changed.code.as_bytes())
     );
 }
@@ -909,7 +1040,7 @@ async fn on_and_off_are_one_store_write_each() {
     {
         let w = world.lock().unwrap();
         assert_eq!(w.writes, ["PutKey state"]);
-        let stored = State::from_value(&w.keys["state"]).unwrap();
+        let stored = State::from_value(&w.live.keys["state"]).unwrap();
         assert!(stored.on);
         assert_eq!(stored.message.as_deref(), Some("Back at 14:00 UTC"));
         assert_eq!(stored.retry_after, Some(90));
@@ -934,7 +1065,7 @@ async fn on_and_off_are_one_store_write_each() {
         .unwrap();
     let w = world.lock().unwrap();
     assert_eq!(w.writes, ["PutKey state", "PutKey state"]);
-    assert!(!State::from_value(&w.keys["state"]).unwrap().on);
+    assert!(!State::from_value(&w.live.keys["state"]).unwrap().on);
 }
 
 #[tokio::test]
@@ -975,7 +1106,7 @@ async fn detach_leaves_the_distribution_as_it_was() {
         ]
     );
     assert_eq!(w.config.as_ref().unwrap(), &before);
-    assert!(w.function.is_none() && w.store.is_none());
+    assert!(w.live.function.is_none() && w.live.store.is_none());
 }
 
 #[test]
@@ -1014,16 +1145,12 @@ async fn attach_refused_by_cloudfront(result: TestResult) -> String {
         .unwrap_err()
         .to_string();
     let w = world.lock().unwrap();
-    // Tested, then stopped: nothing published, no secret, no association.
-    assert_eq!(
-        w.writes,
-        [
-            format!("CreateKeyValueStore maint-window-{DIST}"),
-            "CreateFunction".to_string(),
-            "TestFunction".to_string()
-        ]
-    );
-    assert!(w.function.as_ref().unwrap().live.is_none());
+    // Tested first, then stopped: nothing of the live window made, no
+    // secret, no association; the scratch pair removed.
+    assert!(w.writes.is_empty(), "{:?}", w.writes);
+    assert!(w.live.function.is_none() && w.live.store.is_none());
+    assert!(w.gate_writes.contains(&"TestFunction".to_string()));
+    assert!(w.gate.function.is_none() && w.gate.store.is_none());
     assert_eq!(w.config.as_ref().unwrap(), &customer_distribution());
     assert!(
         err.contains("nothing was published and the distribution is unchanged"),
@@ -1045,7 +1172,10 @@ async fn attach_stops_when_cloudfront_reports_a_syntax_error() {
         err.contains("AWS reported: SyntaxError: await in arguments not supported"),
         "{err}"
     );
-    assert!(err.contains("GET /maint-preflight"), "{err}");
+    assert!(
+        err.contains("On `the HTML page` (GET /maint-preflight"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -1061,22 +1191,38 @@ async fn attach_stops_when_the_function_throws_on_cloudfront() {
 }
 
 #[tokio::test]
-async fn attach_stops_when_the_answer_is_not_what_the_state_calls_for() {
-    // The window is off (no state yet): a 503 would take the site down.
+async fn attach_stops_when_the_page_lacks_what_visitors_need() {
+    // A 503 without Cache-Control or Retry-After: a cache could keep the
+    // page after the window, and clients would not know when to retry.
     let err = attach_refused_by_cloudfront(canned(
         None,
-        Some(r#"{"response":{"statusCode":503,"statusDescription":"Service Unavailable","headers":{"content-type":{"value":"text/html"}}}}"#),
+        Some(r#"{"response":{"statusCode":503,"statusDescription":"Service Unavailable","headers":{"content-type":{"value":"text/html; charset=utf-8"}}}}"#),
         "5",
     ))
     .await;
+    assert!(err.contains("On `the HTML page`"), "{err}");
     assert!(
-        err.contains("expected the request passed on to the origin"),
+        err.contains("the answer lacks Cache-Control no-store, a Retry-After of 1 to"),
         "{err}"
     );
 }
 
+#[tokio::test(start_paused = true)]
+async fn attach_stops_when_the_window_on_still_passes_requests() {
+    // The engine keeps answering as if the window were off: after the
+    // time a store write takes to be seen, the gate refuses.
+    let err = attach_refused_by_cloudfront(canned(
+        None,
+        Some(r#"{"request":{"method":"GET","uri":"/maint-preflight","querystring":{},"headers":{},"cookies":{}}}"#),
+        "5",
+    ))
+    .await;
+    assert!(err.contains("On `the HTML page`"), "{err}");
+    assert!(err.contains("expected a 503 with the HTML page"), "{err}");
+}
+
 #[tokio::test]
-async fn the_test_requests_get_the_page_while_the_window_is_on() {
+async fn re_attaching_while_on_tests_on_scratch_and_keeps_the_live_state() {
     // Re-attaching a changed config while the window is on: CloudFront (njs
     // here) runs the new code with the store's state, and the probes must
     // get the 503 page, HTML and JSON.
@@ -1095,16 +1241,11 @@ async fn the_test_requests_get_the_page_while_the_window_is_on() {
     world.lock().unwrap().writes.clear();
     let changed = spec("      retry_after: 600\n");
     let report = attach_now(&world, &changed, None).await.unwrap();
-    assert_eq!(report.function_test.unwrap().requests, 2);
-    assert_eq!(
-        world.lock().unwrap().writes,
-        [
-            "UpdateFunction",
-            "TestFunction",
-            "TestFunction",
-            "PublishFunction"
-        ]
-    );
+    assert!(report.function_test.unwrap().requests > 2);
+    let w = world.lock().unwrap();
+    assert_eq!(w.writes, ["UpdateFunction", "PublishFunction"]);
+    // The live store kept its state: the gate wrote only its own.
+    assert!(State::from_value(&w.live.keys["state"]).unwrap().on);
 }
 
 #[tokio::test]
@@ -1137,7 +1278,7 @@ async fn a_function_made_by_a_lost_create_is_updated_not_duplicated() {
     let world = world();
     {
         let mut w = world.lock().unwrap();
-        w.function = Some(Func {
+        w.live.function = Some(Func {
             code: b"old code".to_vec(),
             live: None,
             etag: 4,
@@ -1153,13 +1294,11 @@ async fn a_function_made_by_a_lost_create_is_updated_not_duplicated() {
         [
             format!("CreateKeyValueStore maint-window-{DIST}"),
             "UpdateFunction".to_string(),
-            "TestFunction".to_string(),
-            "TestFunction".to_string(),
             "PublishFunction".to_string(),
             "UpdateDistribution".to_string(),
         ]
     );
-    let f = w.function.as_ref().unwrap();
+    let f = w.live.function.as_ref().unwrap();
     assert_eq!(f.live.as_deref(), Some(spec.code.as_bytes()));
 }
 
@@ -1173,7 +1312,7 @@ async fn detach_deletes_with_the_development_etag_and_retries_a_concurrent_chang
         .await
         .unwrap();
     let w = world.lock().unwrap();
-    assert!(w.function.is_none() && w.store.is_none());
+    assert!(w.live.function.is_none() && w.live.store.is_none());
 }
 
 fn plan_text<S: crate::converge::Step>(subject: &str, steps: &[S]) -> String {
@@ -1206,9 +1345,9 @@ fn the_attach_plan_builds_everything_in_order() {
     let text = plan_text("the window of `shop`", &steps).replace(&spec.code.len().to_string(), "N");
     insta::assert_snapshot!(text, @r"
     Plan for the window of `shop` (6 changes):
+      ~ test the new code on CloudFront's engine first: 10 requests as the scratch function maint-gate-E2EXAMPLE12345 with its own store, both removed afterwards
       + create key value store maint-window-E2EXAMPLE12345
       + create function maint-window-E2EXAMPLE12345 (cloudfront-js-2.0, N bytes)
-      ~ test function maint-window-E2EXAMPLE12345 on CloudFront's engine (3 requests), before it can go live
       + publish function maint-window-E2EXAMPLE12345 (LIVE)
       ~ store the bypass secret's hash (never the secret)
       ~ run the function on viewer-request for behaviors `*`, `/api/*`

@@ -12,10 +12,8 @@ use super::{Output, Session, wait_deployed};
 use crate::aws::Clients;
 use crate::aws::window as adapter;
 use crate::converge::{Change, Converge, converge};
-use crate::window::plan::{AttachStep, ObservedWindow, attach_plan};
-use crate::window::{
-    BYPASS_KEY, STATE_KEY, State, WindowSpec, bypass_hash, covered, secret_from_env,
-};
+use crate::window::plan::{AttachStep, ObservedWindow, Store, attach_plan};
+use crate::window::{BYPASS_KEY, WindowSpec, bypass_hash, covered, secret_from_env};
 
 /// What `attach` did.
 #[derive(Debug, Serialize)]
@@ -32,19 +30,8 @@ pub struct AttachReport {
     pub warnings: Vec<String>,
 }
 
-/// The new code, run on CloudFront's own engine before publishing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FunctionTest {
-    pub requests: usize,
-    /// The highest ComputeUtilization of the runs: the share of the time
-    /// limit used, 0-100.
-    pub compute_utilization: Option<u32>,
-}
-
-/// ComputeUtilization is the share of CloudFront's time limit a run used;
-/// at 100 the function is throttled. Above 70 leaves little headroom for a
-/// slower edge or a longer request, so attach warns.
-const COMPUTE_UTILIZATION_WARNING: u32 = 70;
+use super::gate::COMPUTE_UTILIZATION_WARNING;
+pub use super::gate::FunctionTest;
 
 impl fmt::Display for AttachReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -62,10 +49,27 @@ impl fmt::Display for AttachReport {
                 self.distribution_id
             )
         } else if self.applied {
+            if let Some(test) = &self.function_test {
+                writeln!(
+                    f,
+                    "CloudFront's TestFunction ran the code now LIVE on {} requests (the page, the \
+                     JSON body, the bypass and the pass-throughs, in {} store states) as the scratch \
+                     function {}, since removed; every answer was as expected (highest compute \
+                     utilization {}).",
+                    test.requests,
+                    test.probes
+                        .iter()
+                        .map(|p| p.state.as_str())
+                        .collect::<std::collections::BTreeSet<_>>()
+                        .len(),
+                    test.function,
+                    test.compute_utilization
+                        .map_or_else(|| "not reported".to_string(), |u| format!("{u} of 100"))
+                )?;
+            }
             write!(
                 f,
-                "Attached the window to {} ({behaviors}); it is off. Switch it with `maint on` and \
-                 `maint off`.",
+                "Attached the window to {} ({behaviors}). Switch it with `maint on` and `maint off`.",
                 self.distribution_id
             )
         } else {
@@ -225,26 +229,14 @@ async fn apply_attach(
         out.progress(format!("  applying: {step}"));
         match step {
             AttachStep::CreateStore { .. } => {
-                adapter::create_store(cf, &store_name, distribution).await?;
-                // A new store is PROVISIONING for a moment; functions need it READY.
-                crate::progress::wait_for(
-                    &format!("key value store {store_name}"),
-                    Duration::from_secs(300),
-                    out.waits().paced(),
-                    || async {
-                        let found = adapter::find_store(cf, &store_name).await?;
-                        let status = found.map(|s| s.status).unwrap_or_default();
-                        let done = status.eq_ignore_ascii_case("ready");
-                        Ok((status, done))
-                    },
-                )
-                .await?;
-                store = adapter::find_store(cf, &store_name).await?;
+                let comment = format!("maint: maintenance window state for {distribution}");
+                store = Some(ready_store(clients, &store_name, &comment, out).await?);
             }
             AttachStep::CreateFunction { .. } | AttachStep::UpdateFunction { .. } => {
                 let Some(s) = &store else {
                     bail!("internal: the function needs its key value store first");
                 };
+                let comment = format!("maint: maintenance window for {distribution}");
                 let (arn, tag) = match (step, &etag) {
                     (AttachStep::UpdateFunction { .. }, Some(tag)) => {
                         let tag = adapter::update_function(
@@ -252,43 +244,22 @@ async fn apply_attach(
                             &function_name,
                             tag,
                             &spec.code,
-                            distribution,
+                            &comment,
                             &s.arn,
                         )
                         .await?;
                         (function_arn.clone().unwrap_or_default(), tag)
                     }
                     _ => {
-                        adapter::create_function(
-                            cf,
-                            &function_name,
-                            &spec.code,
-                            distribution,
-                            &s.arn,
-                        )
-                        .await?
+                        adapter::create_function(cf, &function_name, &spec.code, &comment, &s.arn)
+                            .await?
                     }
                 };
                 function_arn = Some(arn);
                 etag = Some(tag);
             }
             AttachStep::TestFunction { .. } => {
-                let (Some(s), Some(tag)) = (&store, &etag) else {
-                    bail!("internal: testing the function needs it and its store first");
-                };
-                let state = adapter::get_key(&clients.kvs, &s.arn, STATE_KEY)
-                    .await?
-                    .and_then(|v| State::from_value(&v));
-                let result = test_on_cloudfront(clients, spec, tag, state.as_ref()).await?;
-                out.progress(format!(
-                    "  CloudFront ran the new code on {} requests and it answered as expected \
-                     (compute utilization {} of 100)",
-                    result.requests,
-                    result
-                        .compute_utilization
-                        .map_or_else(|| "not reported".to_string(), |u| u.to_string())
-                ));
-                tested = Some(result);
+                tested = Some(super::gate::go_live(spec, clients, out).await?);
             }
             AttachStep::PublishFunction { .. } => {
                 adapter::publish_function(cf, &function_name, etag.as_deref().unwrap_or_default())
@@ -311,55 +282,39 @@ async fn apply_attach(
     Ok(tested)
 }
 
-/// Runs the DEVELOPMENT code on CloudFront's engine (TestFunction) on the
-/// probe requests, and stops unless every answer is what the store's state
-/// calls for. Nothing is published, and the distribution is untouched, when
-/// this fails.
-async fn test_on_cloudfront(
+/// Creates the store `name` (or finds the one an earlier run made) and
+/// waits until it is READY: a new store is PROVISIONING for a moment, and
+/// functions need it READY.
+pub(super) async fn ready_store(
     clients: &Clients,
-    spec: &WindowSpec,
-    etag: &str,
-    state: Option<&State>,
-) -> Result<FunctionTest> {
-    let now = SystemTime::now()
+    name: &str,
+    comment: &str,
+    out: &Output,
+) -> Result<Store> {
+    let cf = &clients.cloudfront;
+    adapter::create_store(cf, name, comment).await?;
+    crate::progress::wait_for(
+        &format!("key value store {name}"),
+        Duration::from_secs(300),
+        out.waits().paced(),
+        || async {
+            let found = adapter::find_store(cf, name).await?;
+            let status = found.map(|s| s.status).unwrap_or_default();
+            let done = status.eq_ignore_ascii_case("ready");
+            Ok((status, done))
+        },
+    )
+    .await?;
+    match adapter::find_store(cf, name).await? {
+        Some(store) => Ok(store),
+        None => bail!("key value store {name} was created but cannot be read back"),
+    }
+}
+
+/// Now, in seconds since the epoch.
+pub(super) fn now() -> i64 {
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or_default();
-    let probes = crate::window::probes(spec, state, now);
-    let name = spec.function_name();
-    let mut worst: Option<u32> = None;
-    for probe in &probes {
-        let run = adapter::test_function(
-            &clients.cloudfront,
-            &name,
-            etag,
-            &serde_json::to_vec(&probe.event)?,
-        )
-        .await?;
-        let refused = |why: String| {
-            let logs = if run.logs.is_empty() {
-                String::new()
-            } else {
-                format!(" (function logs: {})", run.logs.join(" | "))
-            };
-            anyhow::anyhow!(
-                "CloudFront's engine rejected the new window function, so nothing was published \
-                 and the distribution is unchanged. On {}, {why}{logs}. This is a fault in \
-                 maint's function or in a custom template: run `maint function` to see the code, \
-                 and report it",
-                probe.request
-            )
-        };
-        if let Some(error) = &run.error {
-            return Err(refused(format!("AWS reported: {error}")));
-        }
-        probe
-            .judge(run.output.as_deref().unwrap_or_default())
-            .map_err(refused)?;
-        worst = worst.max(run.compute_utilization);
-    }
-    Ok(FunctionTest {
-        requests: probes.len(),
-        compute_utilization: worst,
-    })
+        .unwrap_or_default()
 }

@@ -126,6 +126,8 @@ fn resources(
         window: session.window.as_ref().map(|w| WindowResources {
             distribution_id: w.distribution.to_string(),
             function_name: w.function_name(),
+            store_name: w.store_name(),
+            gate_name: w.gate_name(),
             store_arn,
         }),
     }

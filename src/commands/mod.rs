@@ -6,6 +6,7 @@ pub(crate) mod attach;
 mod destroy;
 pub(crate) mod detach;
 mod function;
+pub(crate) mod gate;
 mod grant;
 mod init;
 mod invalidate;

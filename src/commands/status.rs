@@ -170,9 +170,12 @@ pub async fn run(session: &Session, out: &Output, exit_code: bool) -> Result<()>
     }
     if let Some(window) = &status.window
         && window.attached
-        && !window.function_current
+        && !window.not_served.is_empty()
     {
-        drift.push("the window function (run `maint attach`)".to_string());
+        drift.push(format!(
+            "the window ({}; run `maint attach`)",
+            window.not_served.join("; ")
+        ));
     }
     if exit_code && !drift.is_empty() {
         return Err(Failure::new(
@@ -246,6 +249,11 @@ pub struct WindowStatus {
     pub function_published: bool,
     pub function_current: bool,
     pub covered: Vec<String>,
+    /// Whether the distribution runs maint's LIVE function, with the code
+    /// the config renders, on every behavior the window covers.
+    pub served: bool,
+    /// Why not, when it does not.
+    pub not_served: Vec<String>,
     pub on: bool,
     pub until: Option<String>,
     pub message: Option<String>,
@@ -257,29 +265,37 @@ impl fmt::Display for WindowStatus {
         if !self.attached {
             return write!(f, "Attached      no: run `maint attach`");
         }
-        writeln!(
-            f,
-            "Attached      yes, on {}{}",
+        let covered = if self.covered.is_empty() {
+            "no behavior".to_string()
+        } else {
             self.covered
                 .iter()
                 .map(|b| format!("`{b}`"))
                 .collect::<Vec<_>>()
-                .join(", "),
-            if self.function_current {
-                ""
-            } else {
-                " (the function differs from the config: run `maint attach`)"
-            }
-        )?;
-        write!(
-            f,
-            "State         {}",
-            match (self.on, &self.until) {
-                (true, Some(until)) => format!("ON until {until}"),
-                (true, None) => "ON until `maint off`".to_string(),
-                (false, _) => "off".to_string(),
-            }
-        )?;
+                .join(", ")
+        };
+        writeln!(f, "Attached      yes, running on {covered}")?;
+        if !self.served {
+            writeln!(
+                f,
+                "Served        NO: {} (run `maint attach`, or add the association in the tool \
+                 that owns the distribution)",
+                self.not_served.join("; ")
+            )?;
+        }
+        let state = match (self.on, &self.until) {
+            (true, Some(until)) => format!("ON until {until}"),
+            (true, None) => "ON until `maint off`".to_string(),
+            (false, _) => "off".to_string(),
+        };
+        if self.on && !self.served {
+            write!(
+                f,
+                "State         {state} in the store, NOT served: visitors get the site"
+            )?;
+        } else {
+            write!(f, "State         {state}")?;
+        }
         if let (true, Some(message)) = (self.on, &self.message) {
             write!(f, "\nMessage       {message}")?;
         }
@@ -314,12 +330,24 @@ pub(crate) async fn window_status(spec: &WindowSpec, clients: &Clients) -> Resul
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or_default();
     let on = state.as_ref().is_some_and(|s| s.active_at(now));
+    let not_served = crate::window::serving_gaps(
+        spec,
+        &observed.behaviors,
+        observed
+            .function
+            .as_ref()
+            .and_then(|f| f.live_code.as_deref()),
+    );
     Ok(WindowStatus {
         distribution_id: spec.distribution.to_string(),
-        attached: published && !covered.is_empty() && observed.store.is_some(),
+        // What attach made is there, whether or not the distribution still
+        // runs it (another tool may have taken the association off).
+        attached: observed.store.is_some() && observed.function.is_some(),
         function_published: published,
         function_current: current,
         covered,
+        served: not_served.is_empty(),
+        not_served,
         on,
         until: state.as_ref().and_then(|s| s.until).map(rfc3339),
         message: state

@@ -57,30 +57,47 @@ pub fn window_end(
     Ok(Some(i64::try_from(secs).unwrap_or(i64::MAX)))
 }
 
-/// What `on` and `off` did: the window's state as the store now holds it.
+/// What `on` and `off` did: the window's state as the store now holds it,
+/// and whether the distribution serves it (read in the same round).
 #[derive(Debug)]
 pub struct SwitchReport {
     pub environment: String,
     pub distribution: String,
     pub state: State,
+    /// Why visitors do not get what the store says; empty when they do.
+    pub not_served: Vec<String>,
+    /// When the distribution last changed (RFC 3339).
+    pub distribution_changed: Option<String>,
 }
 
 impl Serialize for SwitchReport {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct as _;
-        let mut s = serializer.serialize_struct("SwitchReport", 6)?;
+        let mut s = serializer.serialize_struct("SwitchReport", 9)?;
         s.serialize_field("environment", &self.environment)?;
         s.serialize_field("distribution_id", &self.distribution)?;
         s.serialize_field("on", &self.state.on)?;
         s.serialize_field("until", &self.state.until.map(rfc3339))?;
         s.serialize_field("message", &self.state.message)?;
         s.serialize_field("retry_after", &self.state.retry_after)?;
+        s.serialize_field("served", &self.not_served.is_empty())?;
+        s.serialize_field("not_served", &self.not_served)?;
+        s.serialize_field("distribution_changed", &self.distribution_changed)?;
         s.end()
     }
 }
 
 impl fmt::Display for SwitchReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.state.on && !self.not_served.is_empty() {
+            return write!(
+                f,
+                "The store of `{}` ({}) now says ON, but visitors do NOT get the page: {}.",
+                self.environment,
+                self.distribution,
+                self.not_served.join("; ")
+            );
+        }
         if self.state.on {
             write!(
                 f,
@@ -120,10 +137,48 @@ pub async fn switch(
     state.to_value()?;
     let clients = session.changing_clients(out).await?;
     let report = switch_with(&session.environment, spec, &clients, state).await?;
+    if !report.not_served.is_empty() {
+        if report.state.on {
+            out.result(&report)?;
+            return Err(not_served(&report).after_result().into());
+        }
+        // Off is what visitors get either way: said, not failed.
+        out.warn(format!(
+            "the window is off, and would not be served when switched on: {}. Run `maint \
+             attach` again",
+            report.not_served.join("; ")
+        ));
+    }
     if wait.wait {
         wait_for_edge(spec, &clients, out, wait.url.as_deref()).await?;
     }
     out.result(&report)
+}
+
+/// `on` while the distribution does not run maint's LIVE function: exit 3,
+/// naming what is missing and the ways out. The store keeps "on" (the
+/// operator's intent): the window is served as soon as the association
+/// is back.
+fn not_served(report: &SwitchReport) -> crate::output::Failure {
+    crate::output::Failure::new(
+        crate::output::Kind::Drift,
+        format!(
+            "`{}`: the store says ON, but visitors get the site: {} (distribution {} last \
+             changed {}). The store keeps ON, so the page is served as soon as this is fixed",
+            report.environment,
+            report.not_served.join("; "),
+            report.distribution,
+            report
+                .distribution_changed
+                .as_deref()
+                .unwrap_or("at an unknown time")
+        ),
+    )
+    .hint(
+        "run `maint attach` again, or add maint's function (viewer-request) in the tool that owns \
+         the distribution (Terraform, CloudFormation, the CDK); `maint status` shows the effective \
+         state",
+    )
 }
 
 /// How long `--wait` waits for the edge to answer the new way. CloudFront
@@ -165,17 +220,40 @@ pub async fn switch_with(
     state: State,
 ) -> Result<SwitchReport> {
     let value = state.to_value()?;
-    let Some(store) = adapter::find_store(&clients.cloudfront, &spec.store_name()).await? else {
-        bail!(
-            "the window of `{environment}` is not attached to {} yet: run `maint attach` first",
-            spec.distribution
-        );
+    let cf = &clients.cloudfront;
+    let function = spec.function_name();
+    // What visitors will get is read beside the write: no added round trip.
+    let write = async {
+        let Some(store) = adapter::find_store(cf, &spec.store_name()).await? else {
+            bail!(
+                "the window of `{environment}` is not attached to {} yet: run `maint attach` first",
+                spec.distribution
+            );
+        };
+        adapter::put_key(&clients.kvs, &store.arn, STATE_KEY, &value).await
     };
-    adapter::put_key(&clients.kvs, &store.arn, STATE_KEY, &value).await?;
+    let read = async {
+        tokio::try_join!(
+            adapter::serving(cf, spec.distribution.as_str(), &function),
+            adapter::live_code(cf, &function)
+        )
+    };
+    // The write finishes whatever the read answers.
+    let (written, read) = tokio::join!(write, read);
+    written?;
+    let (serving, live) = read.map_err(|e| {
+        e.context(format!(
+            "the store of `{environment}` was written ({}), but what visitors get could not be \
+             read",
+            if state.on { "ON" } else { "off" }
+        ))
+    })?;
     Ok(SwitchReport {
         environment: environment.to_string(),
         distribution: spec.distribution.to_string(),
         state,
+        not_served: crate::window::serving_gaps(spec, &serving.behaviors, live.as_deref()),
+        distribution_changed: serving.last_modified,
     })
 }
 

@@ -150,6 +150,9 @@ pub struct SiteResources {
 pub struct WindowResources {
     pub distribution_id: String,
     pub function_name: String,
+    pub store_name: String,
+    /// The go-live gate's scratch function and store (`attach`).
+    pub gate_name: String,
     /// The KeyValueStore, once attached (its ARN holds an id AWS gives).
     pub store_arn: Option<String>,
 }
@@ -163,7 +166,16 @@ enum On {
     OriginAccessControl,
     WindowDistribution,
     Function,
+    /// The key value store, by the id ARN AWS gives it (the data plane
+    /// names it so)...
     Store,
+    /// ... and by its name: the control plane's calls name the store, and
+    /// the Service Authorization Reference gives `key-value-store/${Name}`
+    /// as the resource, so both forms are allowed (docs/iam.md).
+    StoreName,
+    /// The go-live gate's scratch function (`attach`; its store is covered
+    /// by the operator's `key-value-store/*`).
+    GateFunction,
     /// AWS supports no resource for the action, used in site mode...
     AnySite,
     /// ... and in window mode.
@@ -196,8 +208,13 @@ fn needs(op: Operation) -> Vec<(&'static str, On)> {
         ],
         Operation::Window => vec![
             ("cloudfront:DescribeKeyValueStore", Store),
+            ("cloudfront:DescribeKeyValueStore", StoreName),
             ("cloudfront-keyvaluestore:DescribeKeyValueStore", Store),
             ("cloudfront-keyvaluestore:PutKey", Store),
+            // In the same round as the write: does the distribution still
+            // run maint's function, LIVE with the code the config renders?
+            ("cloudfront:GetDistribution", WindowDistribution),
+            ("cloudfront:GetFunction", Function),
         ],
         Operation::Status => vec![
             ("s3:ListBucket", Bucket),
@@ -219,6 +236,7 @@ fn needs(op: Operation) -> Vec<(&'static str, On)> {
             ("cloudfront:GetDistribution", WindowDistribution),
             ("cloudfront:ListTagsForResource", WindowDistribution),
             ("cloudfront:DescribeKeyValueStore", Store),
+            ("cloudfront:DescribeKeyValueStore", StoreName),
             ("cloudfront:DescribeFunction", Function),
             ("cloudfront:GetFunction", Function),
             ("cloudfront-keyvaluestore:GetKey", Store),
@@ -240,9 +258,10 @@ fn needs(op: Operation) -> Vec<(&'static str, On)> {
                 ("cloudfront:UpdateOriginAccessControl", OriginAccessControl),
                 ("cloudfront:DeleteOriginAccessControl", OriginAccessControl),
                 ("cloudfront:CreateDistribution", AnySite),
-                // CreateDistributionWithTags also needs TagResource, on the
-                // new distribution.
-                ("cloudfront:TagResource", SiteDistribution),
+                // CreateDistributionWithTags also needs TagResource; the
+                // CloudFront Developer Guide's permissions page lists it on
+                // `*` (the distribution has no ARN before it exists).
+                ("cloudfront:TagResource", AnySite),
                 ("cloudfront:UpdateDistribution", SiteDistribution),
                 ("cloudfront:DeleteDistribution", SiteDistribution),
                 ("cloudfront:UpdateDistribution", WindowDistribution),
@@ -250,10 +269,16 @@ fn needs(op: Operation) -> Vec<(&'static str, On)> {
                 ("cloudfront:DeleteKeyValueStore", Store),
                 ("cloudfront:CreateFunction", AnyWindow),
                 ("cloudfront:UpdateFunction", Function),
-                ("cloudfront:TestFunction", Function),
                 ("cloudfront:PublishFunction", Function),
                 ("cloudfront:DeleteFunction", Function),
                 ("cloudfront-keyvaluestore:GetKey", Store),
+                // The go-live gate: a scratch function and store, made,
+                // tested with the states it writes, and removed.
+                ("cloudfront:DescribeFunction", GateFunction),
+                ("cloudfront:GetFunction", GateFunction),
+                ("cloudfront:TestFunction", GateFunction),
+                ("cloudfront:DeleteFunction", GateFunction),
+                ("cloudfront-keyvaluestore:UpdateKeys", Store),
             ]);
             all
         }
@@ -276,7 +301,12 @@ fn why_wildcard(on: On) -> &'static str {
             "the origin access control gets a new id each time the site is provisioned"
         }
         On::Store => "the key value store gets a new id each time the window is attached",
-        On::Bucket | On::Page | On::WindowDistribution | On::Function => "",
+        On::Bucket
+        | On::Page
+        | On::WindowDistribution
+        | On::Function
+        | On::StoreName
+        | On::GateFunction => "",
     }
 }
 
@@ -345,6 +375,15 @@ pub fn policy(ops: &BTreeSet<Operation>, r: &Resources) -> Result<Policy> {
                     .window
                     .as_ref()
                     .map(|w| cf(&format!("function/{}", w.function_name))),
+                On::GateFunction => r
+                    .window
+                    .as_ref()
+                    .map(|w| cf(&format!("function/{}", w.gate_name))),
+                On::StoreName => match &r.window {
+                    None => None,
+                    Some(_) if admin => Some(cf("key-value-store/*")),
+                    Some(w) => Some(cf(&format!("key-value-store/{}", w.store_name))),
+                },
                 On::Store => match r.window.as_ref().map(|w| w.store_arn.as_deref()) {
                     None => None,
                     Some(_) if admin => Some(cf("key-value-store/*")),
@@ -426,6 +465,8 @@ mod tests {
             window: Some(WindowResources {
                 distribution_id: "E2SHOP".into(),
                 function_name: "maint-window-E2SHOP".into(),
+                store_name: "maint-window-E2SHOP".into(),
+                gate_name: "maint-gate-E2SHOP".into(),
                 store_arn: Some("arn:aws:cloudfront::123456789012:key-value-store/abc".into()),
             }),
         }

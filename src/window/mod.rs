@@ -1,7 +1,8 @@
 //! Window mode's desired state: a CloudFront Function on viewer-request that
 //! answers covered requests with a 503 page while the KeyValueStore says the
-//! window is on. Everything here is pure: rendering the function, the store's
-//! values, and which behaviors the function covers.
+//! window is on. Everything here is pure but `njs` (which runs the function
+//! for `maint preview`): rendering the function, the store's values, which
+//! behaviors the function covers, and the go-live gate's requests.
 //!
 //! Static settings (the page, bypass ranges, open paths) are rendered into the
 //! function's code; what changes when switching (on/off, until, message) lives
@@ -33,7 +34,7 @@ mod probe;
 mod state;
 
 pub use function::render_function;
-pub use probe::probes;
+pub use probe::{Phase, Probe, gate};
 pub use state::{State, bypass_hash, rfc3339, secret_from_env};
 
 /// The desired window for one environment.
@@ -51,6 +52,8 @@ pub struct WindowSpec {
     pub cidrs: Vec<Cidr>,
     pub open_paths: Vec<PathPattern>,
     pub api_paths: Vec<PathPattern>,
+    /// How long the bypass cookie lasts, in seconds.
+    pub cookie_max_age: u32,
 }
 
 impl WindowSpec {
@@ -66,6 +69,7 @@ impl WindowSpec {
             cidrs: window.bypass.cidrs.clone(),
             open_paths: window.bypass.open_paths.clone(),
             api_paths: window.api_paths.clone(),
+            cookie_max_age: window.bypass.cookie_max_age.get(),
         })
     }
 
@@ -77,6 +81,12 @@ impl WindowSpec {
     /// The KeyValueStore's name, one per distribution.
     pub fn store_name(&self) -> String {
         format!("maint-window-{}", self.distribution)
+    }
+
+    /// The name of the go-live gate's scratch function and of its scratch
+    /// store: they exist only while `attach` tests new code.
+    pub fn gate_name(&self) -> String {
+        format!("maint-gate-{}", self.distribution)
     }
 }
 
@@ -145,10 +155,51 @@ pub fn covered(all: &[Behavior], selection: Option<&[String]>) -> Result<Vec<Str
     Ok(chosen.iter().map(|b| b.pattern.clone()).collect())
 }
 
+/// Why visitors would not get what the store says, from a read of the
+/// distribution and of the function's LIVE code (other tools write the
+/// distribution too: Terraform or CloudFormation put back the config they
+/// know, without maint's association). Empty: the window is served.
+pub fn serving_gaps(
+    spec: &WindowSpec,
+    behaviors: &[Behavior],
+    live_code: Option<&[u8]>,
+) -> Vec<String> {
+    let wanted: Vec<&str> = match &spec.behaviors {
+        Some(patterns) => patterns.iter().map(String::as_str).collect(),
+        None => behaviors.iter().map(|b| b.pattern.as_str()).collect(),
+    };
+    let without: Vec<String> = wanted
+        .iter()
+        .filter(|w| {
+            !behaviors
+                .iter()
+                .any(|b| b.pattern == **w && b.slot == Slot::Ours)
+        })
+        .map(|w| format!("`{w}`"))
+        .collect();
+    let mut gaps = Vec::new();
+    if !without.is_empty() {
+        gaps.push(format!(
+            "the distribution does not run maint's function on {}",
+            without.join(", ")
+        ));
+    }
+    match live_code {
+        None => gaps.push("maint's function is not published (LIVE)".to_string()),
+        Some(code) if code != spec.code.as_bytes() => gaps.push(
+            "the LIVE function is not the code the config renders (the config changed since \
+             `maint attach`)"
+                .to_string(),
+        ),
+        Some(_) => {}
+    }
+    gaps
+}
+
 #[cfg(test)]
 mod tests {
     use super::function::MAX_FUNCTION_BYTES;
-    use super::probe::{Expect, Probe};
+    use super::probe::{Expect, RetryAfter, cookie_token};
     use super::state::check_secret;
     use super::*;
     use crate::config::{Config, WindowConfig};
@@ -255,122 +306,306 @@ mod tests {
         WindowSpec::new(&env, env.distribution.as_ref().unwrap(), Path::new(".")).unwrap()
     }
 
-    fn on(until: Option<i64>) -> State {
-        State {
-            on: true,
-            until,
-            message: None,
-            retry_after: None,
+    fn names(phases: &[Phase]) -> Vec<(&'static str, &'static str)> {
+        phases
+            .iter()
+            .flat_map(|p| p.probes.iter().map(move |q| (p.name, q.name)))
+            .collect()
+    }
+
+    const FULL: &str = "      bypass:\n        cidrs: [203.0.113.0/24, 2001:db8:ffff::/48]\n        open_paths: [/health, /hooks/*]\n        secret_env: MAINT_BYPASS_SECRET\n        cookie_max_age: 600\n      api_paths: [/api/*]\n      retry_after: 90\n";
+
+    #[test]
+    fn the_gate_runs_every_answer_the_function_can_give() {
+        let spec = spec_with(FULL);
+        let phases = gate(&spec, Some("gate-secret-0123456789"), 1_000_000);
+        assert_eq!(
+            names(&phases),
+            [
+                ("on, ending in two hours", "the HTML page"),
+                ("on, ending in two hours", "the JSON body (by Accept)"),
+                ("on, ending in two hours", "the JSON body (by API path)"),
+                ("on, ending in two hours", "an open path"),
+                ("on, ending in two hours", "an allowed IPv4 network"),
+                ("on, ending in two hours", "an allowed IPv6 network"),
+                ("on, ending in two hours", "a valid bypass link"),
+                ("on, ending in two hours", "a valid bypass cookie"),
+                ("on, ending in two hours", "a forged bypass cookie"),
+                ("on, ending in two hours", "a wrong bypass secret"),
+                ("off", "the HTML page"),
+                ("off", "the bypass parameter while off"),
+                ("on until `maint off`", "the HTML page"),
+                ("on, ended an hour ago", "the HTML page"),
+            ]
+        );
+        let on = &phases[0];
+        assert_eq!(on.state.until, Some(1_000_000 + 7200));
+        assert!(on.state.on);
+        assert!(!phases[1].state.on);
+        assert_eq!(phases[2].state.until, None);
+        assert_eq!(phases[3].state.until, Some(1_000_000 - 3600));
+        // Requests come from outside every rule, but for the ones that test a rule.
+        let page = &on.probes[0].event;
+        assert_eq!(page["viewer"]["ip"], "198.51.100.23");
+        assert_eq!(page["request"]["uri"], "/maint-preflight");
+        assert_eq!(on.probes[1].event["viewer"]["ip"], "2001:db8:eeee::23");
+        assert_eq!(on.probes[2].event["request"]["uri"], "/api/maint-preflight");
+        assert_eq!(on.probes[3].event["request"]["uri"], "/health");
+        assert_eq!(on.probes[4].event["viewer"]["ip"], "203.0.113.0");
+        assert_eq!(on.probes[5].event["viewer"]["ip"], "2001:db8:ffff::");
+        assert_eq!(
+            on.probes[6].expect,
+            Expect::Redirect {
+                location: "/maint-preflight?keep=1".into(),
+                cookie: cookie_token(&bypass_hash("gate-secret-0123456789")),
+                max_age: 600,
+            }
+        );
+        assert_eq!(
+            phases[2].probes[0].expect,
+            Expect::Page {
+                json: false,
+                message: Some("maint go-live check 3 (until maint off)".into()),
+                retry_after: RetryAfter::Exactly(90),
+            }
+        );
+        // Without a bypass secret, nor ranges, nor paths: only what applies.
+        let plain = gate(&spec_with("      retry_after: 60\n"), None, 0);
+        assert_eq!(
+            names(&plain),
+            [
+                ("on, ending in two hours", "the HTML page"),
+                ("on, ending in two hours", "the JSON body (by Accept)"),
+                ("off", "the HTML page"),
+                ("on until `maint off`", "the HTML page"),
+                ("on, ended an hour ago", "the HTML page"),
+            ]
+        );
+    }
+
+    #[test]
+    fn where_every_request_is_let_through_the_gate_expects_it_to_pass() {
+        for yaml in [
+            "      bypass:\n        cidrs: [0.0.0.0/0, \"::/0\"]\n",
+            "      bypass:\n        open_paths: [\"/*\"]\n",
+        ] {
+            let phases = gate(&spec_with(yaml), None, 0);
+            for phase in &phases {
+                for probe in &phase.probes {
+                    if probe.name.starts_with("the ") {
+                        assert_eq!(probe.expect, Expect::Origin, "{yaml}: {}", probe.name);
+                    }
+                }
+            }
         }
     }
 
-    fn expectations(probes: &[Probe]) -> Vec<Expect> {
-        probes.iter().map(|p| p.expect).collect()
+    fn page_output(status: u16, kind: &str, retry: &str, body: &str) -> String {
+        serde_json::json!({"response": {
+            "statusCode": status,
+            "headers": {
+                "content-type": {"value": kind},
+                "cache-control": {"value": "no-store"},
+                "retry-after": {"value": retry}
+            },
+            "body": {"encoding": "text", "data": body}
+        }})
+        .to_string()
     }
 
     #[test]
-    fn probes_expect_the_origin_while_the_window_is_off() {
-        let spec = spec_with("      bypass:\n        secret_env: MAINT_BYPASS_SECRET\n");
-        let probes = probes(&spec, None, 1_000);
-        assert_eq!(expectations(&probes), [Expect::Origin; 3]);
-        assert_eq!(probes[0].event["viewer"]["ip"], "198.51.100.23");
-        assert_eq!(probes[0].event["request"]["uri"], "/maint-preflight");
-        assert_eq!(probes[0].event["context"]["eventType"], "viewer-request");
-        assert_eq!(probes[1].event["request"]["method"], "POST");
-        assert_eq!(
-            probes[2].event["request"]["querystring"][BYPASS_PARAM]["value"],
-            "not-the-secret"
-        );
-        let off = State {
-            on: false,
-            ..on(None)
-        };
-        assert_eq!(
-            expectations(&super::probes(&spec, Some(&off), 1_000)),
-            [Expect::Origin; 3]
-        );
-        // Without a secret configured, no bypass probe.
-        assert_eq!(
-            super::probes(&spec_with("      retry_after: 60\n"), None, 0).len(),
-            2
-        );
-    }
-
-    #[test]
-    fn probes_expect_the_page_while_the_window_is_on() {
-        let spec = spec_with("      bypass:\n        secret_env: MAINT_BYPASS_SECRET\n");
-        assert_eq!(
-            expectations(&probes(&spec, Some(&on(None)), 1_000)),
-            [
-                Expect::Page { json: false },
-                Expect::Page { json: true },
-                Expect::Page { json: false }
-            ]
-        );
-        // An API path answers JSON whatever it accepts.
-        let api = spec_with("      api_paths: [/maint-*]\n");
-        assert_eq!(
-            expectations(&probes(&api, Some(&on(None)), 1_000)),
-            [Expect::Page { json: true }; 2]
-        );
-        // A window that has ended, or ends about now.
-        assert_eq!(
-            expectations(&probes(&spec, Some(&on(Some(500))), 1_000)),
-            [Expect::Origin; 3]
-        );
-        assert_eq!(
-            expectations(&probes(&spec, Some(&on(Some(1_060))), 1_000)),
-            [Expect::OriginOrPage; 3]
-        );
-    }
-
-    #[test]
-    fn probes_come_from_outside_the_bypass_rules() {
-        let spec = spec_with(
-            "      bypass:\n        cidrs: [198.51.100.0/24, 192.0.2.0/24]\n        open_paths: [/maint-preflight]\n",
-        );
-        let probes = probes(&spec, Some(&on(None)), 0);
-        assert_eq!(probes[0].event["viewer"]["ip"], "203.0.113.23");
-        assert_eq!(probes[0].event["request"]["uri"], "/maint-preflight/x");
-        assert_eq!(probes[0].expect, Expect::Page { json: false });
-        // Where every address or every path passes, the request must pass.
-        let everyone = spec_with("      bypass:\n        cidrs: [0.0.0.0/0, \"::/0\"]\n");
-        assert_eq!(
-            expectations(&super::probes(&everyone, Some(&on(None)), 0)),
-            [Expect::Origin; 2]
-        );
-        let open = spec_with("      bypass:\n        open_paths: [\"/*\"]\n");
-        assert_eq!(
-            expectations(&super::probes(&open, Some(&on(None)), 0)),
-            [Expect::Origin; 2]
-        );
-    }
-
-    #[test]
-    fn cloudfronts_answers_are_judged() {
-        let spec = spec_with("      bypass:\n        secret_env: MAINT_BYPASS_SECRET\n");
-        let off = probes(&spec, None, 0);
-        let passed = r#"{"request":{"method":"GET","uri":"/maint-preflight","querystring":{},"headers":{},"cookies":{}}}"#;
-        assert_eq!(off[0].judge(passed), Ok(()));
-        // The secret must never reach the origin.
-        let leaked = r#"{"request":{"method":"GET","uri":"/maint-preflight","querystring":{"maint-bypass":{"value":"not-the-secret"}}}}"#;
+    fn cloudfronts_answers_are_judged_field_by_field() {
+        let spec = spec_with(FULL);
+        let phases = gate(&spec, Some("gate-secret-0123456789"), 0);
+        let html = &phases[0].probes[0];
+        let judge = |probe: &Probe, output: &str| probe.expect.judge(&probe.event, output);
+        let body = "<p>maint go-live check &lt;1&gt; &amp; &quot;on&quot;</p>";
+        let good = page_output(503, "text/html; charset=utf-8", "7199", body);
+        assert_eq!(judge(html, &good), Ok(()));
+        for (bad, lacks) in [
+            (
+                page_output(200, "text/html; charset=utf-8", "7199", body),
+                "status 503",
+            ),
+            (page_output(503, "text/html", "7199", body), "Content-Type"),
+            (
+                page_output(503, "text/html; charset=utf-8", "0", body),
+                "Retry-After",
+            ),
+            (
+                page_output(503, "text/html; charset=utf-8", "99999", body),
+                "Retry-After",
+            ),
+            (
+                page_output(
+                    503,
+                    "text/html; charset=utf-8",
+                    "7199",
+                    "<p>maint go-live check <1></p>",
+                ),
+                "the message",
+            ),
+        ] {
+            let err = judge(html, &bad).unwrap_err();
+            assert!(err.contains(lacks), "{lacks}: {err}");
+        }
+        let no_store = good.replace("no-store", "max-age=60");
         assert!(
-            off[2]
-                .judge(leaked)
+            judge(html, &no_store)
                 .unwrap_err()
-                .contains("without the bypass parameter")
+                .contains("Cache-Control")
         );
-        let html = r#"{"response":{"statusCode":503,"headers":{"content-type":{"value":"text/html; charset=utf-8"}}}}"#;
-        let json = r#"{"response":{"statusCode":503,"headers":{"content-type":{"value":"application/json"}}}}"#;
-        assert!(off[0].judge(html).is_err(), "a 503 while off");
-        let during = probes(&spec, Some(&on(None)), 0);
-        assert_eq!(during[0].judge(html), Ok(()));
-        assert_eq!(during[1].judge(json), Ok(()));
-        assert!(during[0].judge(json).unwrap_err().contains("HTML page"));
-        assert!(during[0].judge(passed).is_err(), "passed while on");
+        let passed = r#"{"request":{"method":"GET","uri":"/maint-preflight","querystring":{}}}"#;
+        assert!(
+            judge(html, passed)
+                .unwrap_err()
+                .contains("a 503 with the HTML page")
+        );
+        // JSON: the message as a JSON string.
+        let json = &phases[0].probes[1];
+        let body = r#"{"message":"maint go-live check <1> & \"on\""}"#;
+        assert_eq!(
+            judge(json, &page_output(503, "application/json", "60", body)),
+            Ok(())
+        );
+        // The redirect: Location without the secret, the cookie and its attributes.
+        let link = &phases[0].probes[6];
+        let token = cookie_token(&bypass_hash("gate-secret-0123456789"));
+        let redirect = |location: &str, value: &str, attributes: &str| {
+            serde_json::json!({"response": {
+                "statusCode": 302,
+                "headers": {"location": {"value": location}, "cache-control": {"value": "no-store"}},
+                "cookies": {BYPASS_COOKIE: {"value": value, "attributes": attributes}}
+            }})
+            .to_string()
+        };
+        let attributes = "Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=600";
+        assert_eq!(
+            judge(
+                link,
+                &redirect("/maint-preflight?keep=1", &token, attributes)
+            ),
+            Ok(())
+        );
+        let leaked = format!("/maint-preflight?{BYPASS_PARAM}=gate-secret-0123456789&keep=1");
+        assert!(
+            judge(link, &redirect(&leaked, &token, attributes))
+                .unwrap_err()
+                .contains("Location")
+        );
+        assert!(
+            judge(
+                link,
+                &redirect("/maint-preflight?keep=1", "forged", attributes)
+            )
+            .unwrap_err()
+            .contains("cookie")
+        );
+        assert!(
+            judge(
+                link,
+                &redirect("/maint-preflight?keep=1", &token, "Path=/; Max-Age=600")
+            )
+            .unwrap_err()
+            .contains("HttpOnly")
+        );
+        // The secret never reaches the origin.
+        let off = &phases[1].probes[1];
+        let leaked = r#"{"request":{"method":"GET","uri":"/maint-preflight","querystring":{"maint-bypass":{"value":"x"}}}}"#;
+        assert!(
+            judge(off, leaked)
+                .unwrap_err()
+                .contains("bypass parameter reached the origin")
+        );
+        assert_eq!(judge(off, passed), Ok(()));
+        assert!(judge(off, "").unwrap_err().contains("not JSON"));
+    }
+
+    #[test]
+    fn an_answer_of_another_phase_is_stale_not_wrong() {
+        let spec = spec_with(FULL);
+        let phases = gate(&spec, None, 0);
+        let passed = r#"{"request":{"method":"GET","uri":"/maint-preflight","querystring":{}}}"#;
+        // Phase 1 still sees an empty store (or the last run's state).
+        assert!(phases[0].is_stale(&phases, passed));
+        let first = page_output(
+            503,
+            "text/html; charset=utf-8",
+            "7000",
+            "maint go-live check &lt;1&gt; &amp; &quot;on&quot;",
+        );
+        assert!(phases[1].is_stale(&phases, &first));
+        assert!(phases[2].is_stale(&phases, passed));
+        let third = page_output(
+            503,
+            "text/html; charset=utf-8",
+            "90",
+            "maint go-live check 3 (until maint off)",
+        );
+        assert!(phases[3].is_stale(&phases, &third));
+        // A wrong answer is no phase's: not stale.
         let teapot = r#"{"response":{"statusCode":418,"headers":{}}}"#;
-        assert!(during[0].judge(teapot).unwrap_err().contains("418"));
-        assert!(during[0].judge("").unwrap_err().contains("not JSON"));
+        assert!(phases.iter().all(|p| !p.is_stale(&phases, teapot)));
+    }
+
+    #[test]
+    fn hmac_is_rfc_4231() {
+        // RFC 4231, test case 2.
+        assert_eq!(
+            hex::encode(super::probe::hmac_sha256(
+                b"Jefe",
+                b"what do ya want for nothing?"
+            )),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        // A key longer than the block is hashed first (test case 6).
+        assert_eq!(
+            hex::encode(super::probe::hmac_sha256(
+                &[0xaa; 131],
+                b"Test Using Larger Than Block-Size Key - Hash Key First"
+            )),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+    }
+
+    fn behaviors(slots: &[(&str, Slot)]) -> Vec<Behavior> {
+        slots
+            .iter()
+            .map(|(p, s)| Behavior {
+                pattern: (*p).to_string(),
+                slot: s.clone(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_window_is_served_only_with_the_live_code_on_every_covered_behavior() {
+        let spec = spec_with("      retry_after: 60\n");
+        let code = spec.code.as_bytes();
+        let both = behaviors(&[("*", Slot::Ours), ("/api/*", Slot::Ours)]);
+        assert!(serving_gaps(&spec, &both, Some(code)).is_empty());
+        let reverted = behaviors(&[("*", Slot::Free), ("/api/*", Slot::Free)]);
+        assert_eq!(
+            serving_gaps(&spec, &reverted, Some(code)),
+            ["the distribution does not run maint's function on `*`, `/api/*`"]
+        );
+        let half = behaviors(&[
+            ("*", Slot::Ours),
+            ("/api/*", Slot::Function("arn:x".into())),
+        ]);
+        assert_eq!(
+            serving_gaps(&spec, &half, Some(code)),
+            ["the distribution does not run maint's function on `/api/*`"]
+        );
+        assert!(
+            serving_gaps(&spec, &both, Some(b"old code"))[0]
+                .contains("not the code the config renders")
+        );
+        assert!(serving_gaps(&spec, &both, None)[0].contains("not published"));
+        // A window on some behaviors only is judged on those.
+        let some = spec_with("      behaviors: [\"/api/*\"]\n");
+        let api_only = behaviors(&[("*", Slot::Free), ("/api/*", Slot::Ours)]);
+        assert!(serving_gaps(&some, &api_only, Some(some.code.as_bytes())).is_empty());
     }
 
     #[test]

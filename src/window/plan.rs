@@ -68,7 +68,8 @@ impl fmt::Display for AttachStep {
             }
             Self::TestFunction { name, requests } => write!(
                 f,
-                "~ test function {name} on CloudFront's engine ({requests} requests), before it can go live"
+                "~ test the new code on CloudFront's engine first: {requests} requests as the scratch \
+                 function {name} with its own store, both removed afterwards"
             ),
             Self::PublishFunction { name } => write!(f, "+ publish function {name} (LIVE)"),
             Self::SetBypassSecret => {
@@ -108,7 +109,10 @@ impl crate::converge::Step for AttachStep {
             Self::TestFunction { name, requests } => (
                 Action::Test,
                 format!("function {name}"),
-                format!("TestFunction on {requests} requests before publishing"),
+                format!(
+                    "TestFunction on {requests} requests, on a scratch function and store, \
+                     before anything is published"
+                ),
             ),
             Self::PublishFunction { name } => (
                 Action::Update,
@@ -183,10 +187,19 @@ pub fn attach_plan(
         }
     };
     if publish {
-        steps.push(AttachStep::TestFunction {
-            name: name.clone(),
-            requests: crate::window::probes(spec, None, 0).len(),
-        });
+        // The gate runs first: when CloudFront's engine refuses the code,
+        // nothing of the live window has changed.
+        let requests = crate::window::gate(spec, spec.secret_env.as_ref().map(|_| "x"), 0)
+            .iter()
+            .map(|p| p.probes.len())
+            .sum();
+        steps.insert(
+            0,
+            AttachStep::TestFunction {
+                name: spec.gate_name(),
+                requests,
+            },
+        );
         steps.push(AttachStep::PublishFunction { name });
     }
     if let Some(hash) = secret_hash

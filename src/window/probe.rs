@@ -1,157 +1,558 @@
-//! The requests `attach` has CloudFront's TestFunction run the new code on
-//! before it is published, and how their answers are judged.
+//! The go-live gate's requests: every answer the window function can give,
+//! for CloudFront's TestFunction to run before the code is published.
+//!
+//! The gate runs the exact code that will go live on a scratch function whose
+//! scratch store holds states the gate writes itself (see
+//! `commands::gate`): the live store and the live site are never touched. So
+//! the maintenance path runs on CloudFront's engine even on a first attach,
+//! when the real window is off. The states come in phases, each a store
+//! write followed by the requests it decides:
+//! 1. on, with an end two hours away: the HTML page, the JSON body (by
+//!    Accept, from an IPv6 viewer where the config lets one in, and by API
+//!    path), an open path, an allowed network of each family, a valid bypass
+//!    link (302), the cookie it sets, a forged cookie and a wrong secret;
+//! 2. off: the request passes, without the bypass parameter;
+//! 3. on with no end: the page with the configured Retry-After;
+//! 4. on with an end that has passed: the request passes.
+//!
+//! Every phase starts with the same request (a browser outside every bypass
+//! rule), whose answer tells the phases apart, so an answer that is still
+//! the previous phase's (a store write not yet seen) is told from a wrong one.
 
-use super::{BYPASS_PARAM, State, WindowSpec};
+use serde_json::{Value, json};
 
-/// A viewer request CloudFront runs the new code on (TestFunction) before it
-/// is published, and the answer the code must give.
-///
-/// Node and njs are stand-ins; TestFunction runs the code on CloudFront's own
-/// engine, with the store it is associated with, so a function the engine
-/// refuses never goes live (aws-facts: "CloudFront Functions runtime 2.0").
+use super::{BYPASS_COOKIE, BYPASS_PARAM, State, WindowSpec, bypass_hash};
+use crate::values::{Cidr, PathPattern};
+
+/// One store state and the requests it decides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Phase {
+    /// `on`, `off`, … for messages.
+    pub name: &'static str,
+    pub state: State,
+    /// The first is the same request in every phase.
+    pub probes: Vec<Probe>,
+}
+
+/// One request for TestFunction, and what it must get back.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Probe {
-    /// `GET /maint-preflight`, for messages.
+    /// What the request stands for, e.g. `the HTML page`.
+    pub name: &'static str,
+    /// `GET /maint-preflight from 203.0.113.23 (a browser)`; never the secret.
     pub request: String,
     /// The event object, in the shape of CloudFront's viewer-request events.
-    pub event: serde_json::Value,
+    pub event: Value,
     pub expect: Expect,
 }
 
 /// What a probe must get back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expect {
-    /// The request itself, on to the origin (without the bypass parameter).
+    /// The request itself, on to the origin, without the bypass parameter.
     Origin,
-    /// The maintenance page: a 503, JSON or HTML.
-    Page { json: bool },
-    /// Either: the window ends about now, so CloudFront's clock decides.
-    OriginOrPage,
+    /// The maintenance page: a 503 that no cache keeps, with the message.
+    Page {
+        json: bool,
+        /// The message as the body shows it (escaped for HTML, a JSON
+        /// string for JSON); `None` when the template does not show it.
+        message: Option<String>,
+        retry_after: RetryAfter,
+    },
+    /// The bypass link's answer: a redirect to the same URL without the
+    /// secret, setting the bypass cookie.
+    Redirect {
+        location: String,
+        cookie: String,
+        max_age: u32,
+    },
 }
 
-/// How close to its end a window counts as "about now" for `Expect`.
-const CLOCK_SLACK_SECS: i64 = 120;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryAfter {
+    Exactly(u64),
+    /// Seconds until the window's end, seen from CloudFront's clock.
+    AtMost(u64),
+}
 
-/// The requests to test-run the code on, for the state the store holds now
-/// (`None`: no state yet, the window is off) at `now` (epoch seconds).
-/// They come from an address no bypass range holds and go to a path no open
-/// path matches, where the configuration allows it.
-pub fn probes(spec: &WindowSpec, state: Option<&State>, now: i64) -> Vec<Probe> {
-    let ip = [
-        "198.51.100.23",
-        "192.0.2.23",
-        "203.0.113.23",
-        "2001:db8:ffff::23",
-    ]
-    .into_iter()
-    .find(|ip| {
-        let addr: std::net::IpAddr = ip.parse().expect("a literal address");
-        !spec.cidrs.iter().any(|c| c.contains(addr))
+/// How far CloudFront's clock may be from this one.
+const CLOCK_SLACK_SECS: u64 = 300;
+/// How far away the first phase's window ends.
+const ENDS_IN_SECS: i64 = 7200;
+const BROWSER: &str = "text/html,application/xhtml+xml";
+
+/// Whether the page templates show the message (`{{ message }}`): read from
+/// the rendered code's config, so a custom template without it is judged on
+/// the rest of the answer.
+fn shows_message(code: &str) -> (bool, bool) {
+    let config = code.find("const C = ").and_then(|at| {
+        let mut values = serde_json::Deserializer::from_str(&code[at + 10..]).into_iter::<Value>();
+        values.next()?.ok()
     });
+    let slots = |kind: &str| {
+        config
+            .as_ref()
+            .and_then(|c| c["page"][kind].as_array().map(Vec::len))
+            .is_none_or(|parts| parts > 1)
+    };
+    (slots("html"), slots("json"))
+}
+
+/// The bypass cookie's value for the stored `hash`, as the function makes
+/// it: HMAC-SHA256 keyed with the hash (its hex text) over a fixed label.
+pub fn cookie_token(hash: &str) -> String {
+    hex::encode(hmac_sha256(hash.as_bytes(), b"maint-bypass-cookie"))
+}
+
+/// HMAC-SHA256 (RFC 2104).
+pub(super) fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut block = [0u8; 64];
+    if key.len() > 64 {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let pad = |byte: u8| block.map(|b| b ^ byte);
+    let inner = Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(message)
+        .finalize();
+    Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize()
+        .into()
+}
+
+/// A concrete path that `pattern` matches: `*` as `maint-preflight`, `?` as
+/// `x`. `None` when that path has a dot segment (which the function never
+/// counts as open).
+fn path_in(pattern: &PathPattern) -> Option<String> {
+    let path = pattern
+        .as_str()
+        .replace('*', "maint-preflight")
+        .replace('?', "x");
+    let plain = path.split('/').all(|s| s != "." && s != "..");
+    (plain && pattern.matches(&path)).then_some(path)
+}
+
+/// An address inside `cidr`: its network address.
+fn inside(cidr: &Cidr) -> String {
+    cidr.network().to_string()
+}
+
+/// The requests and states of the gate for `spec`, with `secret` the
+/// gate's own bypass secret (when the config has a bypass), at `now`
+/// (epoch seconds).
+pub fn gate(spec: &WindowSpec, secret: Option<&str>, now: i64) -> Vec<Phase> {
+    let allowed = |ip: &str| {
+        let addr: std::net::IpAddr = ip.parse().expect("a literal address");
+        spec.cidrs.iter().any(|c| c.contains(addr))
+    };
+    let outside = |candidates: &[&'static str]| candidates.iter().copied().find(|ip| !allowed(ip));
+    let v4 = outside(&["203.0.113.23", "198.51.100.23", "192.0.2.23"]);
+    let v6 = outside(&["2001:db8:ffff::23", "2001:db8:eeee::23", "100::23"]);
+    let open = |path: &str| spec.open_paths.iter().any(|o| o.matches(path));
+    let api = |path: &str| spec.api_paths.iter().any(|a| a.matches(path));
     let path = ["/maint-preflight", "/maint-preflight/x", "/"]
         .into_iter()
-        .find(|p| !spec.open_paths.iter().any(|o| o.matches(p)))
-        .unwrap_or("/maint-preflight");
-    let passes = ip.is_none() || spec.open_paths.iter().any(|o| o.matches(path));
-    let window = match state {
-        Some(s) if s.on => match s.until {
-            Some(until) if (until - now).abs() <= CLOCK_SLACK_SECS => Expect::OriginOrPage,
-            Some(until) if until <= now => Expect::Origin,
-            _ => Expect::Page { json: false },
+        .find(|p| !open(p) && !api(p));
+    // Where every address or every path is let through, no request gets the
+    // page: the gate checks that they all pass.
+    let page_path = path.filter(|_| v4.or(v6).is_some());
+    let path = path.unwrap_or("/maint-preflight");
+    let (html_message, json_message) = shows_message(&spec.code);
+    let page = |json: bool, message: &str, retry_after: RetryAfter| match page_path {
+        None => Expect::Origin,
+        Some(_) => Expect::Page {
+            json,
+            message: if json {
+                json_message.then(|| serde_json::to_string(message).expect("a string"))
+            } else {
+                html_message.then(|| crate::verify::html_escape(message))
+            },
+            retry_after,
         },
-        _ => Expect::Origin,
     };
-    let expect = |json: bool| match window {
-        Expect::Page { .. } if passes => Expect::Origin,
-        Expect::Page { .. } => Expect::Page { json },
-        other => other,
+    let viewer = v4.or(v6).unwrap_or("203.0.113.23");
+    let browser = |uri: &str, ip: &str, query: Value, cookies: Value| {
+        event("GET", uri, ip, BROWSER, query, cookies)
     };
-    let api = spec.api_paths.iter().any(|a| a.matches(path));
-    let event = |method: &str, accept: &str, query: serde_json::Value| {
-        serde_json::json!({
-            "version": "1.0",
-            "context": {"eventType": "viewer-request"},
-            "viewer": {"ip": ip.unwrap_or("198.51.100.23")},
-            "request": {
-                "method": method,
-                "uri": path,
-                "querystring": query,
-                "headers": {"host": {"value": "www.example.com"}, "accept": {"value": accept}},
-                "cookies": {}
-            }
-        })
+    let first = |expect: Expect| Probe {
+        name: "the HTML page",
+        request: format!("GET {path} from {viewer} (a browser)"),
+        event: browser(path, viewer, json!({}), json!({})),
+        expect,
     };
-    let mut probes = vec![
-        Probe {
-            request: format!("GET {path} (a browser)"),
-            event: event(
-                "GET",
-                "text/html,application/xhtml+xml",
-                serde_json::json!({}),
-            ),
-            expect: expect(api),
-        },
-        Probe {
-            request: format!("POST {path} (an API client)"),
-            event: event("POST", "application/json", serde_json::json!({})),
-            expect: expect(true),
-        },
-    ];
-    if spec.secret_env.is_some() {
-        // A wrong secret: never let through, and never passed on to the origin.
-        probes.push(Probe {
-            request: format!("GET {path}?{BYPASS_PARAM}=… (a wrong secret)"),
-            event: event(
-                "GET",
-                "text/html",
-                serde_json::json!({ BYPASS_PARAM: {"value": "not-the-secret"} }),
-            ),
-            expect: expect(api),
+    let state = |on: bool, until: Option<i64>, message: &str| State {
+        on,
+        until,
+        message: Some(message.to_string()),
+        retry_after: Some(spec.retry_after),
+    };
+    let ends = u64::try_from(ENDS_IN_SECS).unwrap_or_default() + CLOCK_SLACK_SECS;
+
+    // 1. On, ending in two hours.
+    let on_message = "maint go-live check <1> & \"on\"";
+    let on_page = |json| page(json, on_message, RetryAfter::AtMost(ends));
+    let mut on = vec![first(on_page(false))];
+    on.push(Probe {
+        name: "the JSON body (by Accept)",
+        request: format!(
+            "POST {path} from {} (an API client)",
+            v6.or(v4).unwrap_or(viewer)
+        ),
+        event: event(
+            "POST",
+            path,
+            v6.or(v4).unwrap_or(viewer),
+            "application/json",
+            json!({}),
+            json!({}),
+        ),
+        expect: on_page(true),
+    });
+    if let Some(api_path) = spec.api_paths.iter().filter_map(path_in).find(|p| !open(p)) {
+        on.push(Probe {
+            name: "the JSON body (by API path)",
+            request: format!("GET {api_path} from {viewer} (a browser)"),
+            event: browser(&api_path, viewer, json!({}), json!({})),
+            expect: on_page(true),
         });
     }
-    probes
+    if let Some(open_path) = spec.open_paths.iter().find_map(path_in) {
+        on.push(Probe {
+            name: "an open path",
+            request: format!("GET {open_path} from {viewer} (a browser)"),
+            event: browser(&open_path, viewer, json!({}), json!({})),
+            expect: Expect::Origin,
+        });
+    }
+    for family in [true, false] {
+        if let Some(cidr) = spec.cidrs.iter().find(|c| c.network().is_ipv4() == family) {
+            let ip = inside(cidr);
+            on.push(Probe {
+                name: if family {
+                    "an allowed IPv4 network"
+                } else {
+                    "an allowed IPv6 network"
+                },
+                request: format!("GET {path} from {ip} (in {})", String::from(cidr.clone())),
+                event: browser(path, &ip, json!({}), json!({})),
+                expect: Expect::Origin,
+            });
+        }
+    }
+    if let Some(secret) = secret {
+        let token = cookie_token(&bypass_hash(secret));
+        on.push(Probe {
+            name: "a valid bypass link",
+            request: format!(
+                "GET {path}?{BYPASS_PARAM}=…&keep=1 from {viewer} (the gate's secret)"
+            ),
+            event: browser(
+                path,
+                viewer,
+                json!({ BYPASS_PARAM: {"value": secret}, "keep": {"value": "1"} }),
+                json!({}),
+            ),
+            expect: match page_path {
+                Some(_) => Expect::Redirect {
+                    location: format!("{path}?keep=1"),
+                    cookie: token.clone(),
+                    max_age: spec.cookie_max_age,
+                },
+                None => Expect::Origin,
+            },
+        });
+        on.push(Probe {
+            name: "a valid bypass cookie",
+            request: format!("GET {path} from {viewer} with the bypass cookie"),
+            event: browser(
+                path,
+                viewer,
+                json!({}),
+                json!({ BYPASS_COOKIE: {"value": token} }),
+            ),
+            expect: Expect::Origin,
+        });
+        on.push(Probe {
+            name: "a forged bypass cookie",
+            request: format!("GET {path} from {viewer} with a forged bypass cookie"),
+            event: browser(
+                path,
+                viewer,
+                json!({}),
+                json!({ BYPASS_COOKIE: {"value": "f".repeat(64)} }),
+            ),
+            expect: on_page(false),
+        });
+        on.push(Probe {
+            name: "a wrong bypass secret",
+            request: format!("GET {path}?{BYPASS_PARAM}=… from {viewer} (a wrong secret)"),
+            event: browser(
+                path,
+                viewer,
+                json!({ BYPASS_PARAM: {"value": "not-the-secret-0123456789"} }),
+                json!({}),
+            ),
+            expect: on_page(false),
+        });
+    }
+
+    // 2. Off.
+    let mut off = vec![first(Expect::Origin)];
+    if secret.is_some() {
+        off.push(Probe {
+            name: "the bypass parameter while off",
+            request: format!("GET {path}?{BYPASS_PARAM}=… from {viewer} (never to the origin)"),
+            event: browser(
+                path,
+                viewer,
+                json!({ BYPASS_PARAM: {"value": "not-the-secret-0123456789"} }),
+                json!({}),
+            ),
+            expect: Expect::Origin,
+        });
+    }
+
+    // 3. On with no end: the configured Retry-After.
+    let open_ended = "maint go-live check 3 (until maint off)";
+    // 4. Ended an hour ago.
+    vec![
+        Phase {
+            name: "on, ending in two hours",
+            state: state(true, Some(now + ENDS_IN_SECS), on_message),
+            probes: on,
+        },
+        Phase {
+            name: "off",
+            state: State {
+                on: false,
+                until: None,
+                message: None,
+                retry_after: None,
+            },
+            probes: off,
+        },
+        Phase {
+            name: "on until `maint off`",
+            state: state(true, None, open_ended),
+            probes: vec![first(page(
+                false,
+                open_ended,
+                RetryAfter::Exactly(u64::from(spec.retry_after)),
+            ))],
+        },
+        Phase {
+            name: "on, ended an hour ago",
+            state: state(true, Some(now - 3600), "maint go-live check 4 (ended)"),
+            probes: vec![first(Expect::Origin)],
+        },
+    ]
 }
 
-impl Probe {
-    /// Checks what CloudFront's TestFunction says the code returned
-    /// (`FunctionOutput`: `{"request": …}` or `{"response": …}`).
-    pub fn judge(&self, output: &str) -> Result<(), String> {
-        let value: serde_json::Value = serde_json::from_str(output)
-            .map_err(|e| format!("its output is not JSON ({e}): {output}"))?;
-        let sent = &self.event["request"];
-        let passed = value.get("request").map(|r| {
-            r["uri"] == sent["uri"]
-                && r["method"] == sent["method"]
-                && r["querystring"].get(BYPASS_PARAM).is_none()
-        });
-        let page = value.get("response").map(|r| {
-            let kind = r["headers"]["content-type"]["value"].as_str().unwrap_or("");
-            (r["statusCode"] == 503, kind.starts_with("application/json"))
-        });
-        let ok = match (self.expect, passed, page) {
-            (Expect::Origin | Expect::OriginOrPage, Some(true), _)
-            | (Expect::OriginOrPage, _, Some((true, _))) => true,
-            (Expect::Page { json }, _, Some((true, is_json))) => is_json == json,
-            _ => false,
-        };
-        if ok {
-            return Ok(());
+fn event(method: &str, uri: &str, ip: &str, accept: &str, query: Value, cookies: Value) -> Value {
+    json!({
+        "version": "1.0",
+        "context": {"eventType": "viewer-request"},
+        "viewer": {"ip": ip},
+        "request": {
+            "method": method,
+            "uri": uri,
+            "querystring": query,
+            "headers": {"host": {"value": "www.example.com"}, "accept": {"value": accept}},
+            "cookies": cookies
         }
-        let wanted = match self.expect {
-            Expect::Origin => "the request passed on to the origin, without the bypass parameter",
-            Expect::Page { json: true } => "a 503 with the JSON body",
-            Expect::Page { json: false } => "a 503 with the HTML page",
-            Expect::OriginOrPage => "the request passed on, or a 503 with the page",
-        };
-        let mut shown = output.to_string();
-        if shown.len() > 300 {
-            let mut end = 300;
-            while !shown.is_char_boundary(end) {
-                end -= 1;
+    })
+}
+
+/// The text of a returned response's body: `{encoding, data}` as the
+/// function returns it (base64 decoded), or a plain string.
+fn body_text(body: &Value) -> Option<String> {
+    use base64::Engine as _;
+    match body {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) => {
+            let data = o.get("data")?.as_str()?;
+            match o.get("encoding").and_then(Value::as_str) {
+                Some("base64") => base64::engine::general_purpose::STANDARD
+                    .decode(data)
+                    .ok()
+                    .map(|b| String::from_utf8_lossy(&b).into_owned()),
+                _ => Some(data.to_string()),
             }
-            shown.truncate(end);
-            shown.push('…');
         }
-        Err(format!("expected {wanted}, got {shown}"))
+        _ => None,
+    }
+}
+
+fn header<'a>(response: &'a Value, name: &str) -> Option<&'a str> {
+    response["headers"][name]["value"].as_str()
+}
+
+impl Expect {
+    /// Checks what CloudFront's TestFunction says the code returned
+    /// (`FunctionOutput`: `{"request": …}` or `{"response": …}`) for `sent`.
+    pub fn judge(&self, sent: &Value, output: &str) -> Result<(), String> {
+        let value: Value = serde_json::from_str(output)
+            .map_err(|e| format!("its output is not JSON ({e}): {}", shorten(output)))?;
+        let got = |what: &str| format!("expected {}, got {what}", self.wanted());
+        match (self, value.get("request"), value.get("response")) {
+            (Self::Origin, Some(r), _) => {
+                let request = &sent["request"];
+                if r["querystring"].get(BYPASS_PARAM).is_some() {
+                    return Err("the bypass parameter reached the origin".to_string());
+                }
+                if r["uri"] != request["uri"] || r["method"] != request["method"] {
+                    return Err(got(&format!(
+                        "a changed request ({} {})",
+                        r["method"], r["uri"]
+                    )));
+                }
+                Ok(())
+            }
+            (
+                Self::Page {
+                    json,
+                    message,
+                    retry_after,
+                },
+                _,
+                Some(r),
+            ) => {
+                let content_type = if *json {
+                    "application/json"
+                } else {
+                    "text/html; charset=utf-8"
+                };
+                let checks = [
+                    (r["statusCode"] == 503, "status 503".to_string()),
+                    (
+                        header(r, "content-type") == Some(content_type),
+                        format!("Content-Type {content_type}"),
+                    ),
+                    (
+                        header(r, "cache-control") == Some("no-store"),
+                        "Cache-Control no-store".to_string(),
+                    ),
+                    (
+                        header(r, "retry-after")
+                            .and_then(|v| v.parse::<u64>().ok())
+                            .is_some_and(|v| match retry_after {
+                                RetryAfter::Exactly(n) => v == *n,
+                                RetryAfter::AtMost(n) => (1..=*n).contains(&v),
+                            }),
+                        match retry_after {
+                            RetryAfter::Exactly(n) => format!("Retry-After {n}"),
+                            RetryAfter::AtMost(n) => format!("a Retry-After of 1 to {n}"),
+                        },
+                    ),
+                    (
+                        message.as_ref().is_none_or(|m| {
+                            r.get("body")
+                                .and_then(body_text)
+                                .is_some_and(|b| b.contains(m.as_str()))
+                        }),
+                        "the message in the body".to_string(),
+                    ),
+                ];
+                missing(&checks, output)
+            }
+            (
+                Self::Redirect {
+                    location,
+                    cookie,
+                    max_age,
+                },
+                _,
+                Some(r),
+            ) => {
+                let set = &r["cookies"][BYPASS_COOKIE];
+                let attributes = set["attributes"].as_str().unwrap_or_default();
+                let has = |a: &str| attributes.split(';').any(|x| x.trim() == a);
+                let checks = [
+                    (r["statusCode"] == 302, "status 302".to_string()),
+                    (
+                        header(r, "location") == Some(location.as_str()),
+                        format!("Location {location} (without the secret)"),
+                    ),
+                    (
+                        header(r, "cache-control") == Some("no-store"),
+                        "Cache-Control no-store".to_string(),
+                    ),
+                    (
+                        set["value"].as_str() == Some(cookie.as_str()),
+                        format!("the {BYPASS_COOKIE} cookie with the bypass token"),
+                    ),
+                    (
+                        ["Path=/", "Secure", "HttpOnly", "SameSite=Lax"]
+                            .iter()
+                            .all(|a| has(a))
+                            && has(&format!("Max-Age={max_age}")),
+                        format!(
+                            "cookie attributes Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={max_age}"
+                        ),
+                    ),
+                ];
+                missing(&checks, output)
+            }
+            _ => Err(got(&shorten(output))),
+        }
+    }
+
+    fn wanted(&self) -> &'static str {
+        match self {
+            Self::Origin => "the request passed on to the origin",
+            Self::Page { json: true, .. } => "a 503 with the JSON body",
+            Self::Page { json: false, .. } => "a 503 with the HTML page",
+            Self::Redirect { .. } => "a 302 to the same URL without the secret",
+        }
+    }
+}
+
+fn missing(checks: &[(bool, String)], output: &str) -> Result<(), String> {
+    let wrong: Vec<&str> = checks
+        .iter()
+        .filter(|(ok, _)| !ok)
+        .map(|(_, what)| what.as_str())
+        .collect();
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the answer lacks {}: {}",
+            wrong.join(", "),
+            shorten(output)
+        ))
+    }
+}
+
+fn shorten(output: &str) -> String {
+    let mut shown = output.to_string();
+    if shown.len() > 400 {
+        let mut end = 400;
+        while !shown.is_char_boundary(end) {
+            end -= 1;
+        }
+        shown.truncate(end);
+        shown.push('…');
+    }
+    shown
+}
+
+impl Phase {
+    /// Whether `output`, the answer to this phase's first request, is what
+    /// another phase's state gives: the store write is not seen yet.
+    pub fn is_stale(&self, phases: &[Phase], output: &str) -> bool {
+        let sent = &self.probes[0].event;
+        phases
+            .iter()
+            .filter(|p| p.name != self.name)
+            .map(|p| &p.probes[0].expect)
+            .chain([&Expect::Origin]) // a store that holds nothing yet
+            .filter(|e| **e != self.probes[0].expect)
+            .any(|e| e.judge(sent, output).is_ok())
     }
 }

@@ -54,6 +54,12 @@ pub const IDENTITY: &str = "POST / GetCallerIdentity";
 
 impl Emulator {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// The emulator with extra environment, e.g. `MAINT_TESTFUNCTION_NJS`
+    /// (the engine its TestFunction runs; its edge keeps njs).
+    pub fn start_with(env: &[(&str, &str)]) -> Self {
         let dir = TempDir::new().expect("temp dir");
         let log = dir.path().join("requests.log");
         std::fs::write(&log, "").expect("request log");
@@ -64,6 +70,7 @@ impl Emulator {
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .env("MAINT_EMULATOR_REQUEST_LOG", &log)
                 .env("MAINT_EMULATOR_REQUEST_TIMES", log.with_extension("times"))
+                .envs(env.iter().copied())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
