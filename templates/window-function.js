@@ -97,10 +97,12 @@ async function handler(event) {
   const msg = typeof s.message == 'string' && s.message ? s.message : C.message;
   const ra = s.retryAfter, retry = Math.ceil(left || (typeof ra == 'number' && ra > 0 ? ra : C.retryAfter));
   // A page that shows the window's end gets it inserted where it goes.
+  // Its halves are joined with it, or with nothing: no string offset, which
+  // njs (code points) and V8 (UTF-16 units) would count differently.
   const U = C.page.until, parts = C.page.html.slice();
-  if (U && typeof s.until == 'number') {
-    const t = new Date(s.until * 1000).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
-    parts[U[0]] = parts[U[0]].slice(0, U[1]) + U[2].split(U[3]).join(t) + parts[U[0]].slice(U[1]);
+  if (U) {
+    const t = typeof s.until == 'number' ? new Date(s.until * 1000).toISOString().slice(0, 16).replace('T', ' ') + ' UTC' : '';
+    parts.splice(U[0], 2, parts[U[0]] + (t && U[1].split(U[2]).join(t)) + parts[U[0] + 1]);
   }
   const data = json ? C.page.json.join(JSON.stringify(msg)) : parts.join(msg.replace(/[&<>"']/g, x => ESC[x]));
   return {

@@ -38,17 +38,23 @@ struct FunctionConfig {
 struct Pages {
     html: Vec<String>,
     json: Vec<String>,
-    /// Where a window's end goes, when the template shows it: `[part, at,
-    /// fragment, slot]`, inserting `fragment` (its `slot` replaced by the end
-    /// time) into `html[part]` at UTF-16 offset `at`. A difference, not a
-    /// second page: every byte counts against the 10 KB limit.
+    /// Where a window's end goes, when the template shows it: `[part,
+    /// fragment, slot]`: `fragment` (its `slot` replaced by the end time, or
+    /// nothing when the window has no end) joins `html[part]` and
+    /// `html[part + 1]`, the two halves of the page text it goes between.
+    /// No string offset: njs indexes strings by code point and V8 by UTF-16
+    /// unit, so an offset computed for one lands elsewhere on the other
+    /// after a character outside the BMP. A difference, not a second page:
+    /// every byte counts against the 10 KB limit.
     #[serde(skip_serializing_if = "Option::is_none")]
-    until: Option<(usize, usize, String, &'static str)>,
+    until: Option<(usize, String, &'static str)>,
 }
 
 /// Where rendering with an end time inserted text into the page split in
 /// `plain`: one part grew by one fragment (what `{% if until %}` does).
-fn insertion(plain: &[String], with_until: &[String]) -> Option<(usize, usize, String)> {
+/// Returns the part, the text before and after the fragment, and the
+/// fragment.
+fn insertion(plain: &[String], with_until: &[String]) -> Option<(usize, String, String, String)> {
     if plain.len() != with_until.len() {
         return None;
     }
@@ -70,7 +76,8 @@ fn insertion(plain: &[String], with_until: &[String]) -> Option<(usize, usize, S
     let fragment = after.strip_prefix(&before[..prefix])?.strip_suffix(rest)?;
     Some((
         part,
-        before[..prefix].encode_utf16().count(),
+        before[..prefix].to_string(),
+        rest.to_string(),
         fragment.to_string(),
     ))
 }
@@ -92,15 +99,18 @@ pub fn render_function(window: &WindowConfig, lang: &str, base_dir: &Path) -> Re
             .in_lang(lang);
     let html_page = html.render_text(&window.title, SLOT)?;
     let json_page = json.render_text(&window.title, SLOT)?;
-    let parts: Vec<String> = html_page.split(SLOT).map(str::to_string).collect();
+    let mut parts: Vec<String> = html_page.split(SLOT).map(str::to_string).collect();
     let with_until: Vec<String> = html
         .render_parts(&window.title, SLOT, UNTIL_SLOT)?
         .split(SLOT)
         .map(str::to_string)
         .collect();
     let until = insertion(&parts, &with_until)
-        .filter(|(_, _, fragment)| fragment.contains(UNTIL_SLOT))
-        .map(|(part, at, fragment)| (part, at, fragment, UNTIL_SLOT));
+        .filter(|(.., fragment)| fragment.contains(UNTIL_SLOT))
+        .map(|(part, head, tail, fragment)| {
+            parts.splice(part..=part, [head, tail]);
+            (part, fragment, UNTIL_SLOT)
+        });
     let (mut ipv4, mut ipv6) = (Vec::new(), Vec::new());
     for cidr in &window.bypass.cidrs {
         match cidr.network() {

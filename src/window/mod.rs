@@ -238,7 +238,10 @@ mod tests {
             render_function_en(&window("      title: Shop <closed>\n"), Path::new(".")).unwrap();
         let config = embedded_config(&code);
         let html = config["page"]["html"].as_array().unwrap();
-        assert_eq!(html.len(), 2, "one message slot in the built-in page");
+        // One message slot, and the built-in page shows the window's end:
+        // the text after the message is split where it goes.
+        assert_eq!(html.len(), 3, "one message slot and the end's place");
+        assert_eq!(config["page"]["until"][0], 1);
         assert!(
             html[0]
                 .as_str()

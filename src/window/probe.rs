@@ -89,10 +89,17 @@ fn shows_message(code: &str) -> (bool, bool) {
         let mut values = serde_json::Deserializer::from_str(&code[at + 10..]).into_iter::<Value>();
         values.next()?.ok()
     });
+    // A page that shows the window's end has one part more: the text
+    // around where the end goes.
     let slots = |kind: &str| {
         config
             .as_ref()
-            .and_then(|c| c["page"][kind].as_array().map(Vec::len))
+            .and_then(|c| {
+                let extra = usize::from(kind == "html" && !c["page"]["until"].is_null());
+                c["page"][kind]
+                    .as_array()
+                    .map(|p| p.len() - extra.min(p.len()))
+            })
             .is_none_or(|parts| parts > 1)
     };
     (slots("html"), slots("json"))

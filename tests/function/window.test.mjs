@@ -325,6 +325,16 @@ describe('the expected end on the page', () => {
     assert.equal(res.body.data, '<p>up</p>');
   });
 
+  it('puts it in the right place after characters outside the BMP', async () => {
+    // njs indexes strings by code point, Node by UTF-16 unit: an offset
+    // computed for one lands elsewhere on the other. No offset is used.
+    const emoji = { ...FILES, 'page.html': '<title>\u{1F527} \u{1F6A7}</title><p>{{ message }}</p><footer>\u{1F527}{% if until %}<i>back by {{ until }}</i>{% endif %}\u{1F6A7}</footer>' };
+    const { res } = await run({ files: emoji, kvs: { state: stateValue({ until: NOW + 3600, message: 'up' }) } });
+    assert.equal(res.body.data, '<title>\u{1F527} \u{1F6A7}</title><p>up</p><footer>\u{1F527}<i>back by 2023-11-14 23:13 UTC</i>\u{1F6A7}</footer>');
+    const plain = await run({ files: emoji, kvs: { state: stateValue({ message: 'up' }) } });
+    assert.equal(plain.res.body.data, '<title>\u{1F527} \u{1F6A7}</title><p>up</p><footer>\u{1F527}\u{1F6A7}</footer>');
+  });
+
   it('shows it on the built-in page too, in the configured language', async () => {
     const window = withWindow({ template: undefined, json_template: undefined });
     const config = { ...window };
