@@ -321,6 +321,34 @@ fn an_endpoint_that_never_answers_fails_within_the_deadline_naming_the_call() {
 }
 
 #[test]
+fn a_read_command_knows_within_30s_that_aws_is_not_answering() {
+    // Mid-incident, without --timeout: each attempt of a read is bounded by
+    // what a read needs, so status fails within 30 s (not after two
+    // minutes of retries), naming the endpoint and the call.
+    let project = Project::new(SMALLEST);
+    let endpoint = hanging_endpoint();
+    let started = std::time::Instant::now();
+    let output = project
+        .maint(&["status"])
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_ACCESS_KEY_ID", "x")
+        .env("AWS_SECRET_ACCESS_KEY", "y")
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(took < std::time::Duration::from_secs(30), "took {took:?}");
+    let stderr = stderr_of(&output);
+    assert!(stderr.contains("no answer"), "{stderr}");
+    assert!(stderr.contains(&endpoint), "names the endpoint: {stderr}");
+    assert!(
+        stderr.contains("S3 ") || stderr.contains("STS ") || stderr.contains("CloudFront "),
+        "names the call: {stderr}"
+    );
+}
+
+#[test]
 fn a_timeout_out_of_range_is_a_usage_error() {
     let project = Project::new(SMALLEST);
     let output = project

@@ -10,7 +10,8 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction};
@@ -20,6 +21,28 @@ use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 #[derive(Debug)]
 pub struct CallLog;
 
+/// The last call that got no answer, and where it was sent: what a timeout
+/// or a network failure names (`super::explain`).
+static UNANSWERED: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// `CloudFront GetDistribution at https://cloudfront.amazonaws.com`, for the
+/// last call that got no answer.
+pub fn unanswered() -> Option<String> {
+    UNANSWERED.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// `scheme://host[:port]` of a URI: where a call went, without its path
+/// and query (which may name the user's resources at length).
+fn origin_of(uri: &str) -> String {
+    match uri.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.split(['/', '?']).next().unwrap_or(rest);
+            format!("{scheme}://{host}")
+        }
+        None => uri.split(['/', '?']).next().unwrap_or(uri).to_string(),
+    }
+}
+
 /// When this call started, and its entry in the activity registry.
 #[derive(Debug, Clone)]
 struct Started {
@@ -28,6 +51,14 @@ struct Started {
 }
 
 impl Storable for Started {
+    type Storer = StoreReplace<Self>;
+}
+
+/// Where the call's last attempt was sent (`scheme://host[:port]`).
+#[derive(Debug, Clone)]
+struct SentTo(String);
+
+impl Storable for SentTo {
     type Storer = StoreReplace<Self>;
 }
 
@@ -59,6 +90,17 @@ impl Intercept for CallLog {
         Ok(())
     }
 
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let to = origin_of(context.request().uri());
+        cfg.interceptor_state().store_put(SentTo(to));
+        Ok(())
+    }
+
     fn read_after_execution(
         &self,
         context: &FinalizerInterceptorContextRef<'_>,
@@ -73,6 +115,13 @@ impl Intercept for CallLog {
             || "no answer".to_string(),
             |r| r.status().as_u16().to_string(),
         );
+        if context.response().is_none() {
+            let endpoint = cfg
+                .load::<SentTo>()
+                .map_or_else(|| "its endpoint".to_string(), |SentTo(to)| to.clone());
+            *UNANSWERED.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(format!("{} at {endpoint}", operation(cfg)));
+        }
         tracing::debug!(
             target: "maint::aws",
             "{} -> {status} in {} ms",

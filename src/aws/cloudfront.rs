@@ -738,6 +738,8 @@ async fn create_once(
     match cf
         .create_distribution_with_tags()
         .distribution_config_with_tags(with_tags)
+        .customize()
+        .config_override(super::slow_cloudfront())
         .send()
         .await
     {
@@ -825,6 +827,8 @@ async fn update_distribution(
         .id(id)
         .if_match(etag)
         .distribution_config(config)
+        .customize()
+        .config_override(super::slow_cloudfront())
         .send()
         .await
     {
@@ -866,7 +870,15 @@ pub async fn distribution_status(cf: &Client, id: &str) -> Result<Deployment> {
 }
 
 async fn delete_distribution(cf: &Client, id: &str, etag: &str) -> Result<Attempt<()>> {
-    match cf.delete_distribution().id(id).if_match(etag).send().await {
+    match cf
+        .delete_distribution()
+        .id(id)
+        .if_match(etag)
+        .customize()
+        .config_override(super::slow_cloudfront())
+        .send()
+        .await
+    {
         Ok(_) => Ok(Attempt::Done(())),
         Err(e)
             if e.as_service_error()

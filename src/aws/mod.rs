@@ -23,14 +23,55 @@ use aws_config::timeout::TimeoutConfig;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+// What each call may take. A read on AWS answers in well under a second,
+// so a read that has had no answer for seconds is not coming: the defaults
+// bound reads tightly, and a silent endpoint fails a read command within
+// 30 s, naming the endpoint and the call (`explain`). The writes AWS may
+// take seconds to answer (distribution writes carry the whole config and
+// are checked against every referenced resource; function writes and
+// TestFunction compile or run code; a page upload moves the page) get the
+// `slow_*` budget, per call.
+
 /// Time to open a connection: AWS answers in milliseconds.
-pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-/// Time without a byte from an open connection.
-pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
-/// One attempt of a call; a slower one is retried.
-pub const ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
-/// A call and all its retries.
-pub const OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+/// Time without a byte from an open connection, for a read.
+pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(6);
+/// One attempt of a read; a slower one is retried.
+pub const ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(8);
+/// A read and all its retries: under 30 s with the backoff between them.
+pub const OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(25);
+/// One attempt of a slow write, and the write with its retries.
+pub const SLOW_ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+pub const SLOW_OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+fn read_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .read_timeout(READ_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
+}
+
+fn slow_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .read_timeout(SLOW_ATTEMPT_TIMEOUT)
+        .operation_attempt_timeout(SLOW_ATTEMPT_TIMEOUT)
+        .operation_timeout(SLOW_OPERATION_TIMEOUT)
+        .build()
+}
+
+/// The budget of a CloudFront write AWS may take seconds to answer, for
+/// `.customize().config_override(…)`.
+pub(crate) fn slow_cloudfront() -> aws_sdk_cloudfront::config::Builder {
+    aws_sdk_cloudfront::config::Builder::default().timeout_config(slow_timeouts())
+}
+
+/// The same for an S3 upload.
+pub(crate) fn slow_s3() -> aws_sdk_s3::config::Builder {
+    aws_sdk_s3::config::Builder::default().timeout_config(slow_timeouts())
+}
 
 /// How to reach AWS: from the global flags and the environment.
 #[derive(Debug, Clone, Default)]
@@ -113,14 +154,7 @@ impl Connection {
             .retry_config(RetryConfig::standard().with_max_attempts(6))
             // Every call is bounded: an endpoint that accepts and never
             // answers fails the call instead of hanging the command.
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(CONNECT_TIMEOUT)
-                    .read_timeout(READ_TIMEOUT)
-                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-                    .operation_timeout(OPERATION_TIMEOUT)
-                    .build(),
-            );
+            .timeout_config(read_timeouts());
         if let Some((name, from)) = self.named_profile() {
             check_profile_exists(&name, from).await?;
             if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
@@ -442,10 +476,26 @@ where
         )
         .into();
     }
+    let call = calls::unanswered().unwrap_or_else(|| "the call".to_string());
     match &err {
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => Failure::new(
+        SdkError::TimeoutError(_) => Failure::new(
             Kind::Aws,
-            format!("{doing} failed: could not reach AWS ({chain})"),
+            format!(
+                "{doing} failed: no answer from AWS ({call}) within the time the call needs, \
+                 attempt after attempt ({chain})"
+            ),
+        )
+        .hint("AWS or the network is not answering: check the network, the region, the proxy and --endpoint-url, then run again")
+        .into(),
+        SdkError::DispatchFailure(d) if d.is_timeout() => Failure::new(
+            Kind::Aws,
+            format!("{doing} failed: no answer from AWS ({call}) in time ({chain})"),
+        )
+        .hint("AWS or the network is not answering: check the network, the region, the proxy and --endpoint-url, then run again")
+        .into(),
+        SdkError::DispatchFailure(_) => Failure::new(
+            Kind::Aws,
+            format!("{doing} failed: could not reach AWS ({call}: {chain})"),
         )
         .hint("check the network, the region and --endpoint-url, then run again")
         .into(),

@@ -304,7 +304,12 @@ pub async fn put_document_if(
         Some(Replacing::Nothing) => request.if_none_match("*"),
         Some(Replacing::Page(etag)) => request.if_match(etag),
     };
-    match request.send().await {
+    match request
+        .customize()
+        .config_override(super::slow_s3())
+        .send()
+        .await
+    {
         Ok(_) => Ok(true),
         Err(err)
             if {

@@ -208,6 +208,8 @@ pub async fn create_function(
         .name(name)
         .function_config(function_config(comment, store_arn)?)
         .function_code(Blob::new(code.as_bytes()))
+        .customize()
+        .config_override(super::slow_cloudfront())
         .send()
         .await;
     match created {
@@ -254,6 +256,8 @@ pub async fn update_function(
         .if_match(etag)
         .function_config(function_config(comment, store_arn)?)
         .function_code(Blob::new(code.as_bytes()))
+        .customize()
+        .config_override(super::slow_cloudfront())
         .send()
         .await
         .map_err(|e| explain("updating the window function", e))?;
@@ -265,6 +269,8 @@ pub async fn publish_function(cf: &Client, name: &str, etag: &str) -> Result<()>
     cf.publish_function()
         .name(name)
         .if_match(etag)
+        .customize()
+        .config_override(super::slow_cloudfront())
         .send()
         .await
         .map_err(|e| explain("publishing the window function", e))?;
@@ -292,6 +298,8 @@ pub async fn test_function(cf: &Client, name: &str, etag: &str, event: &[u8]) ->
         .if_match(etag)
         .stage(FunctionStage::Development)
         .event_object(Blob::new(event))
+        .customize()
+        .config_override(super::slow_cloudfront())
         .send()
         .await
         .map_err(|e| {
