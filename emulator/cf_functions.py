@@ -58,6 +58,46 @@ NJS_TIMEOUT_S = 10
 # The stand-in for the runtime's `cloudfront` module that the project's own
 # function tests use (tests/function/cloudfront.js): one source for both.
 STAND_IN = Path(__file__).resolve().parent.parent / "tests" / "function" / "cloudfront.js"
+STAND_IN_MODULE = "maint_cloudfront_stand_in"
+
+# cf.kvs() without a store associated with the function. AWS: "To use this
+# module in the function code, make sure that you have associated a key
+# value store with the function" (Helper methods for key value stores,
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-custom-methods.html).
+# AWS does not document what happens otherwise, nor its message: the
+# emulator fails closed, cf.kvs() throws (the stand-in alone would answer
+# like a store that is down, whose failed reads a function may well catch
+# and pass the request on). The wording is the emulator's.
+NO_STORE_MESSAGE = (
+    "No key value store is associated with the function: cf.kvs() needs one "
+    "(FunctionConfig.KeyValueStoreAssociations)."
+)
+OTHER_STORE_MESSAGE = "The key value store {id} is not the one associated with the function."
+
+# The `cloudfront` module the function imports: the stand-in, behind a
+# cf.kvs() that fails, as above, without an associated store, or for the
+# id of a store other than the associated one (`cf.kvs(kvsId)`).
+_MODULE = """import standIn from '__STAND_IN__';
+var associated = __STORE_ID__;
+var m = {};
+Object.keys(standIn).forEach(function (k) { m[k] = standIn[k]; });
+m.kvs = function (id) {
+  if (associated === null) throw new Error(__NO_STORE__);
+  if (id !== undefined && id !== associated) throw new Error(__OTHER_STORE__.replace('{id}', String(id)));
+  return standIn.kvs(id);
+};
+export default m;
+"""
+
+
+def _module(store):
+    store_id = store.rsplit("/", 1)[-1] if store else None
+    return (
+        _MODULE.replace("__STAND_IN__", STAND_IN_MODULE)
+        .replace("__STORE_ID__", json.dumps(store_id))
+        .replace("__NO_STORE__", json.dumps(NO_STORE_MESSAGE))
+        .replace("__OTHER_STORE__", json.dumps(OTHER_STORE_MESSAGE))
+    )
 
 
 def _error(code, message):
@@ -405,15 +445,27 @@ def _engine_error(stderr, returncode):
     return f"The function could not run (njs exited with {returncode})."
 
 
-def run_on_njs(name, code, event, entries, engine=None):
-    """Runs `code` on `event` under njs (or `engine`). Returns (output, error, logs)."""
+def associated_store(config):
+    """The ARN of the KeyValueStore a function's config associates, or None."""
+    stores = _kvs_items(config)
+    return stores[0] if stores else None
+
+
+def run_on_njs(name, code, event, store, engine=None):
+    """Runs `code` on `event` under njs (or `engine`), with `store` (the ARN
+    of the KeyValueStore the function's config associates, or None).
+    Returns (output, error, logs)."""
     engine = engine or NJS
     if not STAND_IN.is_file():
         raise _error("TestFunctionFailed", f"The emulator cannot run functions: {STAND_IN} is missing.")
+    # An associated store the data plane does not have reads as down.
+    entries = kvs.entries(store) if store else None
     work = tempfile.mkdtemp(prefix="maint-testfunction-")
     try:
         # njs resolves `import cf from 'cloudfront'` to a file of that name on its path.
-        shutil.copyfile(STAND_IN, os.path.join(work, "cloudfront"))
+        shutil.copyfile(STAND_IN, os.path.join(work, STAND_IN_MODULE))
+        with open(os.path.join(work, "cloudfront"), "w", encoding="utf-8") as f:
+            f.write(_module(store))
         payload = json.dumps(
             {"kvs": entries or {}, "down": entries is None, "event": event}, ensure_ascii=True
         )
@@ -475,9 +527,7 @@ def _test_function(self, name, if_match, stage, event_object):
         raise _error("InvalidArgument", "The event object is not valid JSON.") from None
     if not isinstance(event, dict):
         raise _error("InvalidArgument", "The event object must be a JSON object.")
-    stores = _kvs_items(config)
-    entries = kvs.entries(stores[0]) if stores else None
-    output, error, logs = run_on_njs(name, code, event, entries, TEST_NJS)
+    output, error, logs = run_on_njs(name, code, event, associated_store(config), TEST_NJS)
     return {
         "FunctionSummary": summary(self, function, stage),
         # ComputeUtilization is the share (0-100) of the maximum compute time

@@ -25,7 +25,9 @@ What a viewer request goes through, in CloudFront's order:
    event (version 1.0, context, viewer.ip, request: method, uri as sent,
    querystring and cookies parsed with their values as sent, lower-case
    headers without Cookie; repeats as multiValue) and the entries of the
-   KeyValueStore its config associates. A returned response is sent as is
+   KeyValueStore its config associates; without one, cf.kvs() throws and
+   the function fails (see cf_functions.NO_STORE_MESSAGE). A returned
+   response is sent as is
    (X-Cache: FunctionGeneratedResponse); a returned request goes on with its
    uri, querystring, headers and cookies. A function that fails (a syntax
    error, an exception, an invalid result, njs absent or timed out) gives
@@ -97,7 +99,6 @@ from moto.cloudfront.models import cloudfront_backends
 from moto.s3.models import FakeKey, s3_backends
 
 import cf_functions
-import kvs
 
 VIEWER_IP_HEADER = "x-maint-viewer-ip"
 DEFAULT_VIEWER_IP = "127.0.0.1"
@@ -422,11 +423,10 @@ def run_viewer_request(backend, behavior, dist, viewer, request_id):
     if function is None or getattr(function, "live", None) is None:
         raise FunctionFailed(f"{arn} has no LIVE stage")
     live = function.live
-    stores = cf_functions._kvs_items(live.config)
-    entries = kvs.entries(stores[0]) if stores else None
+    store = cf_functions.associated_store(live.config)
     event = viewer_request_event(dist, viewer, request_id)
     try:
-        output, error, _ = cf_functions.run_on_njs(function.name, live.code, event, entries)
+        output, error, _ = cf_functions.run_on_njs(function.name, live.code, event, store)
     except Exception as e:  # njs missing, the stand-in missing
         raise FunctionFailed(str(e)) from None
     if error is not None:

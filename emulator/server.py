@@ -49,7 +49,9 @@ correction cites its source (see also the README's emulator section).
    (Stage, default DEVELOPMENT) on njs, CloudFront Functions' engine, with
    the event object, the `cloudfront` module stand-in of tests/function
    (cloudfront.js) and the entries of the KeyValueStore the stage's config
-   associates; at most 10 s. If-Match must be that stage's ETag, otherwise
+   associates; at most 10 s. Without an associated store cf.kvs() throws
+   (the helper methods need one: "make sure that you have associated a key
+   value store with the function"), as does cf.kvs(id) for another store. If-Match must be that stage's ETag, otherwise
    400 InvalidIfMatchVersion (TestFunction's errors have no
    PreconditionFailed). The answer is the model's TestResult payload:
    FunctionSummary, ComputeUtilization (a constant, see cf_functions.py),
