@@ -39,6 +39,7 @@ from moto.cloudfront.responses import CloudFrontResponse
 from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import utcnow
 
+import function_result
 import kvs
 
 Backend = cloudfront.CloudFrontBackend
@@ -507,9 +508,24 @@ def run_on_njs(name, code, event, store, engine=None):
         return None, "The function did not return: its promise never settled.", logs
     if "threw" in result:
         return None, result["threw"], logs
-    if "invalid" in result:
-        return None, f"The function returned an invalid value: {result['invalid']}.", logs
+    # {"request": ...}, {"response": ...} or {"invalid": ...}: see check().
     return json.dumps(result, separators=(",", ":")), None, logs
+
+
+# The prefix of a FunctionErrorMessage for a result that failed validation.
+# UNCONFIRMED: AWS's wording (Lambda@Edge says "The Lambda function result
+# failed validation: ..."); the reasons are the emulator's.
+VALIDATION_PREFIX = "The CloudFront function result failed validation: "
+
+
+def check(output, event):
+    """The reason the result `output` (run_on_njs's) fails CloudFront's
+    validation of what a function returns (function_result.py), or None."""
+    try:
+        function_result.check(json.loads(output), event)
+    except function_result.Invalid as e:
+        return str(e)
+    return None
 
 
 def _test_function(self, name, if_match, stage, event_object):
@@ -528,6 +544,10 @@ def _test_function(self, name, if_match, stage, event_object):
     if not isinstance(event, dict):
         raise _error("InvalidArgument", "The event object must be a JSON object.")
     output, error, logs = run_on_njs(name, code, event, associated_store(config), TEST_NJS)
+    if error is None:
+        invalid = check(output, event)
+        if invalid is not None:
+            output, error = None, VALIDATION_PREFIX + invalid
     return {
         "FunctionSummary": summary(self, function, stage),
         # ComputeUtilization is the share (0-100) of the maximum compute time

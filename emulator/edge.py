@@ -26,13 +26,16 @@ What a viewer request goes through, in CloudFront's order:
    querystring and cookies parsed with their values as sent, lower-case
    headers without Cookie; repeats as multiValue) and the entries of the
    KeyValueStore its config associates; without one, cf.kvs() throws and
-   the function fails (see cf_functions.NO_STORE_MESSAGE). A returned
-   response is sent as is
-   (X-Cache: FunctionGeneratedResponse); a returned request goes on with its
-   uri, querystring, headers and cookies. A function that fails (a syntax
-   error, an exception, an invalid result, njs absent or timed out) gives
-   503, as CloudFront does for "a function that is invalid or could not
-   run" (X-Cache: FunctionExecutionError).
+   the function fails (see cf_functions.NO_STORE_MESSAGE). Disallowed
+   headers (function_result.DISALLOWED) are not in the event. What the
+   function returns is validated as CloudFront does (function_result.py):
+   an invalid request or response gives 502 (X-Cache:
+   FunctionValidationError). A valid response is sent with its header names
+   capitalized (X-Cache: FunctionGeneratedResponse); a valid request goes on
+   with its uri, querystring, headers and cookies. A function that fails (a
+   syntax error, an exception, njs absent or timed out) gives 503, as
+   CloudFront does for "a function that is invalid or could not run"
+   (X-Cache: FunctionExecutionError).
 5. The behavior's origin:
    - S3 (S3OriginConfig). With an OriginAccessControlId the edge reads the
      object from moto's S3 backend as CloudFront's OAC does: as the service
@@ -99,6 +102,7 @@ from moto.cloudfront.models import cloudfront_backends
 from moto.s3.models import FakeKey, s3_backends
 
 import cf_functions
+import function_result
 
 VIEWER_IP_HEADER = "x-maint-viewer-ip"
 DEFAULT_VIEWER_IP = "127.0.0.1"
@@ -225,7 +229,9 @@ class Viewer:
                 self.ip = value.strip() or DEFAULT_VIEWER_IP
             elif name == "cookie":
                 self.cookie.append(value)
-            elif name not in _DROPPED:
+            elif name not in _DROPPED and not function_result.disallowed(name):
+                # Disallowed headers are "not exposed to edge functions"
+                # (function_result.py); CloudFront removes those a viewer sends.
                 self.headers.append((name, value))
         self.body = _read_body(environ)
 
@@ -250,6 +256,12 @@ def _multi(pairs):
         else:
             out[name] = {"value": value}
     return out
+
+
+def _title(name):
+    """example-header-name -> Example-Header-Name, as CloudFront writes the
+    names a function returns."""
+    return "-".join(word[:1].upper() + word[1:] for word in name.split("-"))
 
 
 def _flat(obj):
@@ -324,6 +336,11 @@ _CF_MESSAGES = {
     "disabled": "Bad request. The distribution serving this request is disabled.",
     "function": (
         "The CloudFront function associated with the CloudFront distribution is invalid or could not run."
+    ),
+    # UNCONFIRMED: the wording of the 502 for a function's invalid result.
+    "invalid": (
+        "The CloudFront function associated with the CloudFront distribution returned an invalid "
+        "result to CloudFront."
     ),
     "origin": "CloudFront wasn't able to connect to the origin.",
     "timeout": (
@@ -412,7 +429,12 @@ def _viewer_request_function(backend, behavior):
 
 
 class FunctionFailed(Exception):
-    pass
+    """The function could not run: CloudFront's 503."""
+
+
+class FunctionInvalid(Exception):
+    """The function ran but returned what CloudFront refuses: a 502
+    (function_result.py)."""
 
 
 def run_viewer_request(backend, behavior, dist, viewer, request_id):
@@ -431,23 +453,22 @@ def run_viewer_request(backend, behavior, dist, viewer, request_id):
         raise FunctionFailed(str(e)) from None
     if error is not None:
         raise FunctionFailed(error)
+    invalid = cf_functions.check(output, event)
+    if invalid is not None:
+        raise FunctionInvalid(invalid)
     result = json.loads(output)
-    if "request" in result and isinstance(result["request"], dict):
+    if "request" in result:
         return "request", result["request"], event["request"]
-    if isinstance(result.get("response"), dict):
-        return "response", result["response"], None
-    raise FunctionFailed("the function returned neither the request nor a response")
+    return "response", result["response"], None
 
 
 def function_response(response, request_id):
     """The viewer's answer from a response the function generated."""
-    status = response.get("statusCode")
-    if isinstance(status, str) and status.isdigit():
-        status = int(status)
-    if not isinstance(status, int) or not 100 <= status <= 599:
-        # UNCONFIRMED: CloudFront's handling of a response without a valid statusCode.
-        raise FunctionFailed(f"invalid statusCode {status!r}")
-    headers = [(k, v) for k, v in _flat(response.get("headers"))]
+    status = response["statusCode"]  # an integer: function_result.check_response
+    # "When CloudFront Functions converts the event object back into an HTTP
+    # response, the first letter of each word in header names is capitalized"
+    # (CloudFront Functions event structure).
+    headers = [(_title(k), v) for k, v in _flat(response.get("headers"))]
     for name, entry in (response.get("cookies") or {}).items():
         values = (entry.get("multiValue") or [entry]) if isinstance(entry, dict) else [{"value": entry}]
         for item in values:
@@ -456,15 +477,12 @@ def function_response(response, request_id):
             cookie = f"{name}={item.get('value', '')}"
             if item.get("attributes"):
                 cookie += f"; {item['attributes']}"
-            headers.append(("set-cookie", cookie))
+            headers.append(("Set-Cookie", cookie))
     body = response.get("body")
     if isinstance(body, dict):
         data = body.get("data") or ""
         if body.get("encoding") == "base64":
-            try:
-                data = base64.b64decode(data)
-            except ValueError:
-                raise FunctionFailed("the body is not valid base64") from None
+            data = base64.b64decode(data)
         else:
             data = str(data).encode()
     elif body is None:
@@ -494,15 +512,13 @@ class Request:
 
 def apply_request(viewer, changed, original):
     """The origin request after the function returned `changed`."""
-    uri = changed.get("uri")
-    uri = uri if isinstance(uri, str) and uri else viewer.uri
-    q = changed.get("querystring")
-    if isinstance(q, str):
-        query = q[1:] if q.startswith("?") else q
-    elif q == original["querystring"]:
+    # Validated (function_result.check_request): uri and querystring are well formed.
+    uri = changed["uri"]
+    q = changed.get("querystring", {})
+    if q == original["querystring"]:
         query = viewer.query  # untouched: as the viewer sent it
     else:
-        query = build_query(_flat(q if isinstance(q, dict) else {}))
+        query = build_query(_flat(q))
     headers = [(k.lower(), v) for k, v in _flat(changed.get("headers"))]
     headers = [(k, v) for k, v in headers if k not in _DROPPED and k != "cookie"]
     cookies = _flat(changed.get("cookies"))
@@ -910,6 +926,11 @@ def serve(backend, dist, viewer):
     except FunctionFailed:
         failed = cloudfront_error(503, "function", request_id, "FunctionExecutionError from cloudfront")
         return failed, request_id
+    except FunctionInvalid:
+        # UNCONFIRMED: the X-Cache value and wording of CloudFront's page for
+        # a validation error (the 502 is documented; see function_result.py).
+        invalid = cloudfront_error(502, "invalid", request_id, "FunctionValidationError from cloudfront")
+        return invalid, request_id
     answer = fetch_origin(dist, behavior, request, request_id)
     if answer.x_cache is None:
         answer.x_cache = "Error from cloudfront" if answer.status >= 400 else "Miss from cloudfront"

@@ -58,7 +58,10 @@ correction cites its source (see also the README's emulator section).
    FunctionExecutionLogs (the function's console.log lines),
    FunctionOutput ({"request": ...} when the handler returned the event's
    request, else {"response": ...}) or, when njs refused or failed
-   (SyntaxError, exception, crash, time out), FunctionErrorMessage.
+   (SyntaxError, exception, crash, time out) or the result fails
+   CloudFront's validation (emulator/function_result.py: disallowed and
+   read-only headers, statusCode an integer, body encoding text or base64,
+   the shapes of the event structure), FunctionErrorMessage.
 8. Distributions keep the FunctionAssociations and LambdaFunctionAssociations
    of their cache behaviors (moto read them back as Quantity 0). An
    association must name a published function ("You can only associate
