@@ -24,6 +24,7 @@ and the distribution fields they depend on. Installed by server.py
 
 import copy
 import json
+import math
 import os
 import shutil
 import signal
@@ -411,26 +412,72 @@ def _wrap_distributions():
 
 _RESULT = "__MAINT_EMULATOR_RESULT__ "
 
+# ComputeUtilization, TestFunction's "amount of time that the function took
+# to run as a percentage of the maximum allowed time" (TestResult,
+# https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_TestResult.html).
+# AWS does not publish that maximum; CloudFront Functions run in
+# "Submillisecond" (Differences between CloudFront Functions and
+# Lambda@Edge, https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/edge-functions-choosing.html),
+# so the emulator takes 1 ms. What it reports is an estimate on this
+# machine's njs, not AWS's figure (docs/emulator.md).
+COMPUTE_BUDGET_MS = 1.0
+# njs 0.7.9 has only Date.now() (whole milliseconds; no performance.now(),
+# no process.hrtime): TestFunction runs the handler again, on fresh copies of
+# the event and with console.log silenced, until MEASURE_MS have passed or
+# MEASURE_RUNS runs, and reports the mean. The output and logs are the first
+# run's.
+MEASURE_MS = 20
+MEASURE_RUNS = 200
+
 # Appended to the function's code, as tests/function/harness.mjs's DRIVER
 # does: gives the stand-in module its entries, calls handler on the event,
-# and prints what it returned (or threw) on one marked line.
+# and prints what it returned (or threw) on one marked line, with the mean
+# time a run took ("ms") when asked to measure.
 _DRIVER = """
 ;(function () {
   var c = __CASE__;
   globalThis.__maint = { entries: c.kvs, reads: [], down: c.down };
+  var pristine = JSON.stringify(c.event);
   var event = c.event;
-  function done(r) { console.log('__MAINT_EMULATOR_RESULT__ ' + JSON.stringify(r)); }
+  var log = console.log;
+  function done(r) { log('__MAINT_EMULATOR_RESULT__ ' + JSON.stringify(r)); }
+  var result, start, runs = 0;
+  function measured(r) {
+    var elapsed = Date.now() - start;
+    if (!c.measure || elapsed >= __MEASURE_MS__ || runs >= __MEASURE_RUNS__) {
+      console.log = log;
+      r.ms = elapsed / runs;
+      done(r);
+      return;
+    }
+    console.log = function () {};
+    runs++;
+    var again;
+    try { again = handler(JSON.parse(pristine)); } catch (e) { measured(r); return; }
+    Promise.resolve(again).then(function () { measured(r); }, function () { measured(r); });
+  }
   var res;
-  try { res = handler(event); } catch (e) { done({ threw: String(e) }); return; }
+  start = Date.now();
+  runs = 1;
+  try { res = handler(event); } catch (e) { done({ threw: String(e), ms: Date.now() - start }); return; }
   Promise.resolve(res).then(function (v) {
     if (v !== null && typeof v === 'object') {
-      if (v === event.request) done({ request: v }); else done({ response: v });
+      // Serialized now: later runs must not change what the first returned.
+      result = JSON.parse(JSON.stringify(v === event.request ? { request: v } : { response: v }));
     } else {
-      done({ invalid: String(v) });
+      result = { invalid: String(v) };
     }
-  }, function (e) { done({ threw: String(e) }); });
+    measured(result);
+  }, function (e) { done({ threw: String(e), ms: Date.now() - start }); });
 })();
 """
+
+
+def utilization(ms):
+    """ComputeUtilization for a run of `ms` milliseconds: a string, 0-100."""
+    if ms is None:
+        return None
+    return str(max(0, min(100, math.ceil(ms / COMPUTE_BUDGET_MS * 100))))
 
 
 def _engine_error(stderr, returncode):
@@ -452,10 +499,11 @@ def associated_store(config):
     return stores[0] if stores else None
 
 
-def run_on_njs(name, code, event, store, engine=None):
+def run_on_njs(name, code, event, store, engine=None, measure=False):
     """Runs `code` on `event` under njs (or `engine`), with `store` (the ARN
     of the KeyValueStore the function's config associates, or None).
-    Returns (output, error, logs)."""
+    Returns (output, error, logs, ms): ms is the mean time a run of the
+    handler took (over repeated runs when `measure`), None when it threw."""
     engine = engine or NJS
     if not STAND_IN.is_file():
         raise _error("TestFunctionFailed", f"The emulator cannot run functions: {STAND_IN} is missing.")
@@ -468,11 +516,17 @@ def run_on_njs(name, code, event, store, engine=None):
         with open(os.path.join(work, "cloudfront"), "w", encoding="utf-8") as f:
             f.write(_module(store))
         payload = json.dumps(
-            {"kvs": entries or {}, "down": entries is None, "event": event}, ensure_ascii=True
+            {"kvs": entries or {}, "down": entries is None, "event": event, "measure": measure},
+            ensure_ascii=True,
+        )
+        driver = (
+            _DRIVER.replace("__MEASURE_MS__", str(MEASURE_MS))
+            .replace("__MEASURE_RUNS__", str(MEASURE_RUNS))
+            .replace("__CASE__", payload)
         )
         source = _code_bytes(code).decode("utf-8", "replace")
         with open(os.path.join(work, f"{name}.js"), "w", encoding="utf-8") as f:
-            f.write(source + "\n" + _DRIVER.replace("__CASE__", payload))
+            f.write(source + "\n" + driver)
         try:
             run = subprocess.run(
                 [engine, "-p", work, f"{name}.js"],
@@ -487,7 +541,7 @@ def run_on_njs(name, code, event, store, engine=None):
             return None, (
                 "The function exceeded the maximum compute time "
                 f"(maint emulator: njs did not finish within {NJS_TIMEOUT_S} s)."
-            ), []
+            ), [], NJS_TIMEOUT_S * 1000.0
     finally:
         shutil.rmtree(work, ignore_errors=True)
     logs, result = [], None
@@ -501,15 +555,16 @@ def run_on_njs(name, code, event, store, engine=None):
             why = signal.Signals(-run.returncode).name
         except ValueError:
             why = f"signal {-run.returncode}"
-        return None, f"The function crashed the JavaScript engine (njs died with {why}).", logs
+        return None, f"The function crashed the JavaScript engine (njs died with {why}).", logs, None
     if result is None:
         if run.returncode != 0:
-            return None, _engine_error(run.stderr, run.returncode), logs
-        return None, "The function did not return: its promise never settled.", logs
+            return None, _engine_error(run.stderr, run.returncode), logs, None
+        return None, "The function did not return: its promise never settled.", logs, None
+    ms = result.pop("ms", None)
     if "threw" in result:
-        return None, result["threw"], logs
+        return None, result["threw"], logs, ms
     # {"request": ...}, {"response": ...} or {"invalid": ...}: see check().
-    return json.dumps(result, separators=(",", ":")), None, logs
+    return json.dumps(result, separators=(",", ":")), None, logs, ms
 
 
 # The prefix of a FunctionErrorMessage for a result that failed validation.
@@ -543,18 +598,18 @@ def _test_function(self, name, if_match, stage, event_object):
         raise _error("InvalidArgument", "The event object is not valid JSON.") from None
     if not isinstance(event, dict):
         raise _error("InvalidArgument", "The event object must be a JSON object.")
-    output, error, logs = run_on_njs(name, code, event, associated_store(config), TEST_NJS)
+    output, error, logs, ms = run_on_njs(
+        name, code, event, associated_store(config), TEST_NJS, measure=True
+    )
     if error is None:
         invalid = check(output, event)
         if invalid is not None:
             output, error = None, VALIDATION_PREFIX + invalid
     return {
         "FunctionSummary": summary(self, function, stage),
-        # ComputeUtilization is the share (0-100) of the maximum compute time
-        # the run used. njs here runs in a fresh process whose start-up would
-        # dwarf the function, so the emulator reports a plausible small
-        # constant instead of a measurement.
-        "ComputeUtilization": "1",
+        # An estimate: see COMPUTE_BUDGET_MS. None (left out) when the
+        # function never ran (a SyntaxError, a crash).
+        "ComputeUtilization": utilization(ms),
         "FunctionExecutionLogs": logs,
         "FunctionErrorMessage": error,
         "FunctionOutput": output,

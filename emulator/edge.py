@@ -448,7 +448,7 @@ def run_viewer_request(backend, behavior, dist, viewer, request_id):
     store = cf_functions.associated_store(live.config)
     event = viewer_request_event(dist, viewer, request_id)
     try:
-        output, error, _ = cf_functions.run_on_njs(function.name, live.code, event, store)
+        output, error, _, _ = cf_functions.run_on_njs(function.name, live.code, event, store)
     except Exception as e:  # njs missing, the stand-in missing
         raise FunctionFailed(str(e)) from None
     if error is not None:

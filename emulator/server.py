@@ -51,10 +51,11 @@ correction cites its source (see also the README's emulator section).
    (cloudfront.js) and the entries of the KeyValueStore the stage's config
    associates; at most 10 s. Without an associated store cf.kvs() throws
    (the helper methods need one: "make sure that you have associated a key
-   value store with the function"), as does cf.kvs(id) for another store. If-Match must be that stage's ETag, otherwise
-   400 InvalidIfMatchVersion (TestFunction's errors have no
+   value store with the function"), as does cf.kvs(id) for another store.
+   If-Match must be that stage's ETag, otherwise 400 InvalidIfMatchVersion (TestFunction's errors have no
    PreconditionFailed). The answer is the model's TestResult payload:
-   FunctionSummary, ComputeUtilization (a constant, see cf_functions.py),
+   FunctionSummary, ComputeUtilization (an estimate: the handler timed on
+   njs against a 1 ms budget, cf_functions.COMPUTE_BUDGET_MS),
    FunctionExecutionLogs (the function's console.log lines),
    FunctionOutput ({"request": ...} when the handler returned the event's
    request, else {"response": ...}) or, when njs refused or failed

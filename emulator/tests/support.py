@@ -57,7 +57,7 @@ class Emulator:
             self.process = subprocess.Popen(
                 [sys.executable, str(SERVER), "-H", "127.0.0.1", "-p", str(self.port)],
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stderr=None if os.environ.get("EMULATOR_STDERR") else subprocess.DEVNULL,
                 env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
             )
             if self._ready():
