@@ -411,6 +411,7 @@ def _wrap_distributions():
 # --- TestFunction ---------------------------------------------------------
 
 _RESULT = "__MAINT_EMULATOR_RESULT__ "
+_END = "__MAINT_EMULATOR_END__"
 
 # ComputeUtilization, TestFunction's "amount of time that the function took
 # to run as a percentage of the maximum allowed time" (TestResult,
@@ -440,7 +441,13 @@ _DRIVER = """
   var pristine = JSON.stringify(c.event);
   var event = c.event;
   var log = console.log;
-  function done(r) { log('__MAINT_EMULATOR_RESULT__ ' + JSON.stringify(r)); }
+  // In parts: njs 0.7.9's console.log cuts a line at 2048 bytes. Strings
+  // are indexed by code point, so 400 are at most 1600 bytes.
+  function done(r) {
+    var text = JSON.stringify(r);
+    for (var i = 0; i < text.length; i += 400) log('__MAINT_EMULATOR_RESULT__ ' + text.slice(i, i + 400));
+    log('__MAINT_EMULATOR_END__');
+  }
   var result, start, runs = 0;
   function measured(r) {
     var elapsed = Date.now() - start;
@@ -544,10 +551,15 @@ def run_on_njs(name, code, event, store, engine=None, measure=False):
             ), [], NJS_TIMEOUT_S * 1000.0
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    logs, result = [], None
+    logs, parts, result = [], [], None
     for line in run.stdout.splitlines():
         if line.startswith(_RESULT):
-            result = json.loads(line[len(_RESULT) :])
+            parts.append(line[len(_RESULT) :])
+        elif line == _END:
+            try:
+                result = json.loads("".join(parts))
+            except ValueError:
+                return None, "The emulator could not read what the function returned.", logs, None
         else:
             logs.append(line)
     if run.returncode < 0:
