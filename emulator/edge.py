@@ -67,8 +67,9 @@ What a viewer request goes through, in CloudFront's order:
    from the edge to itself, with neither functions nor error responses
    applied) and the viewer gets ResponseCode with that page's body and
    Content-Type (the origin's status when ResponseCode is empty). If the
-   page cannot be fetched (not a 2xx), the viewer gets the origin's own
-   error. CloudFront's own errors (403 disabled or method not allowed, 503
+   page cannot be fetched (not a 2xx, or CloudFront's own 502/504 for an
+   origin it cannot reach), the viewer gets the answer to that fetch, with
+   its status, as AWS documents. CloudFront's own errors (403 disabled or method not allowed, 503
    function error) and function-generated responses are sent as they are.
 7. HEAD answers carry the headers of a GET, without the body.
 
@@ -892,7 +893,14 @@ def with_error_responses(dist, answer, request_id):
     request = Request("GET", page_uri, page_query, [], [], b"", DEFAULT_VIEWER_IP)
     page = fetch_origin(dist, behavior, request, request_id)
     if not 200 <= page.status < 300:
-        return answer  # "If the page itself is missing, the viewer gets the origin's own error"
+        # "If you configure CloudFront to return a custom error page for an
+        # HTTP status code but the custom error page isn't available,
+        # CloudFront returns to the viewer the status code that CloudFront
+        # received from the origin that contains the custom error pages"
+        # (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/custom-error-pages.html).
+        # UNCONFIRMED: that the body and headers are that answer's too.
+        page.x_cache = "Error from cloudfront"
+        return page
     code = entry.get("ResponseCode")
     status = int(code) if str(code or "").isdigit() else answer.status
     # The page's body and Content-Type. UNCONFIRMED: which other headers of the
