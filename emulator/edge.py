@@ -58,10 +58,13 @@ What a viewer request goes through, in CloudFront's order:
    - Custom (CustomOriginConfig): forwarded over plain HTTP to
      DomainName:HTTPPort, only when DomainName is 127.0.0.1 or localhost
      (the emulator never reaches the network: anything else is 502), with
-     the method, OriginPath + uri, query, headers (Host the origin's,
-     X-Forwarded-For, Via, X-Amz-Cf-Id added) and body. Status, headers and
-     body are relayed. Refused or failed connection: 502; no answer within
-     OriginReadTimeout: 504.
+     the method, OriginPath + uri, body, and only the query strings,
+     headers and cookies the behavior's cache and origin request policies
+     (or its legacy ForwardedValues) forward, Host the origin's unless
+     forwarded, User-Agent "Amazon CloudFront" unless forwarded,
+     X-Forwarded-For, Via and X-Amz-Cf-Id added (policies.py). Status,
+     headers and body are relayed. Refused or failed connection: 502; no
+     answer within OriginReadTimeout: 504.
 6. CustomErrorResponses: when the origin's status has an entry with a
    ResponsePagePath, the page is fetched through the cache behaviors (a GET
    from the edge to itself, with neither functions nor error responses
@@ -69,8 +72,9 @@ What a viewer request goes through, in CloudFront's order:
    Content-Type (the origin's status when ResponseCode is empty). If the
    page cannot be fetched (not a 2xx, or CloudFront's own 502/504 for an
    origin it cannot reach), the viewer gets the answer to that fetch, with
-   its status, as AWS documents. CloudFront's own errors (403 disabled or method not allowed, 503
-   function error) and function-generated responses are sent as they are.
+   its status, as AWS documents. CloudFront's own errors (403 disabled or
+   method not allowed, 503 function error, 502 invalid function result) and
+   function-generated responses are sent as they are.
 7. HEAD answers carry the headers of a GET, without the body.
 
 Test hook: the request header `X-Maint-Viewer-Ip` sets the viewer's address
@@ -78,9 +82,8 @@ Test hook: the request header `X-Maint-Viewer-Ip` sets the viewer's address
 The header itself is removed: neither the function nor the origin sees it.
 
 Not emulated: no caching (every request reaches the function and the
-origin; TTLs, cache and origin request policies, invalidations and
-ErrorCachingMinTTL have no effect, and every viewer header is forwarded to a
-custom origin), no TLS (viewers speak plain HTTP; ViewerProtocolPolicy is not
+origin; TTLs, the cache key, invalidations and ErrorCachingMinTTL have no
+effect; policies decide only what a custom origin receives), no TLS (viewers speak plain HTTP; ViewerProtocolPolicy is not
 enforced, and the edge talks to custom origins in plain HTTP whatever their
 OriginProtocolPolicy), no geography (geo restrictions, edge locations, the
 X-Amz-Cf-Pop is a constant), no aliases (only the DomainName routes), no
@@ -104,6 +107,7 @@ from moto.s3.models import FakeKey, s3_backends
 
 import cf_functions
 import function_result
+import policies
 
 VIEWER_IP_HEADER = "x-maint-viewer-ip"
 DEFAULT_VIEWER_IP = "127.0.0.1"
@@ -801,30 +805,39 @@ def _listing(bucket):
 # --- custom origins -----------------------------------------------------------------
 
 
-def fetch_custom(dist, origin, request, request_id):
+def fetch_custom(dist, origin, behavior, request, request_id):
     config = origin.custom_origin_config
     domain = origin.domain_name.lower()
     if domain not in LOCAL_ORIGINS:
         return cloudfront_error(502, "network", request_id)
     port = int(config.http_port or 80)
     timeout = float(config.origin_read_timeout or 30)
+    # Only what the behavior's policies forward (policies.py).
+    try:
+        forward = policies.forwarding(behavior)
+    except policies.UnknownPolicy:
+        # Refused at CreateDistribution/UpdateDistribution; a distribution
+        # made before that check still fails closed.
+        return cloudfront_error(502, "origin", request_id)
     path = (origin.origin_path or "").rstrip("/") + request.uri
-    if request.query:
-        path += "?" + request.query
-    replaced = ("host", "content-length", "x-forwarded-for", "via")
-    headers = [(k, v) for k, v in request.headers if k not in replaced]
-    forwarded = [v for k, v in request.headers if k == "x-forwarded-for"]
-    headers.append(("host", domain if port == 80 else f"{domain}:{port}"))
-    if request.cookies:
-        headers.append(("cookie", "; ".join(f"{k}={v}" for k, v in request.cookies)))
-    headers.append(("x-forwarded-for", ", ".join(forwarded + [request.ip])))
-    headers.append(("via", f"1.1 {dist.domain_name.split('.')[0]}.cloudfront.net (CloudFront)"))
+    pairs = parse_query(request.query)
+    kept = policies.origin_query(forward, pairs)
+    query = request.query if kept == pairs else build_query(kept)
+    if query:
+        path += "?" + query
+    host = domain if port == 80 else f"{domain}:{port}"
+    headers = policies.origin_headers(forward, request, host)
+    cookies = policies.origin_cookies(forward, request.cookies)
+    if cookies:
+        headers.append(("cookie", "; ".join(f"{k}={v}" for k, v in cookies)))
+    via = [v for k, v in request.headers if k == "via"]
+    headers.append(("via", ", ".join(via + [f"1.1 {dist.domain_name.split('.')[0]}.cloudfront.net (CloudFront)"])))
     headers.append(("x-amz-cf-id", request_id))
     if request.body or request.method in ("POST", "PUT", "PATCH"):
         headers.append(("content-length", str(len(request.body))))
     headers.append(("connection", "close"))
     lines = [f"{request.method} {path} HTTP/1.1"]
-    lines += [f"{k}: {_header_value(v)}" for k, v in headers]
+    lines += [f"{_title(k)}: {_header_value(v)}" for k, v in headers]
     # One write for the head and the body: an origin that answers after its
     # first read still gets the whole request.
     message = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace") + request.body
@@ -868,7 +881,7 @@ def fetch_origin(dist, behavior, request, request_id):
     if origin is None:
         return cloudfront_error(502, "origin", request_id)
     if hasattr(origin, "custom_origin_config"):
-        return fetch_custom(dist, origin, request, request_id)
+        return fetch_custom(dist, origin, behavior, request, request_id)
     return fetch_s3(dist, origin, request)
 
 

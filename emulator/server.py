@@ -127,6 +127,16 @@ correction cites its source (see also the README's emulator section).
    answers 400). moto created a second invalidation, so a retried create
    whose answer was lost looked like two.
 
+17. Cache and origin request policies (emulator/policies.py): a behavior's
+   CachePolicyId and OriginRequestPolicyId must name a policy that exists;
+   moto has no CreateCachePolicy/CreateOriginRequestPolicy, so only the AWS
+   managed ones do (404 NoSuchCachePolicy / NoSuchOriginRequestPolicy
+   otherwise; moto accepted any id). An origin request policy needs a cache
+   policy, and a behavior without a cache policy needs ForwardedValues (400
+   InvalidArgument "The parameter ForwardedValues is required.", AWS's
+   message). The edge forwards to a custom origin only what the policies (or
+   the legacy ForwardedValues) forward.
+
 Tests can also make the emulator lose an answer: POST /maint-api/lose-answer
 with `METHOD PATH-REGEX` makes the next matching request take effect and
 then answer 500, as when a response is lost on the way back and the SDK
@@ -261,13 +271,22 @@ _create_distribution_with_tags = Backend.create_distribution_with_tags
 _update_distribution = Backend.update_distribution
 
 
+def _check_policies(distribution_config):
+    # 17. Cache and origin request policies (emulator/policies.py).
+    import policies
+
+    policies.check_distribution(distribution_config, lambda code, message: _invalid(message, code))
+
+
 def _create_checked(self, distribution_config, tags):
     _check_error_responses(distribution_config)
+    _check_policies(distribution_config)
     return _create_distribution_with_tags(self, distribution_config, tags)
 
 
 def _update_checked(self, dist_config, _id, if_match):
     _check_error_responses(dist_config)
+    _check_policies(dist_config)
     return _update_distribution(self, dist_config, _id, if_match)
 
 
