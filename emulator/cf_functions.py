@@ -24,6 +24,7 @@ and the distribution fields they depend on. Installed by server.py
 
 import copy
 import json
+import math
 import os
 import shutil
 import signal
@@ -39,6 +40,7 @@ from moto.cloudfront.responses import CloudFrontResponse
 from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import utcnow
 
+import function_result
 import kvs
 
 Backend = cloudfront.CloudFrontBackend
@@ -58,6 +60,46 @@ NJS_TIMEOUT_S = 10
 # The stand-in for the runtime's `cloudfront` module that the project's own
 # function tests use (tests/function/cloudfront.js): one source for both.
 STAND_IN = Path(__file__).resolve().parent.parent / "tests" / "function" / "cloudfront.js"
+STAND_IN_MODULE = "maint_cloudfront_stand_in"
+
+# cf.kvs() without a store associated with the function. AWS: "To use this
+# module in the function code, make sure that you have associated a key
+# value store with the function" (Helper methods for key value stores,
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-custom-methods.html).
+# AWS does not document what happens otherwise, nor its message: the
+# emulator fails closed, cf.kvs() throws (the stand-in alone would answer
+# like a store that is down, whose failed reads a function may well catch
+# and pass the request on). The wording is the emulator's.
+NO_STORE_MESSAGE = (
+    "No key value store is associated with the function: cf.kvs() needs one "
+    "(FunctionConfig.KeyValueStoreAssociations)."
+)
+OTHER_STORE_MESSAGE = "The key value store {id} is not the one associated with the function."
+
+# The `cloudfront` module the function imports: the stand-in, behind a
+# cf.kvs() that fails, as above, without an associated store, or for the
+# id of a store other than the associated one (`cf.kvs(kvsId)`).
+_MODULE = """import standIn from '__STAND_IN__';
+var associated = __STORE_ID__;
+var m = {};
+Object.keys(standIn).forEach(function (k) { m[k] = standIn[k]; });
+m.kvs = function (id) {
+  if (associated === null) throw new Error(__NO_STORE__);
+  if (id !== undefined && id !== associated) throw new Error(__OTHER_STORE__.replace('{id}', String(id)));
+  return standIn.kvs(id);
+};
+export default m;
+"""
+
+
+def _module(store):
+    store_id = store.rsplit("/", 1)[-1] if store else None
+    return (
+        _MODULE.replace("__STAND_IN__", STAND_IN_MODULE)
+        .replace("__STORE_ID__", json.dumps(store_id))
+        .replace("__NO_STORE__", json.dumps(NO_STORE_MESSAGE))
+        .replace("__OTHER_STORE__", json.dumps(OTHER_STORE_MESSAGE))
+    )
 
 
 def _error(code, message):
@@ -369,27 +411,80 @@ def _wrap_distributions():
 # --- TestFunction ---------------------------------------------------------
 
 _RESULT = "__MAINT_EMULATOR_RESULT__ "
+_END = "__MAINT_EMULATOR_END__"
+
+# ComputeUtilization, TestFunction's "amount of time that the function took
+# to run as a percentage of the maximum allowed time" (TestResult,
+# https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_TestResult.html).
+# AWS does not publish that maximum; CloudFront Functions run in
+# "Submillisecond" (Differences between CloudFront Functions and
+# Lambda@Edge, https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/edge-functions-choosing.html),
+# so the emulator takes 1 ms. What it reports is an estimate on this
+# machine's njs, not AWS's figure (docs/emulator.md).
+COMPUTE_BUDGET_MS = 1.0
+# njs 0.7.9 has only Date.now() (whole milliseconds; no performance.now(),
+# no process.hrtime): TestFunction runs the handler again, on fresh copies of
+# the event and with console.log silenced, until MEASURE_MS have passed or
+# MEASURE_RUNS runs, and reports the mean. The output and logs are the first
+# run's.
+MEASURE_MS = 20
+MEASURE_RUNS = 200
 
 # Appended to the function's code, as tests/function/harness.mjs's DRIVER
 # does: gives the stand-in module its entries, calls handler on the event,
-# and prints what it returned (or threw) on one marked line.
+# and prints what it returned (or threw) on one marked line, with the mean
+# time a run took ("ms") when asked to measure.
 _DRIVER = """
 ;(function () {
   var c = __CASE__;
   globalThis.__maint = { entries: c.kvs, reads: [], down: c.down };
+  var pristine = JSON.stringify(c.event);
   var event = c.event;
-  function done(r) { console.log('__MAINT_EMULATOR_RESULT__ ' + JSON.stringify(r)); }
+  var log = console.log;
+  // In parts: njs 0.7.9's console.log cuts a line at 2048 bytes. Strings
+  // are indexed by code point, so 400 are at most 1600 bytes.
+  function done(r) {
+    var text = JSON.stringify(r);
+    for (var i = 0; i < text.length; i += 400) log('__MAINT_EMULATOR_RESULT__ ' + text.slice(i, i + 400));
+    log('__MAINT_EMULATOR_END__');
+  }
+  var result, start, runs = 0;
+  function measured(r) {
+    var elapsed = Date.now() - start;
+    if (!c.measure || elapsed >= __MEASURE_MS__ || runs >= __MEASURE_RUNS__) {
+      console.log = log;
+      r.ms = elapsed / runs;
+      done(r);
+      return;
+    }
+    console.log = function () {};
+    runs++;
+    var again;
+    try { again = handler(JSON.parse(pristine)); } catch (e) { measured(r); return; }
+    Promise.resolve(again).then(function () { measured(r); }, function () { measured(r); });
+  }
   var res;
-  try { res = handler(event); } catch (e) { done({ threw: String(e) }); return; }
+  start = Date.now();
+  runs = 1;
+  try { res = handler(event); } catch (e) { done({ threw: String(e), ms: Date.now() - start }); return; }
   Promise.resolve(res).then(function (v) {
     if (v !== null && typeof v === 'object') {
-      if (v === event.request) done({ request: v }); else done({ response: v });
+      // Serialized now: later runs must not change what the first returned.
+      result = JSON.parse(JSON.stringify(v === event.request ? { request: v } : { response: v }));
     } else {
-      done({ invalid: String(v) });
+      result = { invalid: String(v) };
     }
-  }, function (e) { done({ threw: String(e) }); });
+    measured(result);
+  }, function (e) { done({ threw: String(e), ms: Date.now() - start }); });
 })();
 """
+
+
+def utilization(ms):
+    """ComputeUtilization for a run of `ms` milliseconds: a string, 0-100."""
+    if ms is None:
+        return None
+    return str(max(0, min(100, math.ceil(ms / COMPUTE_BUDGET_MS * 100))))
 
 
 def _engine_error(stderr, returncode):
@@ -405,21 +500,40 @@ def _engine_error(stderr, returncode):
     return f"The function could not run (njs exited with {returncode})."
 
 
-def run_on_njs(name, code, event, entries, engine=None):
-    """Runs `code` on `event` under njs (or `engine`). Returns (output, error, logs)."""
+def associated_store(config):
+    """The ARN of the KeyValueStore a function's config associates, or None."""
+    stores = _kvs_items(config)
+    return stores[0] if stores else None
+
+
+def run_on_njs(name, code, event, store, engine=None, measure=False):
+    """Runs `code` on `event` under njs (or `engine`), with `store` (the ARN
+    of the KeyValueStore the function's config associates, or None).
+    Returns (output, error, logs, ms): ms is the mean time a run of the
+    handler took (over repeated runs when `measure`), None when it threw."""
     engine = engine or NJS
     if not STAND_IN.is_file():
         raise _error("TestFunctionFailed", f"The emulator cannot run functions: {STAND_IN} is missing.")
+    # An associated store the data plane does not have reads as down.
+    entries = kvs.entries(store) if store else None
     work = tempfile.mkdtemp(prefix="maint-testfunction-")
     try:
         # njs resolves `import cf from 'cloudfront'` to a file of that name on its path.
-        shutil.copyfile(STAND_IN, os.path.join(work, "cloudfront"))
+        shutil.copyfile(STAND_IN, os.path.join(work, STAND_IN_MODULE))
+        with open(os.path.join(work, "cloudfront"), "w", encoding="utf-8") as f:
+            f.write(_module(store))
         payload = json.dumps(
-            {"kvs": entries or {}, "down": entries is None, "event": event}, ensure_ascii=True
+            {"kvs": entries or {}, "down": entries is None, "event": event, "measure": measure},
+            ensure_ascii=True,
+        )
+        driver = (
+            _DRIVER.replace("__MEASURE_MS__", str(MEASURE_MS))
+            .replace("__MEASURE_RUNS__", str(MEASURE_RUNS))
+            .replace("__CASE__", payload)
         )
         source = _code_bytes(code).decode("utf-8", "replace")
         with open(os.path.join(work, f"{name}.js"), "w", encoding="utf-8") as f:
-            f.write(source + "\n" + _DRIVER.replace("__CASE__", payload))
+            f.write(source + "\n" + driver)
         try:
             run = subprocess.run(
                 [engine, "-p", work, f"{name}.js"],
@@ -434,13 +548,18 @@ def run_on_njs(name, code, event, entries, engine=None):
             return None, (
                 "The function exceeded the maximum compute time "
                 f"(maint emulator: njs did not finish within {NJS_TIMEOUT_S} s)."
-            ), []
+            ), [], NJS_TIMEOUT_S * 1000.0
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    logs, result = [], None
+    logs, parts, result = [], [], None
     for line in run.stdout.splitlines():
         if line.startswith(_RESULT):
-            result = json.loads(line[len(_RESULT) :])
+            parts.append(line[len(_RESULT) :])
+        elif line == _END:
+            try:
+                result = json.loads("".join(parts))
+            except ValueError:
+                return None, "The emulator could not read what the function returned.", logs, None
         else:
             logs.append(line)
     if run.returncode < 0:
@@ -448,16 +567,32 @@ def run_on_njs(name, code, event, entries, engine=None):
             why = signal.Signals(-run.returncode).name
         except ValueError:
             why = f"signal {-run.returncode}"
-        return None, f"The function crashed the JavaScript engine (njs died with {why}).", logs
+        return None, f"The function crashed the JavaScript engine (njs died with {why}).", logs, None
     if result is None:
         if run.returncode != 0:
-            return None, _engine_error(run.stderr, run.returncode), logs
-        return None, "The function did not return: its promise never settled.", logs
+            return None, _engine_error(run.stderr, run.returncode), logs, None
+        return None, "The function did not return: its promise never settled.", logs, None
+    ms = result.pop("ms", None)
     if "threw" in result:
-        return None, result["threw"], logs
-    if "invalid" in result:
-        return None, f"The function returned an invalid value: {result['invalid']}.", logs
-    return json.dumps(result, separators=(",", ":")), None, logs
+        return None, result["threw"], logs, ms
+    # {"request": ...}, {"response": ...} or {"invalid": ...}: see check().
+    return json.dumps(result, separators=(",", ":")), None, logs, ms
+
+
+# The prefix of a FunctionErrorMessage for a result that failed validation.
+# UNCONFIRMED: AWS's wording (Lambda@Edge says "The Lambda function result
+# failed validation: ..."); the reasons are the emulator's.
+VALIDATION_PREFIX = "The CloudFront function result failed validation: "
+
+
+def check(output, event):
+    """The reason the result `output` (run_on_njs's) fails CloudFront's
+    validation of what a function returns (function_result.py), or None."""
+    try:
+        function_result.check(json.loads(output), event)
+    except function_result.Invalid as e:
+        return str(e)
+    return None
 
 
 def _test_function(self, name, if_match, stage, event_object):
@@ -475,16 +610,18 @@ def _test_function(self, name, if_match, stage, event_object):
         raise _error("InvalidArgument", "The event object is not valid JSON.") from None
     if not isinstance(event, dict):
         raise _error("InvalidArgument", "The event object must be a JSON object.")
-    stores = _kvs_items(config)
-    entries = kvs.entries(stores[0]) if stores else None
-    output, error, logs = run_on_njs(name, code, event, entries, TEST_NJS)
+    output, error, logs, ms = run_on_njs(
+        name, code, event, associated_store(config), TEST_NJS, measure=True
+    )
+    if error is None:
+        invalid = check(output, event)
+        if invalid is not None:
+            output, error = None, VALIDATION_PREFIX + invalid
     return {
         "FunctionSummary": summary(self, function, stage),
-        # ComputeUtilization is the share (0-100) of the maximum compute time
-        # the run used. njs here runs in a fresh process whose start-up would
-        # dwarf the function, so the emulator reports a plausible small
-        # constant instead of a measurement.
-        "ComputeUtilization": "1",
+        # An estimate: see COMPUTE_BUDGET_MS. None (left out) when the
+        # function never ran (a SyntaxError, a crash).
+        "ComputeUtilization": utilization(ms),
         "FunctionExecutionLogs": logs,
         "FunctionErrorMessage": error,
         "FunctionOutput": output,

@@ -25,12 +25,17 @@ What a viewer request goes through, in CloudFront's order:
    event (version 1.0, context, viewer.ip, request: method, uri as sent,
    querystring and cookies parsed with their values as sent, lower-case
    headers without Cookie; repeats as multiValue) and the entries of the
-   KeyValueStore its config associates. A returned response is sent as is
-   (X-Cache: FunctionGeneratedResponse); a returned request goes on with its
-   uri, querystring, headers and cookies. A function that fails (a syntax
-   error, an exception, an invalid result, njs absent or timed out) gives
-   503, as CloudFront does for "a function that is invalid or could not
-   run" (X-Cache: FunctionExecutionError).
+   KeyValueStore its config associates; without one, cf.kvs() throws and
+   the function fails (see cf_functions.NO_STORE_MESSAGE). Disallowed
+   headers (function_result.DISALLOWED) are not in the event. What the
+   function returns is validated as CloudFront does (function_result.py):
+   an invalid request or response gives 502 (X-Cache:
+   FunctionValidationError). A valid response is sent with its header names
+   capitalized (X-Cache: FunctionGeneratedResponse); a valid request goes on
+   with its uri, querystring, headers and cookies. A function that fails (a
+   syntax error, an exception, njs absent or timed out) gives 503, as
+   CloudFront does for "a function that is invalid or could not run"
+   (X-Cache: FunctionExecutionError).
 5. The behavior's origin:
    - S3 (S3OriginConfig). With an OriginAccessControlId the edge reads the
      object from moto's S3 backend as CloudFront's OAC does: as the service
@@ -53,18 +58,23 @@ What a viewer request goes through, in CloudFront's order:
    - Custom (CustomOriginConfig): forwarded over plain HTTP to
      DomainName:HTTPPort, only when DomainName is 127.0.0.1 or localhost
      (the emulator never reaches the network: anything else is 502), with
-     the method, OriginPath + uri, query, headers (Host the origin's,
-     X-Forwarded-For, Via, X-Amz-Cf-Id added) and body. Status, headers and
-     body are relayed. Refused or failed connection: 502; no answer within
-     OriginReadTimeout: 504.
+     the method, OriginPath + uri, body, and only the query strings,
+     headers and cookies the behavior's cache and origin request policies
+     (or its legacy ForwardedValues) forward, Host the origin's unless
+     forwarded, User-Agent "Amazon CloudFront" unless forwarded,
+     X-Forwarded-For, Via and X-Amz-Cf-Id added (policies.py). Status,
+     headers and body are relayed. Refused or failed connection: 502; no
+     answer within OriginReadTimeout: 504.
 6. CustomErrorResponses: when the origin's status has an entry with a
    ResponsePagePath, the page is fetched through the cache behaviors (a GET
    from the edge to itself, with neither functions nor error responses
    applied) and the viewer gets ResponseCode with that page's body and
    Content-Type (the origin's status when ResponseCode is empty). If the
-   page cannot be fetched (not a 2xx), the viewer gets the origin's own
-   error. CloudFront's own errors (403 disabled or method not allowed, 503
-   function error) and function-generated responses are sent as they are.
+   page cannot be fetched (not a 2xx, or CloudFront's own 502/504 for an
+   origin it cannot reach), the viewer gets the answer to that fetch, with
+   its status, as AWS documents. CloudFront's own errors (403 disabled or
+   method not allowed, 503 function error, 502 invalid function result) and
+   function-generated responses are sent as they are.
 7. HEAD answers carry the headers of a GET, without the body.
 
 Test hook: the request header `X-Maint-Viewer-Ip` sets the viewer's address
@@ -72,9 +82,8 @@ Test hook: the request header `X-Maint-Viewer-Ip` sets the viewer's address
 The header itself is removed: neither the function nor the origin sees it.
 
 Not emulated: no caching (every request reaches the function and the
-origin; TTLs, cache and origin request policies, invalidations and
-ErrorCachingMinTTL have no effect, and every viewer header is forwarded to a
-custom origin), no TLS (viewers speak plain HTTP; ViewerProtocolPolicy is not
+origin; TTLs, the cache key, invalidations and ErrorCachingMinTTL have no
+effect; policies decide only what a custom origin receives), no TLS (viewers speak plain HTTP; ViewerProtocolPolicy is not
 enforced, and the edge talks to custom origins in plain HTTP whatever their
 OriginProtocolPolicy), no geography (geo restrictions, edge locations, the
 X-Amz-Cf-Pop is a constant), no aliases (only the DomainName routes), no
@@ -97,7 +106,8 @@ from moto.cloudfront.models import cloudfront_backends
 from moto.s3.models import FakeKey, s3_backends
 
 import cf_functions
-import kvs
+import function_result
+import policies
 
 VIEWER_IP_HEADER = "x-maint-viewer-ip"
 DEFAULT_VIEWER_IP = "127.0.0.1"
@@ -224,7 +234,9 @@ class Viewer:
                 self.ip = value.strip() or DEFAULT_VIEWER_IP
             elif name == "cookie":
                 self.cookie.append(value)
-            elif name not in _DROPPED:
+            elif name not in _DROPPED and not function_result.disallowed(name):
+                # Disallowed headers are "not exposed to edge functions"
+                # (function_result.py); CloudFront removes those a viewer sends.
                 self.headers.append((name, value))
         self.body = _read_body(environ)
 
@@ -249,6 +261,12 @@ def _multi(pairs):
         else:
             out[name] = {"value": value}
     return out
+
+
+def _title(name):
+    """example-header-name -> Example-Header-Name, as CloudFront writes the
+    names a function returns."""
+    return "-".join(word[:1].upper() + word[1:] for word in name.split("-"))
 
 
 def _flat(obj):
@@ -323,6 +341,11 @@ _CF_MESSAGES = {
     "disabled": "Bad request. The distribution serving this request is disabled.",
     "function": (
         "The CloudFront function associated with the CloudFront distribution is invalid or could not run."
+    ),
+    # UNCONFIRMED: the wording of the 502 for a function's invalid result.
+    "invalid": (
+        "The CloudFront function associated with the CloudFront distribution returned an invalid "
+        "result to CloudFront."
     ),
     "origin": "CloudFront wasn't able to connect to the origin.",
     "timeout": (
@@ -411,7 +434,12 @@ def _viewer_request_function(backend, behavior):
 
 
 class FunctionFailed(Exception):
-    pass
+    """The function could not run: CloudFront's 503."""
+
+
+class FunctionInvalid(Exception):
+    """The function ran but returned what CloudFront refuses: a 502
+    (function_result.py)."""
 
 
 def run_viewer_request(backend, behavior, dist, viewer, request_id):
@@ -422,32 +450,30 @@ def run_viewer_request(backend, behavior, dist, viewer, request_id):
     if function is None or getattr(function, "live", None) is None:
         raise FunctionFailed(f"{arn} has no LIVE stage")
     live = function.live
-    stores = cf_functions._kvs_items(live.config)
-    entries = kvs.entries(stores[0]) if stores else None
+    store = cf_functions.associated_store(live.config)
     event = viewer_request_event(dist, viewer, request_id)
     try:
-        output, error, _ = cf_functions.run_on_njs(function.name, live.code, event, entries)
+        output, error, _, _ = cf_functions.run_on_njs(function.name, live.code, event, store)
     except Exception as e:  # njs missing, the stand-in missing
         raise FunctionFailed(str(e)) from None
     if error is not None:
         raise FunctionFailed(error)
+    invalid = cf_functions.check(output, event)
+    if invalid is not None:
+        raise FunctionInvalid(invalid)
     result = json.loads(output)
-    if "request" in result and isinstance(result["request"], dict):
+    if "request" in result:
         return "request", result["request"], event["request"]
-    if isinstance(result.get("response"), dict):
-        return "response", result["response"], None
-    raise FunctionFailed("the function returned neither the request nor a response")
+    return "response", result["response"], None
 
 
 def function_response(response, request_id):
     """The viewer's answer from a response the function generated."""
-    status = response.get("statusCode")
-    if isinstance(status, str) and status.isdigit():
-        status = int(status)
-    if not isinstance(status, int) or not 100 <= status <= 599:
-        # UNCONFIRMED: CloudFront's handling of a response without a valid statusCode.
-        raise FunctionFailed(f"invalid statusCode {status!r}")
-    headers = [(k, v) for k, v in _flat(response.get("headers"))]
+    status = response["statusCode"]  # an integer: function_result.check_response
+    # "When CloudFront Functions converts the event object back into an HTTP
+    # response, the first letter of each word in header names is capitalized"
+    # (CloudFront Functions event structure).
+    headers = [(_title(k), v) for k, v in _flat(response.get("headers"))]
     for name, entry in (response.get("cookies") or {}).items():
         values = (entry.get("multiValue") or [entry]) if isinstance(entry, dict) else [{"value": entry}]
         for item in values:
@@ -456,15 +482,12 @@ def function_response(response, request_id):
             cookie = f"{name}={item.get('value', '')}"
             if item.get("attributes"):
                 cookie += f"; {item['attributes']}"
-            headers.append(("set-cookie", cookie))
+            headers.append(("Set-Cookie", cookie))
     body = response.get("body")
     if isinstance(body, dict):
         data = body.get("data") or ""
         if body.get("encoding") == "base64":
-            try:
-                data = base64.b64decode(data)
-            except ValueError:
-                raise FunctionFailed("the body is not valid base64") from None
+            data = base64.b64decode(data)
         else:
             data = str(data).encode()
     elif body is None:
@@ -494,15 +517,13 @@ class Request:
 
 def apply_request(viewer, changed, original):
     """The origin request after the function returned `changed`."""
-    uri = changed.get("uri")
-    uri = uri if isinstance(uri, str) and uri else viewer.uri
-    q = changed.get("querystring")
-    if isinstance(q, str):
-        query = q[1:] if q.startswith("?") else q
-    elif q == original["querystring"]:
+    # Validated (function_result.check_request): uri and querystring are well formed.
+    uri = changed["uri"]
+    q = changed.get("querystring", {})
+    if q == original["querystring"]:
         query = viewer.query  # untouched: as the viewer sent it
     else:
-        query = build_query(_flat(q if isinstance(q, dict) else {}))
+        query = build_query(_flat(q))
     headers = [(k.lower(), v) for k, v in _flat(changed.get("headers"))]
     headers = [(k, v) for k, v in headers if k not in _DROPPED and k != "cookie"]
     cookies = _flat(changed.get("cookies"))
@@ -784,30 +805,39 @@ def _listing(bucket):
 # --- custom origins -----------------------------------------------------------------
 
 
-def fetch_custom(dist, origin, request, request_id):
+def fetch_custom(dist, origin, behavior, request, request_id):
     config = origin.custom_origin_config
     domain = origin.domain_name.lower()
     if domain not in LOCAL_ORIGINS:
         return cloudfront_error(502, "network", request_id)
     port = int(config.http_port or 80)
     timeout = float(config.origin_read_timeout or 30)
+    # Only what the behavior's policies forward (policies.py).
+    try:
+        forward = policies.forwarding(behavior)
+    except policies.UnknownPolicy:
+        # Refused at CreateDistribution/UpdateDistribution; a distribution
+        # made before that check still fails closed.
+        return cloudfront_error(502, "origin", request_id)
     path = (origin.origin_path or "").rstrip("/") + request.uri
-    if request.query:
-        path += "?" + request.query
-    replaced = ("host", "content-length", "x-forwarded-for", "via")
-    headers = [(k, v) for k, v in request.headers if k not in replaced]
-    forwarded = [v for k, v in request.headers if k == "x-forwarded-for"]
-    headers.append(("host", domain if port == 80 else f"{domain}:{port}"))
-    if request.cookies:
-        headers.append(("cookie", "; ".join(f"{k}={v}" for k, v in request.cookies)))
-    headers.append(("x-forwarded-for", ", ".join(forwarded + [request.ip])))
-    headers.append(("via", f"1.1 {dist.domain_name.split('.')[0]}.cloudfront.net (CloudFront)"))
+    pairs = parse_query(request.query)
+    kept = policies.origin_query(forward, pairs)
+    query = request.query if kept == pairs else build_query(kept)
+    if query:
+        path += "?" + query
+    host = domain if port == 80 else f"{domain}:{port}"
+    headers = policies.origin_headers(forward, request, host)
+    cookies = policies.origin_cookies(forward, request.cookies)
+    if cookies:
+        headers.append(("cookie", "; ".join(f"{k}={v}" for k, v in cookies)))
+    via = [v for k, v in request.headers if k == "via"]
+    headers.append(("via", ", ".join(via + [f"1.1 {dist.domain_name.split('.')[0]}.cloudfront.net (CloudFront)"])))
     headers.append(("x-amz-cf-id", request_id))
     if request.body or request.method in ("POST", "PUT", "PATCH"):
         headers.append(("content-length", str(len(request.body))))
     headers.append(("connection", "close"))
     lines = [f"{request.method} {path} HTTP/1.1"]
-    lines += [f"{k}: {_header_value(v)}" for k, v in headers]
+    lines += [f"{_title(k)}: {_header_value(v)}" for k, v in headers]
     # One write for the head and the body: an origin that answers after its
     # first read still gets the whole request.
     message = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace") + request.body
@@ -851,7 +881,7 @@ def fetch_origin(dist, behavior, request, request_id):
     if origin is None:
         return cloudfront_error(502, "origin", request_id)
     if hasattr(origin, "custom_origin_config"):
-        return fetch_custom(dist, origin, request, request_id)
+        return fetch_custom(dist, origin, behavior, request, request_id)
     return fetch_s3(dist, origin, request)
 
 
@@ -876,7 +906,14 @@ def with_error_responses(dist, answer, request_id):
     request = Request("GET", page_uri, page_query, [], [], b"", DEFAULT_VIEWER_IP)
     page = fetch_origin(dist, behavior, request, request_id)
     if not 200 <= page.status < 300:
-        return answer  # "If the page itself is missing, the viewer gets the origin's own error"
+        # "If you configure CloudFront to return a custom error page for an
+        # HTTP status code but the custom error page isn't available,
+        # CloudFront returns to the viewer the status code that CloudFront
+        # received from the origin that contains the custom error pages"
+        # (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/custom-error-pages.html).
+        # UNCONFIRMED: that the body and headers are that answer's too.
+        page.x_cache = "Error from cloudfront"
+        return page
     code = entry.get("ResponseCode")
     status = int(code) if str(code or "").isdigit() else answer.status
     # The page's body and Content-Type. UNCONFIRMED: which other headers of the
@@ -910,6 +947,11 @@ def serve(backend, dist, viewer):
     except FunctionFailed:
         failed = cloudfront_error(503, "function", request_id, "FunctionExecutionError from cloudfront")
         return failed, request_id
+    except FunctionInvalid:
+        # UNCONFIRMED: the X-Cache value and wording of CloudFront's page for
+        # a validation error (the 502 is documented; see function_result.py).
+        invalid = cloudfront_error(502, "invalid", request_id, "FunctionValidationError from cloudfront")
+        return invalid, request_id
     answer = fetch_origin(dist, behavior, request, request_id)
     if answer.x_cache is None:
         answer.x_cache = "Error from cloudfront" if answer.status >= 400 else "Miss from cloudfront"

@@ -49,14 +49,20 @@ correction cites its source (see also the README's emulator section).
    (Stage, default DEVELOPMENT) on njs, CloudFront Functions' engine, with
    the event object, the `cloudfront` module stand-in of tests/function
    (cloudfront.js) and the entries of the KeyValueStore the stage's config
-   associates; at most 10 s. If-Match must be that stage's ETag, otherwise
-   400 InvalidIfMatchVersion (TestFunction's errors have no
+   associates; at most 10 s. Without an associated store cf.kvs() throws
+   (the helper methods need one: "make sure that you have associated a key
+   value store with the function"), as does cf.kvs(id) for another store.
+   If-Match must be that stage's ETag, otherwise 400 InvalidIfMatchVersion (TestFunction's errors have no
    PreconditionFailed). The answer is the model's TestResult payload:
-   FunctionSummary, ComputeUtilization (a constant, see cf_functions.py),
+   FunctionSummary, ComputeUtilization (an estimate: the handler timed on
+   njs against a 1 ms budget, cf_functions.COMPUTE_BUDGET_MS),
    FunctionExecutionLogs (the function's console.log lines),
    FunctionOutput ({"request": ...} when the handler returned the event's
    request, else {"response": ...}) or, when njs refused or failed
-   (SyntaxError, exception, crash, time out), FunctionErrorMessage.
+   (SyntaxError, exception, crash, time out) or the result fails
+   CloudFront's validation (emulator/function_result.py: disallowed and
+   read-only headers, statusCode an integer, body encoding text or base64,
+   the shapes of the event structure), FunctionErrorMessage.
 8. Distributions keep the FunctionAssociations and LambdaFunctionAssociations
    of their cache behaviors (moto read them back as Quantity 0). An
    association must name a published function ("You can only associate
@@ -120,6 +126,16 @@ correction cites its source (see also the README's emulator section).
    API reference; the model gives that error no status code, the emulator
    answers 400). moto created a second invalidation, so a retried create
    whose answer was lost looked like two.
+
+17. Cache and origin request policies (emulator/policies.py): a behavior's
+   CachePolicyId and OriginRequestPolicyId must name a policy that exists;
+   moto has no CreateCachePolicy/CreateOriginRequestPolicy, so only the AWS
+   managed ones do (404 NoSuchCachePolicy / NoSuchOriginRequestPolicy
+   otherwise; moto accepted any id). An origin request policy needs a cache
+   policy, and a behavior without a cache policy needs ForwardedValues (400
+   InvalidArgument "The parameter ForwardedValues is required.", AWS's
+   message). The edge forwards to a custom origin only what the policies (or
+   the legacy ForwardedValues) forward.
 
 Tests can also make the emulator lose an answer: POST /maint-api/lose-answer
 with `METHOD PATH-REGEX` makes the next matching request take effect and
@@ -255,13 +271,22 @@ _create_distribution_with_tags = Backend.create_distribution_with_tags
 _update_distribution = Backend.update_distribution
 
 
+def _check_policies(distribution_config):
+    # 17. Cache and origin request policies (emulator/policies.py).
+    import policies
+
+    policies.check_distribution(distribution_config, lambda code, message: _invalid(message, code))
+
+
 def _create_checked(self, distribution_config, tags):
     _check_error_responses(distribution_config)
+    _check_policies(distribution_config)
     return _create_distribution_with_tags(self, distribution_config, tags)
 
 
 def _update_checked(self, dist_config, _id, if_match):
     _check_error_responses(dist_config)
+    _check_policies(dist_config)
     return _update_distribution(self, dist_config, _id, if_match)
 
 
