@@ -24,7 +24,8 @@ Typical use:
   maint set-message --message \"Back at 14:00 UTC\" --invalidate
   maint status                     what is deployed, and any drift
   maint destroy                    remove everything maint created
-  maint grant --github-repo acme/shop   least-privilege access for a CI job (OIDC, no keys)
+  maint grant --github-repo acme/shop --github-environment production
+                                       least-privilege access for a CI job (OIDC, no keys)
 
 Then point your reverse proxy or DNS at the distribution's domain to switch traffic to it.
 Credentials and region come from the standard AWS chain (environment, profiles, SSO).";
@@ -168,9 +169,39 @@ pub struct Grantee {
     /// With --gitlab-project: only pipelines on this branch.
     #[arg(long, value_name = "BRANCH", requires = "gitlab_project", value_parser = trust::check_scope_name)]
     pub gitlab_branch: Option<String>,
+    /// With --github-repo or --gitlab-project, instead of a ref, environment
+    /// or branch: trust EVERY run of the repository (any branch, tag and
+    /// same-repository pull request), so anyone who can push a branch can
+    /// switch this environment. Say it only when you mean it.
+    #[arg(long, conflicts_with_all = ["github_ref", "github_environment", "gitlab_branch", "user"])]
+    pub any_ref: bool,
 }
 
 impl Grantee {
+    /// A CI trust that names no ref, environment or branch needs
+    /// `--any-ref`: a role every branch and pull request of the repository
+    /// can assume is never the default.
+    pub fn check_scope(&self) -> Result<(), String> {
+        if self.any_ref && self.github_repo.is_none() && self.gitlab_project.is_none() {
+            return Err("--any-ref goes with --github-repo or --gitlab-project".to_string());
+        }
+        match self.ci() {
+            Some(ci) if ci.trusts_every_ref() && !self.any_ref => Err(match &ci {
+                trust::Ci::GitHub { repo, .. } => format!(
+                    "say which runs of {repo} may assume the role: --github-environment \
+                     production (jobs of that deployment environment; protect it in the \
+                     repository's settings) or --github-ref refs/heads/main; --any-ref trusts \
+                     every branch, tag and pull request of the repository"
+                ),
+                trust::Ci::GitLab { project, .. } => format!(
+                    "say which pipelines of {project} may assume the role: --gitlab-branch main \
+                     (protect the branch); --any-ref trusts every branch of the project"
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// The CI that assumes the role, when one is named.
     pub fn ci(&self) -> Option<trust::Ci> {
         if let Some(repo) = &self.github_repo {

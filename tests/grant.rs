@@ -816,7 +816,14 @@ async fn a_role_someone_else_trusts_is_never_overwritten_without_force() {
         .unwrap();
     emulator.clear_requests();
     let output = project
-        .maint(&["grant", "--github-repo", "acme/shop", "--role", "deploy"])
+        .maint(&[
+            "grant",
+            "--github-repo",
+            "acme/shop",
+            "--any-ref",
+            "--role",
+            "deploy",
+        ])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
@@ -855,6 +862,7 @@ async fn a_role_someone_else_trusts_is_never_overwritten_without_force() {
             "grant",
             "--github-repo",
             "acme/shop",
+            "--any-ref",
             "--role",
             "deploy",
             "--force",
@@ -881,7 +889,7 @@ async fn revoke_removes_exactly_what_grant_made() {
         assert!(output.status.success(), "{args:?}: {}", stderr_of(&output));
         stdout_of(&output)
     };
-    ok(&["grant", "--github-repo", "acme/shop"]);
+    ok(&["grant", "--github-repo", "acme/shop", "--any-ref"]);
     ok(&["grant", "--user", "alice", "--operations", "admin"]);
     // Someone else's role trusts the same provider.
     let provider = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com";
@@ -1011,6 +1019,7 @@ fn print_shows_the_documents_without_any_aws_call() {
             "--print",
             "--github-repo",
             "acme/shop",
+            "--any-ref",
             "--output",
             "json",
         ])
@@ -1075,6 +1084,26 @@ fn bad_grants_are_refused_before_any_aws_call() {
         ),
         (&["grant"], "say who: --github-repo"),
         (&["revoke"], "say who: --github-repo"),
+        // Trusting every branch and pull request is said, never a default.
+        (
+            &["grant", "--github-repo", "acme/shop"],
+            "say which runs of acme/shop may assume the role",
+        ),
+        (
+            &["grant", "--gitlab-project", "acme/shop"],
+            "--gitlab-branch main",
+        ),
+        (
+            &[
+                "grant",
+                "--github-repo",
+                "acme/shop",
+                "--any-ref",
+                "--github-ref",
+                "refs/heads/main",
+            ],
+            "cannot be used with",
+        ),
     ] {
         support::Test::new()
             .config(SITE)
@@ -1101,7 +1130,7 @@ async fn grant_and_revoke_converge_when_iams_answers_are_lost() {
         emulator.lose_next_answer("POST", &format!("/ {action}"));
     }
     let output = project
-        .maint(&["grant", "--github-repo", "acme/shop"])
+        .maint(&["grant", "--github-repo", "acme/shop", "--any-ref"])
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", stderr_of(&output));
@@ -1113,7 +1142,7 @@ async fn grant_and_revoke_converge_when_iams_answers_are_lost() {
     assert_eq!(lost, 2, "the create was retried: {:?}", emulator.requests());
     emulator.clear_requests();
     let again = project
-        .maint(&["grant", "--github-repo", "acme/shop"])
+        .maint(&["grant", "--github-repo", "acme/shop", "--any-ref"])
         .output()
         .unwrap();
     assert!(again.status.success(), "{}", stderr_of(&again));

@@ -89,7 +89,13 @@ fn site_mode_commands_print_their_documented_json() {
     assert_eq!(printed["printed"], true);
     let granted = json_of(
         &project,
-        &["grant", "--github-repo", "acme/shop"],
+        &[
+            "grant",
+            "--github-repo",
+            "acme/shop",
+            "--github-environment",
+            "production",
+        ],
         0,
         "grant",
     );

@@ -281,6 +281,10 @@ impl fmt::Display for GrantReport {
 }
 
 pub async fn grant(session: &Session, out: &Output, request: Request) -> Result<()> {
+    request
+        .grantee
+        .check_scope()
+        .map_err(|e| usage(anyhow::anyhow!(e)))?;
     let ops = operations(session, request.operations)?;
     let ci = request.grantee.ci();
     let principal = principal(&session.environment, &request.grantee);

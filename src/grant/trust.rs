@@ -79,6 +79,17 @@ impl Ci {
         }
     }
 
+    /// Whether every run of the repository may assume the role.
+    pub fn trusts_every_ref(&self) -> bool {
+        matches!(
+            self,
+            Self::GitHub {
+                scope: GitHubScope::Any,
+                ..
+            } | Self::GitLab { branch: None, .. }
+        )
+    }
+
     /// `acme/shop` or `acme/ops/shop`, for tags and messages.
     pub fn repository(&self) -> &str {
         match self {
