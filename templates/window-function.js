@@ -2,16 +2,23 @@
 // "state" is on, but for open paths, allowed networks and bypass holders.
 // CloudFront runs this on njs, not V8: `await` only as a whole statement (never
 // in a call's arguments), no async closures, modules cloudfront and crypto
-// only. Short names keep it far under the 10 KB code limit.
+// only. Past its compute budget a request fails, so a path does only what it
+// needs and regexes are built once, run by search() (a failing test() costs
+// njs 10 times more: scripts/function-cost.mjs). Short names keep it far
+// under the 10 KB code limit.
 import cf from 'cloudfront';
 const crypto = require('crypto');
 const kvs = cf.kvs();
 const C = __MAINT_CONFIG__;
 
 const ESC = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const re = p => new RegExp(p);
+const OPEN = C.open.map(re), API = C.api.map(re), HTML = /[&<>"']/g, SLASHES = /^\/+/;
+const DOTS = /(\/|\\|%2f|%5c)(\.|%2e){1,2}(;|\/|\\|%2f|%5c)/i, QV = /^\s*q\s*=\s*[\d.]+\s*$/;
+const JT = /^application\/([\w.-]+\+)?json$/;
 const hv = v => ({ value: v });
 const all = o => o.multiValue || [o];
-const any = (res, s) => res.some(p => new RegExp(p).test(s));
+const any = (res, s) => res.some(x => s.search(x) >= 0);
 const hex = (h, s) => h.update(s).digest('hex');
 const dec = s => { try { return decodeURIComponent(s); } catch (e) { return s; } };
 // Queries come as sent: normalize escapes, keep '+'.
@@ -23,15 +30,15 @@ const eq = (a, b) => { // constant time
 };
 // No dot segment, raw or escaped (`..;` too): an origin could resolve
 // /webhooks/../admin to a path that is not open.
-const plain = u => u.replace(/%2e/gi, '.').split(/\/|\\|%2f|%5c/i).every(x => !/^\.\.?(;|$)/.test(x));
+const plain = u => ('/' + u + '/').search(DOTS) < 0;
 // JSON when the Accept header ranks a JSON type above HTML (q-values; a tie is HTML).
 const wantsJson = a => {
   let j = 0, h = 0;
-  a.split(',').forEach(t => {
+  if (a.indexOf('json') >= 0) a.split(',').forEach(t => {
     const f = t.split(';'), type = f[0].trim();
     let q = 1;
-    f.slice(1).forEach(x => { const m = /^\s*q\s*=\s*([\d.]+)\s*$/.exec(x); if (m) q = +m[1]; });
-    if (/^application\/([\w.-]+\+)?json$/.test(type)) j = Math.max(j, q);
+    f.slice(1).forEach(x => { if (!x.search(QV)) q = +x.split('=')[1]; });
+    if (!type.search(JT)) j = Math.max(j, q);
     else if (type == 'text/html') h = Math.max(h, q);
   });
   return j > h;
@@ -72,7 +79,7 @@ async function handler(event) {
   } catch (e) {}
   if (!s || s.on !== true) return r;
   const left = typeof s.until == 'number' ? s.until - Date.now() / 1000 : NaN;
-  if (left <= 0 || (plain(r.uri) && any(C.open, r.uri)) || allowed('' + event.viewer.ip)) return r;
+  if (left <= 0 || (any(OPEN, r.uri) && plain(r.uri)) || allowed('' + event.viewer.ip)) return r;
 
   if (B) {
     try {
@@ -85,7 +92,7 @@ async function handler(event) {
       const rest = [], cookies = {};
       Object.keys(q).forEach(k => all(q[k]).forEach(v => rest.push(enc(k) + (v.value ? '=' + enc(v.value) : ''))));
       cookies[B.cookie] = { value: T, attributes: 'Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=' + B.maxAge };
-      const location = r.uri.replace(/^\/+/, '/') + (rest.length ? '?' + rest.join('&') : '');
+      const location = r.uri.replace(SLASHES, '/') + (rest.length ? '?' + rest.join('&') : '');
       return { statusCode: 302, statusDescription: 'Found', headers: { location: hv(location), 'cache-control': hv('no-store') }, cookies: cookies };
     }
     const c = r.cookies[B.cookie];
@@ -93,7 +100,7 @@ async function handler(event) {
   }
 
   const a = r.headers.accept;
-  const json = any(C.api, r.uri) || (!!a && wantsJson(all(a).map(v => v.value).join().toLowerCase()));
+  const json = any(API, r.uri) || (!!a && wantsJson(all(a).map(v => v.value).join().toLowerCase()));
   const msg = typeof s.message == 'string' && s.message ? s.message : C.message;
   const ra = s.retryAfter, retry = Math.ceil(left || (typeof ra == 'number' && ra > 0 ? ra : C.retryAfter));
   // A page that shows the window's end gets it inserted where it goes.
@@ -102,7 +109,7 @@ async function handler(event) {
     const t = new Date(s.until * 1000).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
     parts[U[0]] = parts[U[0]].slice(0, U[1]) + U[2].split(U[3]).join(t) + parts[U[0]].slice(U[1]);
   }
-  const data = json ? C.page.json.join(JSON.stringify(msg)) : parts.join(msg.replace(/[&<>"']/g, x => ESC[x]));
+  const data = json ? C.page.json.join(JSON.stringify(msg)) : parts.join(msg.replace(HTML, x => ESC[x]));
   return {
     statusCode: 503, statusDescription: 'Service Unavailable', body: { encoding: 'text', data: data },
     headers: {
