@@ -15,7 +15,7 @@ const ESC = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;
 const re = p => new RegExp(p);
 const OPEN = C.open.map(re), API = C.api.map(re), HTML = /[&<>"']/g, SLASHES = /^\/+/;
 const DOTS = /(\/|\\|%2f|%5c)(\.|%2e){1,2}(;|\/|\\|%2f|%5c)/i, QV = /^\s*q\s*=\s*[\d.]+\s*$/;
-const JT = /^application\/([\w.-]+\+)?json$/;
+const JT = /^application\/([\w.-]+\+)?json$/, QUAD = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/, NOTHEX = /[^\da-f:]/i;
 const hv = v => ({ value: v });
 const all = o => o.multiValue || [o];
 const any = (res, s) => res.some(x => s.search(x) >= 0);
@@ -44,27 +44,28 @@ const wantsJson = a => {
   return j > h;
 };
 
-// Address text -> eight 16-bit groups (IPv4 as ::ffff:a.b.c.d), or null.
+// IPv6 text (a dotted quad last, too) -> eight 16-bit groups, or null.
 const groups = s => {
-  const m = /^(.*:)?(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-  if (m) s = m.slice(2).every(x => x < 256) ? (m[1] || '::ffff:') + (m[2] * 256 + +m[3]).toString(16) + ':' + (m[4] * 256 + +m[5]).toString(16) : '';
-  const h = s.split('::');
-  const a = h[0] ? h[0].split(':') : [];
-  const b = h[1] ? h[1].split(':') : [];
+  const i = s.lastIndexOf(':') + 1, t = s.slice(i);
+  // A quad as a 32-bit number (-1: none) and, till it is put in, 0:0.
+  const v = t.search(QUAD) ? -1 : t.split('.').reduce((n, x) => n < 0 || x > 255 ? -1 : n * 256 + +x, 0);
+  if (v >= 0) s = s.slice(0, i) + '0:0';
+  const h = s.split('::'), a = h[0] ? h[0].split(':') : [], b = h[1] ? h[1].split(':') : [];
   if (h.length == 2) { // '::' is one zero group or more
     do a.push('0');
     while (a.length + b.length < 8);
   }
-  const g = a.concat(b);
-  return h.length < 3 && g.length == 8 && g.every(x => /^[\da-f]{1,4}$/i.test(x)) ? g.map(x => parseInt(x, 16)) : null;
+  const g = a.concat(b).map(x => x && x.length < 5 ? parseInt(x, 16) : NaN);
+  if (v >= 0) g.splice(6, 2, v >>> 16, v & 65535);
+  return h.length < 3 && g.length == 8 && s.search(NOTHEX) < 0 && g.every(x => x >= 0) ? g : null;
 };
-// Groups -> bit string (16 characters per group).
-const bits = g => g.map(x => (x + 65536).toString(2).slice(1)).join('');
+// [net, n] holds what has net's first n bits: what a shift by the rest leaves.
+const in6 = (g, net, n) => net.every((x, k) => !((x ^ g[k]) >> Math.min(16, Math.max(0, 16 * k + 16 - n))));
+// IPv6 ranges hold IPv6 viewers; IPv4 ones, IPv4 and IPv4-mapped viewers.
 const allowed = ip => {
-  const g = groups(ip);
-  const inside = (net, n) => !!g && bits(g).slice(0, n) == bits(net).slice(0, n);
-  return (ip.indexOf(':') >= 0 && C.ipv6.some(c => inside(c[0], c[1]))) ||
-    C.ipv4.some(c => inside([0, 0, 0, 0, 0, 65535, c[0] >>> 16, c[0] & 65535], 96 + c[1]));
+  const six = ip.indexOf(':') >= 0, g = groups(six ? ip : '::ffff:' + ip), v = g && g[6] * 65536 + g[7];
+  return !!g && (six && C.ipv6.some(c => in6(g, c[0], c[1])) ||
+    !(g[0] | g[1] | g[2] | g[3] | g[4]) && g[5] == 65535 && C.ipv4.some(c => !(c[1] && (v ^ c[0]) >>> (32 - c[1]))));
 };
 
 async function handler(event) {
