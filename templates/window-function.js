@@ -2,10 +2,10 @@
 // "state" is on, but for open paths, allowed networks and bypass holders.
 // CloudFront runs this on njs, not V8: `await` only as a whole statement (never
 // in a call's arguments), no async closures, modules cloudfront and crypto
-// only. Past its compute budget a request fails, so a path does only what it
-// needs and regexes are built once, run by search() (a failing test() costs
-// njs 10 times more: scripts/function-cost.mjs). Short names keep it far
-// under the 10 KB code limit.
+// only, listed built-ins only. Past its compute budget a request fails, so a
+// path does only what it needs and regexes are built once, run by search()
+// (a failing test() costs njs 10 times more: scripts/function-cost.mjs).
+// Short names keep it far under the 10 KB code limit.
 import cf from 'cloudfront';
 const crypto = require('crypto');
 const kvs = cf.kvs();
@@ -20,14 +20,12 @@ const hv = v => ({ value: v });
 const all = o => o.multiValue || [o];
 const any = (res, s) => res.some(x => s.search(x) >= 0);
 const hex = (h, s) => h.update(s).digest('hex');
+const mac = (k, s) => hex(crypto.createHmac('sha256', k), s);
 const dec = s => { try { return decodeURIComponent(s); } catch (e) { return s; } };
 // Queries come as sent: normalize escapes, keep '+'.
 const enc = s => s.split('+').map(p => encodeURIComponent(dec(p))).join('+');
-const eq = (a, b) => { // constant time
-  let d = a.length ^ b.length;
-  for (let i = 0; i < b.length; i++) d |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return !d;
-};
+// Constant time in effect: HMACs under the stored hash, not the texts, compared.
+const eq = (k, a, b) => mac(k, a) == mac(k, b);
 // No dot segment, raw or escaped (`..;` too): an origin could resolve
 // /webhooks/../admin to a path that is not open.
 const plain = u => ('/' + u + '/').search(DOTS) < 0;
@@ -88,16 +86,16 @@ async function handler(event) {
     } catch (e) {}
   }
   if (H) {
-    const T = hex(crypto.createHmac('sha256', H), 'maint-bypass-cookie');
-    if (p && eq(hex(crypto.createHash('sha256'), 'maint-bypass:' + dec(p.value)), H)) {
+    // The token only for a link that gets it or a cookie that shows it.
+    const T = () => mac(H, 'maint-bypass-cookie'), c = r.cookies[B.cookie];
+    if (p && eq(H, hex(crypto.createHash('sha256'), 'maint-bypass:' + dec(p.value)), H)) {
       const rest = [], cookies = {};
       Object.keys(q).forEach(k => all(q[k]).forEach(v => rest.push(enc(k) + (v.value ? '=' + enc(v.value) : ''))));
-      cookies[B.cookie] = { value: T, attributes: 'Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=' + B.maxAge };
+      cookies[B.cookie] = { value: T(), attributes: 'Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=' + B.maxAge };
       const location = r.uri.replace(SLASHES, '/') + (rest.length ? '?' + rest.join('&') : '');
       return { statusCode: 302, statusDescription: 'Found', headers: { location: hv(location), 'cache-control': hv('no-store') }, cookies: cookies };
     }
-    const c = r.cookies[B.cookie];
-    if (c && all(c).some(v => eq(v.value, T))) return r;
+    if (c && all(c).some(v => eq(H, v.value, T()))) return r;
   }
 
   const a = r.headers.accept;
@@ -116,7 +114,7 @@ async function handler(event) {
     headers: {
       'content-type': hv(json ? 'application/json' : 'text/html; charset=utf-8'),
       'cache-control': hv('no-store'),
-      'retry-after': hv(String(retry))
+      'retry-after': hv('' + retry)
     }
   };
 }
