@@ -55,7 +55,7 @@ function usage(why) {
   process.exit(2);
 }
 const RUNS = opt.runs || (opt.quick ? 3 : 15);
-const N = opt.iterations || (opt.quick ? 200 : 1000);
+const N = opt.iterations || (opt.quick ? 500 : 1000);
 const WARM = Math.min(50, N);
 if (!(N >= 1 && RUNS >= 1)) usage('--runs and --iterations take a positive number');
 process.env.MAINT_BIN = resolve(opt.binary || process.env.MAINT_BIN || join(ROOT, 'target/debug/maint'));
@@ -167,10 +167,10 @@ function run(name, kvs, event, floor) {
   const file = join(work, `${name}.js`);
   const payload = JSON.stringify({ kvs, event: JSON.stringify(event), n: N, warm: WARM, floor });
   writeFileSync(file, code + '\n' + DRIVER.replace('__CASE__', () => payload));
-  const run = spawnSync(NJS, ['-p', work, file], { encoding: 'utf8', timeout: 10 * 60 * 1000 });
-  if (run.error) throw new Error(`function-cost: njs (${NJS}) could not run: ${run.error.message}`);
-  const line = run.stdout.split('\n').find((l) => l.startsWith('MAINT_COST '));
-  if (run.status !== 0 || !line) throw new Error(`function-cost: njs failed on ${name} (${run.status})\n${run.stdout}\n${run.stderr}`);
+  const proc = spawnSync(NJS, ['-p', work, file], { encoding: 'utf8', timeout: 10 * 60 * 1000 });
+  if (proc.error) throw new Error(`function-cost: njs (${NJS}) could not run: ${proc.error.message}`);
+  const line = proc.stdout.split('\n').find((l) => l.startsWith('MAINT_COST '));
+  if (proc.status !== 0 || !line) throw new Error(`function-cost: njs failed on ${name} (${proc.status})\n${proc.stdout}\n${proc.stderr}`);
   const out = JSON.parse(line.slice('MAINT_COST '.length));
   if (out.threw) throw new Error(`function-cost: the function threw on ${name}: ${out.threw}`);
   return { us: (out.ms * 1000) / N, answer: out.answer };
