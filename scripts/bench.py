@@ -4,6 +4,9 @@ Each measurement runs a command as a child process and reads the child's own
 resource usage (os.wait4): wall time, and peak resident memory (maxrss).
 maint and the AWS CLI run interleaved, round after round, so drift in the
 machine's load affects both alike. Medians are reported.
+
+Last, scripts/function-cost.mjs measures the window function's cost per
+request on njs, path by path (with the emulator stopped: it needs none).
 """
 
 import argparse
@@ -145,11 +148,27 @@ def main():
     finally:
         emulator.stop()
         shutil.rmtree(work, ignore_errors=True)
+    results["function"] = function_cost(args)
     out_dir = os.path.join(ROOT, "target/bench")
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=2)
     print(f"\n(results also in target/bench/results.json; mode: {'quick' if args.quick else 'full'})")
+
+
+def function_cost(args):
+    """The window function's cost per path on njs (scripts/function-cost.mjs
+    prints its table and writes its numbers, which go into results.json)."""
+    print("\n", flush=True)
+    with tempfile.TemporaryDirectory(prefix="maint-function-cost-") as tmp:
+        out = os.path.join(tmp, "cost.json")
+        argv = [os.environ.get("MAINT_NODE", "node"), os.path.join(ROOT, "scripts/function-cost.mjs"),
+                "--binary", args.binary, "--json", out] + (["--quick"] if args.quick else [])
+        proc = subprocess.run(argv, cwd=ROOT, check=False)
+        if proc.returncode != 0:
+            sys.exit(f"bench: scripts/function-cost.mjs failed ({proc.returncode})")
+        with open(out) as f:
+            return json.load(f)
 
 
 def bench(args, emulator, work, rounds, deploys, many):

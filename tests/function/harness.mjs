@@ -14,17 +14,25 @@
 // Configs are written as a user writes them in maint.yaml (a `window:` block
 // and template files) and rendered by the maint binary named in MAINT_BIN
 // (tests/function_runtime.rs sets it), once per distinct config.
+//
+// The binary holds the template it was built with (include_str!). With
+// MAINT_FUNCTION_TEMPLATE=PATH (e.g. templates/window-function.js), the
+// config the binary rendered (its `const C = {...};` line) is put into the
+// template at PATH instead, so the suite tests a template being edited
+// without a rebuild; the contract tests read that template too.
 import { spawnSync, execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { createHash, createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync, appendFileSync, copyFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { isDeepStrictEqual, inspect } from 'node:util';
 
 export const TOKEN = '__MAINT_CONFIG__';
 export const IMPORT_LINE = "import cf from 'cloudfront';";
-export const TEMPLATE_PATH = new URL('../../templates/window-function.js', import.meta.url);
+export const TEMPLATE_PATH = process.env.MAINT_FUNCTION_TEMPLATE
+  ? resolve(process.env.MAINT_FUNCTION_TEMPLATE)
+  : new URL('../../templates/window-function.js', import.meta.url);
 export const FUNCTION_CODE_LIMIT = 10240;
 const STAND_IN = readFileSync(new URL('./cloudfront.js', import.meta.url), 'utf8');
 const NJS = process.env.MAINT_NJS || 'njs';
@@ -58,9 +66,24 @@ export function renderFunction(window, files = {}) {
   const config = { environments: { shop: { region: 'eu-west-1', distribution: 'E2EXAMPLE12345', window } } };
   // JSON is YAML: no YAML writer needed.
   writeFileSync(join(dir, 'maint.yaml'), JSON.stringify(config, null, 2));
-  const code = execFileSync(bin, ['--config', join(dir, 'maint.yaml'), '-q', 'function'], { encoding: 'utf8' });
+  let code = execFileSync(bin, ['--config', join(dir, 'maint.yaml'), '-q', 'function'], { encoding: 'utf8' });
+  if (process.env.MAINT_FUNCTION_TEMPLATE) code = withTemplate(code, readTemplate());
   rendered.set(key, code);
   return code;
+}
+
+/**
+ * `code` as rendered by maint, with its config literal put into `template`
+ * instead of the template the binary was built with. maint writes the
+ * literal as one line of JSON (newlines escaped), `const C = ...;`.
+ */
+export function withTemplate(code, template) {
+  const line = code.split('\n').filter((l) => l.startsWith('const C = ') && l.endsWith(';'));
+  if (line.length !== 1) throw new Error('the rendered function has no single `const C = ...;` line');
+  const literal = line[0].slice('const C = '.length, -1);
+  JSON.parse(literal); // it is the config, not code
+  if (template.split(TOKEN).length !== 2) throw new Error(`the template at ${TEMPLATE_PATH} has no single ${TOKEN}`);
+  return template.replace(TOKEN, () => literal);
 }
 
 /** The stand-in module, evaluated for Node with a private `globalThis`. */

@@ -759,7 +759,9 @@ describe('size', () => {
     const codeBytes = Buffer.byteLength(code);
     t.diagnostic(`template without config: ${templateBytes} bytes; realistic rendered function: ${codeBytes} bytes (limit ${FUNCTION_CODE_LIMIT})`);
     // Guard against the logic creeping up: every byte it takes is a byte less for the page.
-    assert.ok(templateBytes < 5800, `template logic is ${templateBytes} bytes`);
+    // (Raised from 5800 for the per-request cost work: regexes built once, the
+    // address compared as integers, the cookie token only where needed.)
+    assert.ok(templateBytes < 6600, `template logic is ${templateBytes} bytes`);
     assert.ok(codeBytes < FUNCTION_CODE_LIMIT, `rendered function is ${codeBytes} bytes`);
     // and it still works
     const { res } = await runBoth(code, { kvs: { state: stateValue() }, now: NOW, event: makeEvent({ uri: '/' }) });
