@@ -52,8 +52,187 @@ const FORBIDDEN_GLOBALS: [&str; 13] = [
     "queueMicrotask",
 ];
 
+/// Every method the function may call, by name: the lists of
+/// "JavaScript runtime 2.0 features for CloudFront Functions"
+/// (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-javascript-runtime-20.html,
+/// read 2026-12), whatever the receiver (a static check cannot know it),
+/// plus the helpers of the `cloudfront` module ("Helper methods for key
+/// value stores") and console.log. The page lists methods per built-in;
+/// where it says "All ES 5.1 Date features" or "All ES 5.1 math methods",
+/// the ES 5.1 names are listed here. Not on the page, so refused:
+/// `charCodeAt` (String lists `fromCharCode`, `charAt`, … but not it), the
+/// removed `toUTF8`, `fromUTF8`, `toBytes`, `fromBytes` and `bytesFrom`
+/// (njs 0.7.9 still has them), and anything newer or non-standard.
+const METHODS: &[&str] = &[
+    // Object (ES 5.1, 6, 8, and the prototype)
+    "create",
+    "defineProperties",
+    "defineProperty",
+    "freeze",
+    "getOwnPropertyDescriptor",
+    "getOwnPropertyDescriptors",
+    "getOwnPropertyNames",
+    "getPrototypeOf",
+    "isExtensible",
+    "isFrozen",
+    "isSealed",
+    "keys",
+    "preventExtensions",
+    "seal",
+    "assign",
+    "entries",
+    "values",
+    "hasOwnProperty",
+    "isPrototypeOf",
+    "propertyIsEnumerable",
+    "toString",
+    "valueOf",
+    "is",
+    "setPrototypeOf",
+    // String
+    "fromCharCode",
+    "fromCodePoint",
+    "charAt",
+    "concat",
+    "indexOf",
+    "lastIndexOf",
+    "match",
+    "replace",
+    "search",
+    "slice",
+    "split",
+    "substr",
+    "substring",
+    "toLowerCase",
+    "trim",
+    "toUpperCase",
+    "codePointAt",
+    "endsWith",
+    "includes",
+    "repeat",
+    "startsWith",
+    "padStart",
+    "padEnd",
+    "trimStart",
+    "trimEnd",
+    "replaceAll",
+    // Number
+    "isFinite",
+    "isInteger",
+    "isNaN",
+    "isSafeInteger",
+    "parseInt",
+    "parseFloat",
+    "toExponential",
+    "toFixed",
+    "toPrecision",
+    // Math (ES 5.1 and 6)
+    "abs",
+    "acos",
+    "acosh",
+    "asin",
+    "asinh",
+    "atan",
+    "atan2",
+    "atanh",
+    "cbrt",
+    "ceil",
+    "clz32",
+    "cos",
+    "cosh",
+    "exp",
+    "expm1",
+    "floor",
+    "fround",
+    "hypot",
+    "imul",
+    "log",
+    "log1p",
+    "log2",
+    "log10",
+    "max",
+    "min",
+    "pow",
+    "random",
+    "round",
+    "sign",
+    "sinh",
+    "sin",
+    "sqrt",
+    "tan",
+    "tanh",
+    "trunc",
+    // Date: "All ES 5.1 Date features are supported" (ES 5.1, 15.9)
+    "now",
+    "parse",
+    "UTC",
+    "getTime",
+    "getFullYear",
+    "getUTCFullYear",
+    "getMonth",
+    "getUTCMonth",
+    "getDate",
+    "getUTCDate",
+    "getDay",
+    "getUTCDay",
+    "getHours",
+    "getUTCHours",
+    "getMinutes",
+    "getUTCMinutes",
+    "getSeconds",
+    "getUTCSeconds",
+    "getMilliseconds",
+    "getUTCMilliseconds",
+    "getTimezoneOffset",
+    "setTime",
+    "toISOString",
+    "toJSON",
+    "toUTCString",
+    "toDateString",
+    "toTimeString",
+    // RegExp
+    "exec",
+    "test",
+    // JSON
+    "stringify",
+    // Array
+    "isArray",
+    "of",
+    "every",
+    "filter",
+    "forEach",
+    "join",
+    "map",
+    "pop",
+    "push",
+    "reduce",
+    "reduceRight",
+    "reverse",
+    "shift",
+    "some",
+    "sort",
+    "splice",
+    "unshift",
+    "copyWithin",
+    "fill",
+    "find",
+    "findIndex",
+    // crypto (require('crypto'))
+    "createHash",
+    "createHmac",
+    "update",
+    "digest",
+    // the cloudfront module: cf.kvs(), and the store's get/exists/meta
+    "kvs",
+    "get",
+    "exists",
+    "meta",
+];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Rule {
+    /// A method the runtime's documented lists do not name.
+    BuiltIn,
     Parses,
     Size,
     AwaitInArguments,
@@ -201,6 +380,18 @@ impl<'a> Visit<'a> for Checker<'_> {
                 ),
             },
             Expression::StaticMemberExpression(member) => {
+                let console =
+                    matches!(&member.object, Expression::Identifier(o) if o.name == "console");
+                if !console && !METHODS.contains(&member.property.name.as_str()) {
+                    self.report(
+                        Rule::BuiltIn,
+                        it.span.start,
+                        format!(
+                            "`.{}()`, which runtime 2.0's documented lists do not name",
+                            member.property.name
+                        ),
+                    );
+                }
                 if let Expression::Identifier(object) = &member.object
                     && object.name == "console"
                     && (member.property.name != "log" || it.arguments.len() != 1)
@@ -528,6 +719,19 @@ fn console_takes_log_with_one_argument_only() {
         [(Rule::ConsoleLog, 3)]
     );
     assert!(broken(&wrap("  console.log('a' + 1);")).is_empty());
+}
+
+#[test]
+fn methods_the_runtime_does_not_list_are_refused() {
+    // charCodeAt: the String list names fromCharCode and charAt, not it;
+    // toUTF8 and bytesFrom: removed in runtime 2.0, still in njs 0.7.9.
+    let code = wrap(
+        "const a = 'x'.charCodeAt(0);\n  const b = 'x'.toUTF8();\n  const c = String.bytesFrom([1]);\n  return event.request.uri.startsWith('/') ? event.request : event.request;",
+    );
+    assert_eq!(
+        broken(&code),
+        [(Rule::BuiltIn, 3), (Rule::BuiltIn, 4), (Rule::BuiltIn, 5)]
+    );
 }
 
 #[test]
