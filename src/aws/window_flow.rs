@@ -1303,6 +1303,31 @@ async fn a_function_made_by_a_lost_create_is_updated_not_duplicated() {
 }
 
 #[tokio::test]
+async fn detach_also_removes_what_an_interrupted_gate_left() {
+    let world = world();
+    let spec = spec("      retry_after: 90\n");
+    attach_now(&world, &spec, None).await.unwrap();
+    {
+        // An attach stopped mid-gate: its scratch pair is still there.
+        let mut w = world.lock().unwrap();
+        w.gate.store = Some(1);
+        w.gate.function = Some(Func {
+            code: b"scratch".to_vec(),
+            live: None,
+            etag: 1,
+            stores: vec![store_arn_of("maint-gate-")],
+        });
+        w.gate_writes.clear();
+    }
+    detach_with("shop", &spec, &clients(&world), &quiet(), false)
+        .await
+        .unwrap();
+    let w = world.lock().unwrap();
+    assert!(w.gate.function.is_none() && w.gate.store.is_none());
+    assert_eq!(w.gate_writes, ["DeleteFunction", "DeleteKeyValueStore"]);
+}
+
+#[tokio::test]
 async fn detach_deletes_with_the_development_etag_and_retries_a_concurrent_change() {
     let world = world();
     let spec = spec("      retry_after: 90\n");

@@ -102,6 +102,9 @@ pub async fn detach_with(
         environment,
     };
     let outcome = converge(&mut target, out, dry_run).await?;
+    if !dry_run {
+        super::gate::remove_leftovers(spec, clients, out).await?;
+    }
     Ok(DetachReport {
         environment: environment.to_string(),
         distribution_id: spec.distribution.to_string(),

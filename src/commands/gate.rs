@@ -90,6 +90,12 @@ pub async fn go_live(spec: &WindowSpec, clients: &Clients, out: &Output) -> Resu
     result
 }
 
+/// Removes the scratch pair an interrupted `attach` left, if any: `detach`
+/// leaves nothing of the window behind.
+pub async fn remove_leftovers(spec: &WindowSpec, clients: &Clients, out: &Output) -> Result<()> {
+    remove(clients, &spec.gate_name(), out, true).await
+}
+
 /// Deletes the scratch function, then its store (a store in use cannot go).
 async fn remove(clients: &Clients, name: &str, out: &Output, leftover: bool) -> Result<()> {
     let cf = &clients.cloudfront;
