@@ -162,17 +162,41 @@ async fn describe_stage(
 }
 
 async fn stage_code(cf: &Client, name: &str, stage: FunctionStage) -> Result<Vec<u8>> {
-    let out = cf
+    match stage_code_if_any(cf, name, stage.clone()).await? {
+        Some(code) => Ok(code),
+        None => bail!("reading the window function's code ({stage}): function {name} is gone"),
+    }
+}
+
+/// A stage's code; `None` when the function (or that stage) does not exist.
+async fn stage_code_if_any(
+    cf: &Client,
+    name: &str,
+    stage: FunctionStage,
+) -> Result<Option<Vec<u8>>> {
+    match cf
         .get_function()
         .name(name)
         .stage(stage.clone())
         .send()
         .await
-        .map_err(|e| explain(&format!("reading the window function's code ({stage})"), e))?;
-    Ok(out
-        .function_code()
-        .map(|b| b.as_ref().to_vec())
-        .unwrap_or_default())
+    {
+        Ok(out) => Ok(Some(
+            out.function_code()
+                .map(|b| b.as_ref().to_vec())
+                .unwrap_or_default(),
+        )),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_function_exists()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(explain(
+            &format!("reading the window function's code ({stage})"),
+            e,
+        )),
+    }
 }
 
 fn function_config(comment: &str, store_arn: &str) -> Result<FunctionConfig> {
@@ -561,16 +585,21 @@ pub async fn get_key(kvs: &KvsClient, store_arn: &str, key: &str) -> Result<Opti
 
 /// Writes one key: the store's ETag (from the data plane), then PutKey with
 /// If-Match. A concurrent write makes the ETag stale: read it again and retry.
+/// The store's ETag as its data plane gives it, for a write's If-Match.
+async fn data_plane_etag(kvs: &KvsClient, store_arn: &str) -> Result<String> {
+    Ok(kvs
+        .describe_key_value_store()
+        .kvs_arn(store_arn)
+        .send()
+        .await
+        .map_err(|e| explain_kvs("reading the key value store", e))?
+        .e_tag()
+        .to_string())
+}
+
 pub async fn put_key(kvs: &KvsClient, store_arn: &str, key: &str, value: &str) -> Result<()> {
     with_if_match("the key value store", || async {
-        let etag = kvs
-            .describe_key_value_store()
-            .kvs_arn(store_arn)
-            .send()
-            .await
-            .map_err(|e| explain_kvs("reading the key value store", e))?
-            .e_tag()
-            .to_string();
+        let etag = data_plane_etag(kvs, store_arn).await?;
         match kvs
             .put_key()
             .kvs_arn(store_arn)
@@ -611,14 +640,7 @@ pub async fn put_keys(kvs: &KvsClient, store_arn: &str, entries: &[(&str, &str)]
         );
     }
     with_if_match("the key value store", || async {
-        let etag = kvs
-            .describe_key_value_store()
-            .kvs_arn(store_arn)
-            .send()
-            .await
-            .map_err(|e| explain_kvs("reading the key value store", e))?
-            .e_tag()
-            .to_string();
+        let etag = data_plane_etag(kvs, store_arn).await?;
         match kvs
             .update_keys()
             .kvs_arn(store_arn)
@@ -642,26 +664,7 @@ pub async fn put_keys(kvs: &KvsClient, store_arn: &str, entries: &[(&str, &str)]
 
 /// The function's LIVE code; `None` when it was never published or is gone.
 pub async fn live_code(cf: &Client, name: &str) -> Result<Option<Vec<u8>>> {
-    match cf
-        .get_function()
-        .name(name)
-        .stage(FunctionStage::Live)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(Some(
-            out.function_code()
-                .map(|b| b.as_ref().to_vec())
-                .unwrap_or_default(),
-        )),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_function_exists()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(explain("reading the window function's LIVE code", e)),
-    }
+    stage_code_if_any(cf, name, FunctionStage::Live).await
 }
 
 /// What decides whether visitors get the window: who holds each behavior's
