@@ -294,6 +294,60 @@ fn needs_of(call: &Call) -> Vec<Need> {
         .collect()
 }
 
+/// What UpdateDistribution also needs for what the config it sends holds:
+/// reading the web ACL it names (CloudFront checks "read permissions on Web
+/// ACL"; the action is `wafv2:GetWebACL` on the ACL's ARN, or `waf:GetWebACL`
+/// for a WAF Classic id), and for each Lambda@Edge version it associates,
+/// `lambda:GetFunction`, `lambda:EnableReplication*` and
+/// `lambda:DisableReplication*` on the version's ARN (CloudFront Developer
+/// Guide, "Setting IAM permissions and roles for Lambda@Edge").
+async fn config_needs(cf: &aws_sdk_cloudfront::Client, id: &str) -> Vec<Need> {
+    let out = match cf.get_distribution_config().id(id).send().await {
+        Ok(out) => out,
+        // Deleted by the command (destroy): maint's own, it named neither.
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_no_such_distribution()) =>
+        {
+            return Vec::new();
+        }
+        Err(e) => panic!("reading distribution {id}: {e:?}"),
+    };
+    let config = out.distribution_config().unwrap();
+    let mut needs = Vec::new();
+    match config.web_acl_id() {
+        Some(acl) if acl.starts_with("arn:aws:wafv2:") => {
+            needs.push(("wafv2:GetWebACL".to_string(), acl.to_string()));
+        }
+        Some(acl) if !acl.is_empty() => needs.push((
+            "waf:GetWebACL".to_string(),
+            format!("arn:aws:waf::{ACCOUNT}:webacl/{acl}"),
+        )),
+        _ => {}
+    }
+    let default = config
+        .default_cache_behavior()
+        .and_then(|b| b.lambda_function_associations());
+    let others = config
+        .cache_behaviors()
+        .map(|c| c.items())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|b| b.lambda_function_associations());
+    for associations in default.into_iter().chain(others) {
+        for a in associations.items() {
+            for action in [
+                "lambda:GetFunction",
+                "lambda:EnableReplication*",
+                "lambda:DisableReplication*",
+            ] {
+                needs.push((action.to_string(), a.lambda_function_arn().to_string()));
+            }
+        }
+    }
+    needs
+}
+
 /// IAM's wildcard match: `*` matches any run of characters.
 fn matches(pattern: &str, text: &str) -> bool {
     match pattern.split_once('*') {
@@ -383,11 +437,12 @@ impl Recorder<'_> {
         let requests = self.emulator.requests();
         let mut stores = self.stores().await;
         stores.extend(before);
-        let needs = requests
-            .iter()
-            .map(|line| call_of(line, &stores))
-            .flat_map(|c| needs_of(&c))
-            .collect();
+        let calls: Vec<Call> = requests.iter().map(|line| call_of(line, &stores)).collect();
+        let mut needs: BTreeSet<Need> = calls.iter().flat_map(needs_of).collect();
+        for call in calls.iter().filter(|c| c.api == "UpdateDistribution") {
+            let id = call.resource.rsplit('/').next().unwrap();
+            needs.extend(config_needs(&self.emulator.cloudfront().await, id).await);
+        }
         self.recorded.push(Recorded {
             args: args.iter().map(|a| (*a).to_string()).collect(),
             operations,
@@ -575,6 +630,42 @@ async fn window_policies_allow_exactly_what_the_commands_send() {
     let origin = LocalOrigin::start();
     let cf = emulator.cloudfront().await;
     let id = support::distribution_for_origin(&cf, origin.port).await;
+    // The customer's config holds a web ACL and a Lambda@Edge function on
+    // origin requests of /api/*: attach and detach send both back, so the
+    // operator's policy must allow what CloudFront checks for them.
+    let out = cf.get_distribution_config().id(&id).send().await.unwrap();
+    let mut their = out.distribution_config().unwrap().clone();
+    their.web_acl_id = Some(format!(
+        "arn:aws:wafv2:us-east-1:{ACCOUNT}:global/webacl/shop/0d1c2b3a"
+    ));
+    let lambda = aws_sdk_cloudfront::types::LambdaFunctionAssociations::builder()
+        .quantity(1)
+        .items(
+            aws_sdk_cloudfront::types::LambdaFunctionAssociation::builder()
+                .lambda_function_arn(format!(
+                    "arn:aws:lambda:us-east-1:{ACCOUNT}:function:api-auth:4"
+                ))
+                .event_type(aws_sdk_cloudfront::types::EventType::OriginRequest)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    their
+        .cache_behaviors
+        .as_mut()
+        .unwrap()
+        .items
+        .as_mut()
+        .unwrap()[0]
+        .lambda_function_associations = Some(lambda);
+    cf.update_distribution()
+        .id(&id)
+        .if_match(out.e_tag().unwrap())
+        .distribution_config(their)
+        .send()
+        .await
+        .unwrap();
     let config = |message: &str| {
         format!(
             "environments:\n  shop:\n    region: eu-west-1\n    distribution: {id}\n    window:\n      message: {message}\n      bypass:\n        secret_env: MAINT_BYPASS_SECRET\n"
@@ -1043,6 +1134,15 @@ fn print_shows_the_documents_without_any_aws_call() {
         .no_aws_call()
         .stdout("s3:CreateBucket")
         .stdout("# Maint1 on *: AWS supports no resource")
+        .run();
+    // Without reading the window's distribution, --print says what a real
+    // grant adds for a web ACL or Lambda@Edge.
+    support::Test::new()
+        .config("environments:\n  shop:\n    region: eu-west-1\n    distribution: E2SHOPEXAMPLE1\n    window: {}\n")
+        .args(&["grant", "--print", "--operations", "admin"])
+        .no_aws_call()
+        .stdout("function/maint-window-E2SHOPEXAMPLE1")
+        .stdout("`maint grant` (without --print) reads them and adds wafv2:GetWebACL")
         .run();
 }
 

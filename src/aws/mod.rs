@@ -416,6 +416,13 @@ where
                 "AWS is throttling this account: wait a minute and run again; the command \
                      picks up where it stopped",
             ),
+            // UpdateDistribution of a config naming a web ACL the caller
+            // may not read: "Unable to verify read permissions on Web ACL".
+            "InvalidWebACLId" => Some(
+                "the distribution names a web ACL the credentials may not read (or it is \
+                 gone): `maint grant --operations admin` reads the distribution and adds \
+                 wafv2:GetWebACL on its ACL (docs/iam.md)",
+            ),
             "NoSuchBucket" => Some("it does not exist yet: run `maint provision` first"),
             "NoSuchDistribution" => {
                 Some("check the distribution id, and that the credentials are for its AWS account")
@@ -579,6 +586,16 @@ mod tests {
         let text = service_error(403, Some("AccessDenied"), "Access Denied").to_string();
         assert!(
             text.contains("lack this permission") && text.contains("maint grant --print"),
+            "{text}"
+        );
+        let text = service_error(
+            400,
+            Some("InvalidWebACLId"),
+            "Unable to verify read permissions on Web ACL",
+        )
+        .to_string();
+        assert!(
+            text.contains("wafv2:GetWebACL") && text.contains("--operations admin"),
             "{text}"
         );
     }

@@ -14,6 +14,7 @@ use aws_sdk_cloudfront::types::{
 use aws_sdk_cloudfrontkeyvaluestore::Client as KvsClient;
 
 use super::{Attempt, explain, explain_kvs, with_if_match};
+use crate::grant::Dependencies;
 use crate::window::plan::{FunctionState, ObservedWindow, Store};
 use crate::window::{BYPASS_KEY, Behavior, DEFAULT_BEHAVIOR, Slot, WindowSpec};
 
@@ -431,6 +432,41 @@ fn viewer_request_slot(
 pub async fn behaviors(cf: &Client, id: &str, function_name: &str) -> Result<Vec<Behavior>> {
     let found = super::cloudfront::read_distribution(cf, id).await?;
     Ok(behaviors_of(&found.config, function_name))
+}
+
+/// The web ACL and Lambda@Edge versions distribution `id` names, which
+/// UpdateDistribution checks the caller may read (docs/iam.md).
+pub async fn dependencies(cf: &Client, id: &str) -> Result<Dependencies> {
+    let found = super::cloudfront::read_distribution(cf, id).await?;
+    Ok(dependencies_of(&found.config))
+}
+
+/// What `config` names beyond CloudFront. Pure.
+pub fn dependencies_of(config: &DistributionConfig) -> Dependencies {
+    let default = config
+        .default_cache_behavior()
+        .and_then(|b| b.lambda_function_associations());
+    let others = config
+        .cache_behaviors()
+        .map(|c| c.items())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(CacheBehavior::lambda_function_associations);
+    let mut edge_functions: Vec<String> = default
+        .into_iter()
+        .chain(others)
+        .flat_map(|l| l.items())
+        .map(|a| a.lambda_function_arn().to_string())
+        .collect();
+    edge_functions.sort();
+    edge_functions.dedup();
+    Dependencies {
+        web_acl: config
+            .web_acl_id()
+            .filter(|acl| !acl.is_empty())
+            .map(str::to_string),
+        edge_functions,
+    }
 }
 
 /// Every cache behavior of `config` and its viewer-request slot. Pure.

@@ -20,7 +20,8 @@ use crate::grant::plan::{
 };
 use crate::grant::trust::{Ci, trust_policy};
 use crate::grant::{
-    Comment, Operation, OperationList, Resources, SiteResources, WindowResources, policy,
+    Comment, Dependencies, Operation, OperationList, Resources, SiteResources, WindowResources,
+    policy,
 };
 use crate::output::usage;
 
@@ -113,6 +114,7 @@ fn resources(
     site_distribution: Option<String>,
     site_oac: Option<String>,
     store_arn: Option<String>,
+    dependencies: Dependencies,
 ) -> Resources {
     Resources {
         account: account.to_string(),
@@ -129,12 +131,20 @@ fn resources(
             store_name: w.store_name(),
             gate_name: w.gate_name(),
             store_arn,
+            dependencies,
         }),
     }
 }
 
-/// What AWS assigned: the site's distribution id and the window's store ARN.
-async fn found_resources(session: &Session, clients: &Clients, account: &str) -> Result<Resources> {
+/// What AWS assigned: the site's distribution id and the window's store
+/// ARN; for the operator (`admin`), what the window's distribution names
+/// that attach and detach need to read.
+async fn found_resources(
+    session: &Session,
+    clients: &Clients,
+    account: &str,
+    ops: &BTreeSet<Operation>,
+) -> Result<Resources> {
     let (site_distribution, site_oac) = match &session.site {
         Some(site) => {
             let cf = &clients.cloudfront;
@@ -147,11 +157,22 @@ async fn found_resources(session: &Session, clients: &Clients, account: &str) ->
         }
         None => (None, None),
     };
-    let store_arn = match &session.window {
-        Some(w) => crate::aws::window::find_store(&clients.cloudfront, &w.store_name())
-            .await?
-            .map(|s| s.arn),
-        None => None,
+    let (store_arn, dependencies) = match &session.window {
+        Some(w) => {
+            let cf = &clients.cloudfront;
+            let store_name = w.store_name();
+            let store = crate::aws::window::find_store(cf, &store_name);
+            let dependencies = async {
+                if ops.contains(&Operation::Admin) {
+                    crate::aws::window::dependencies(cf, w.distribution.as_str()).await
+                } else {
+                    Ok(Dependencies::default())
+                }
+            };
+            let (store, dependencies) = tokio::try_join!(store, dependencies)?;
+            (store.map(|s| s.arn), dependencies)
+        }
+        None => (None, Dependencies::default()),
     };
     Ok(resources(
         session,
@@ -159,6 +180,7 @@ async fn found_resources(session: &Session, clients: &Clients, account: &str) ->
         site_distribution,
         site_oac,
         store_arn,
+        dependencies,
     ))
 }
 
@@ -168,7 +190,8 @@ pub struct PolicyReport {
     pub name: String,
     pub arn: String,
     pub document: Value,
-    /// Each statement that names a wildcard, and why nothing narrower exists.
+    /// Each statement that names a wildcard (and why nothing narrower
+    /// exists) or a resource that is not maint's (and why it is needed).
     pub comments: Vec<Comment>,
 }
 
@@ -187,6 +210,10 @@ pub struct GrantReport {
     pub applied: bool,
     /// `--print`: no AWS call was made.
     pub printed: bool,
+    /// The operator's policy for a window, printed without reading the
+    /// distribution: say what a real grant adds.
+    #[serde(skip)]
+    pub unread_dependencies: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -240,6 +267,16 @@ impl fmt::Display for GrantReport {
                     f,
                     "{}",
                     serde_json::to_string_pretty(trust).unwrap_or_default()
+                )?;
+            }
+            if self.unread_dependencies {
+                writeln!(
+                    f,
+                    "# If the window's distribution names a web ACL or Lambda@Edge functions, \
+                     `maint grant` (without --print) reads them and adds wafv2:GetWebACL on the \
+                     ACL and lambda:GetFunction, lambda:EnableReplication* and \
+                     lambda:DisableReplication* on each version: attach and detach need them \
+                     (docs/iam.md)."
                 )?;
             }
             return write!(
@@ -300,12 +337,14 @@ pub async fn grant(session: &Session, out: &Output, request: Request) -> Result<
             Some("<site-distribution-id>".to_string()),
             Some("<site-oac-id>".to_string()),
             Some(format!("{cf}:key-value-store/<store-id>")),
+            Dependencies::default(),
         );
         let policy = policy(&ops, &r)?;
         let name = principal.as_ref().map_or_else(
             || format!("maint-{}", session.environment),
             |p| policy_name(&session.environment, p),
         );
+        let unread_dependencies = session.window.is_some() && ops.contains(&Operation::Admin);
         return out.result(&GrantReport {
             environment: session.environment.clone(),
             account_id: account.to_string(),
@@ -321,11 +360,12 @@ pub async fn grant(session: &Session, out: &Output, request: Request) -> Result<
             plan: Vec::new(),
             applied: false,
             printed: true,
+            unread_dependencies,
         });
     }
     let principal = require_principal(session, &request.grantee, "grant")?;
     let (clients, account) = session.changing_clients_in_account(out).await?;
-    let resources = found_resources(session, &clients, &account).await?;
+    let resources = found_resources(session, &clients, &account, &ops).await?;
     let policy = policy(&ops, &resources)?;
     let name = policy_name(&session.environment, &principal);
     let desired = DesiredAccess {
@@ -359,6 +399,7 @@ pub async fn grant(session: &Session, out: &Output, request: Request) -> Result<
         plan: outcome.changes(),
         applied: outcome.applied,
         printed: false,
+        unread_dependencies: false,
     })
 }
 

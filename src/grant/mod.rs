@@ -155,6 +155,19 @@ pub struct WindowResources {
     pub gate_name: String,
     /// The KeyValueStore, once attached (its ARN holds an id AWS gives).
     pub store_arn: Option<String>,
+    /// What the customer's distribution holds that CloudFront checks when
+    /// `attach` and `detach` send its config back (read by `grant`).
+    pub dependencies: Dependencies,
+}
+
+/// The web ACL and the Lambda@Edge versions a distribution's config names:
+/// UpdateDistribution checks that the caller may read each.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dependencies {
+    /// `WebACLId`: a WAF ARN, or a WAF Classic id.
+    pub web_acl: Option<String>,
+    /// Every Lambda@Edge function version ARN, on any behavior and event.
+    pub edge_functions: Vec<String>,
 }
 
 /// What an action is allowed on.
@@ -176,6 +189,12 @@ enum On {
     /// The go-live gate's scratch function (`attach`; its store is covered
     /// by the operator's `key-value-store/*`).
     GateFunction,
+    /// The web ACL the window's distribution names (WAF)...
+    WebAcl,
+    /// ... or its WAF Classic id.
+    ClassicWebAcl,
+    /// Each Lambda@Edge version the window's distribution associates.
+    EdgeFunction,
     /// AWS supports no resource for the action, used in site mode...
     AnySite,
     /// ... and in window mode.
@@ -279,14 +298,28 @@ fn needs(op: Operation) -> Vec<(&'static str, On)> {
                 ("cloudfront:TestFunction", GateFunction),
                 ("cloudfront:DeleteFunction", GateFunction),
                 ("cloudfront-keyvaluestore:UpdateKeys", Store),
+                // attach and detach send the customer's whole config back,
+                // and CloudFront checks that the caller may read what it
+                // names: the web ACL ("Unable to verify read permissions on
+                // Web ACL"; the action is not named by AWS, GetWebACL is the
+                // read) and each Lambda@Edge version (Developer Guide,
+                // "Setting IAM permissions and roles for Lambda@Edge": the
+                // asterisks are required). Only present when the observed
+                // config has them.
+                ("wafv2:GetWebACL", WebAcl),
+                ("waf:GetWebACL", ClassicWebAcl),
+                ("lambda:GetFunction", EdgeFunction),
+                ("lambda:EnableReplication*", EdgeFunction),
+                ("lambda:DisableReplication*", EdgeFunction),
             ]);
             all
         }
     }
 }
 
-/// Why a statement names a wildcard: AWS offers nothing narrower.
-fn why_wildcard(on: On) -> &'static str {
+/// Why a statement names a wildcard (AWS offers nothing narrower), or a
+/// resource that is not maint's.
+fn why(on: On) -> &'static str {
     match on {
         On::AnySite | On::AnyWindow => {
             "AWS supports no resource for these actions (list actions, and creating a \
@@ -307,6 +340,15 @@ fn why_wildcard(on: On) -> &'static str {
         | On::Function
         | On::StoreName
         | On::GateFunction => "",
+        On::WebAcl | On::ClassicWebAcl => {
+            "the window's distribution names this web ACL, and CloudFront checks that \
+             whoever sends its config (attach, detach) may read it"
+        }
+        On::EdgeFunction => {
+            "the window's distribution runs this Lambda@Edge version, and CloudFront checks \
+             these permissions on it when its config is sent (attach, detach): Developer \
+             Guide, Setting IAM permissions and roles for Lambda@Edge"
+        }
     }
 }
 
@@ -335,7 +377,24 @@ pub fn policy(ops: &BTreeSet<Operation>, r: &Resources) -> Result<Policy> {
     let mut by_resource: BTreeMap<String, (BTreeSet<&'static str>, On)> = BTreeMap::new();
     for op in ops {
         for (action, on) in needs(*op) {
+            let deps = r.window.as_ref().map(|w| &w.dependencies);
+            let arns: Vec<String> = match on {
+                On::WebAcl => deps
+                    .and_then(|d| d.web_acl.clone())
+                    .filter(|acl| is_waf_arn(acl))
+                    .into_iter()
+                    .collect(),
+                On::ClassicWebAcl => deps
+                    .and_then(|d| d.web_acl.as_deref())
+                    .filter(|acl| !is_waf_arn(acl))
+                    .map(|id| format!("arn:aws:waf::{}:webacl/{id}", r.account))
+                    .into_iter()
+                    .collect(),
+                On::EdgeFunction => deps.map(|d| d.edge_functions.clone()).unwrap_or_default(),
+                _ => Vec::new(),
+            };
             let arn = match on {
+                On::WebAcl | On::ClassicWebAcl | On::EdgeFunction => None,
                 On::AnySite => r.site.as_ref().map(|_| "*".to_string()),
                 On::AnyWindow => r.window.as_ref().map(|_| "*".to_string()),
                 On::Bucket => r
@@ -395,7 +454,7 @@ pub fn policy(ops: &BTreeSet<Operation>, r: &Resources) -> Result<Policy> {
                     ),
                 },
             };
-            if let Some(arn) = arn {
+            for arn in arn.into_iter().chain(arns) {
                 let entry = by_resource
                     .entry(arn)
                     .or_insert_with(|| (BTreeSet::new(), on));
@@ -415,11 +474,12 @@ pub fn policy(ops: &BTreeSet<Operation>, r: &Resources) -> Result<Policy> {
         .enumerate()
         .map(|(i, (arn, (actions, on)))| {
             let sid = format!("Maint{}", i + 1);
-            if arn.ends_with('*') {
+            if arn.ends_with('*') || matches!(on, On::WebAcl | On::ClassicWebAcl | On::EdgeFunction)
+            {
                 comments.push(Comment {
                     sid: sid.clone(),
                     resource: arn.clone(),
-                    why: why_wildcard(*on).to_string(),
+                    why: why(*on).to_string(),
                 });
             }
             json!({
@@ -434,6 +494,13 @@ pub fn policy(ops: &BTreeSet<Operation>, r: &Resources) -> Result<Policy> {
         document: json!({ "Version": "2012-10-17", "Statement": statements }),
         comments,
     })
+}
+
+/// A `WebACLId` is a WAF ARN, or (WAF Classic) a bare id (API Reference,
+/// DistributionConfig: "To specify a web ACL created using the latest
+/// version of WAF, use the ACL ARN ... using WAF Classic, use the ACL ID").
+fn is_waf_arn(web_acl: &str) -> bool {
+    web_acl.starts_with("arn:aws")
 }
 
 /// Every action a policy document allows.
@@ -468,6 +535,7 @@ mod tests {
                 store_name: "maint-window-E2SHOP".into(),
                 gate_name: "maint-gate-E2SHOP".into(),
                 store_arn: Some("arn:aws:cloudfront::123456789012:key-value-store/abc".into()),
+                dependencies: Dependencies::default(),
             }),
         }
     }
@@ -606,6 +674,61 @@ mod tests {
             assert!(text.contains(exact), "{exact}: {text}");
         }
         assert!(allowed_actions(&p.document).contains("cloudfront:CreateDistribution"));
+    }
+
+    #[test]
+    fn the_operator_may_read_the_web_acl_and_edge_functions_only_when_the_distribution_has_them() {
+        let edge = "arn:aws:lambda:us-east-1:123456789012:function:auth:4";
+        let extras = ["wafv2:GetWebACL", "waf:GetWebACL", "lambda:GetFunction"];
+        let plain = policy(&[Operation::Admin].into(), &resources()).unwrap();
+        let actions = allowed_actions(&plain.document);
+        assert!(extras.iter().all(|a| !actions.contains(*a)), "{actions:?}");
+
+        let mut r = resources();
+        r.window.as_mut().unwrap().dependencies = Dependencies {
+            web_acl: Some("arn:aws:wafv2:us-east-1:123456789012:global/webacl/shop/1".into()),
+            edge_functions: vec![edge.into()],
+        };
+        let p = policy(&[Operation::Admin].into(), &r).unwrap();
+        let statement = |arn: &str| {
+            p.document["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["Resource"] == arn)
+                .map(|s| s["Action"].clone())
+        };
+        assert_eq!(
+            statement("arn:aws:wafv2:us-east-1:123456789012:global/webacl/shop/1"),
+            Some(json!(["wafv2:GetWebACL"]))
+        );
+        assert_eq!(
+            statement(edge),
+            Some(json!([
+                "lambda:DisableReplication*",
+                "lambda:EnableReplication*",
+                "lambda:GetFunction"
+            ]))
+        );
+        assert!(
+            p.comments
+                .iter()
+                .any(|c| c.resource == edge && c.why.contains("Lambda@Edge"))
+        );
+        // CI policies never send the config: nothing of it.
+        let ci = policy(&Operation::ALL.into(), &r).unwrap();
+        assert!(!ci.document.to_string().contains("lambda:"));
+
+        // WAF Classic: a bare id, read with the classic action.
+        r.window.as_mut().unwrap().dependencies.web_acl = Some("a1b2-c3d4".into());
+        let p = policy(&[Operation::Admin].into(), &r).unwrap();
+        let text = p.document.to_string();
+        assert!(
+            text.contains("\"waf:GetWebACL\"")
+                && text.contains("arn:aws:waf::123456789012:webacl/a1b2-c3d4"),
+            "{text}"
+        );
+        assert!(!text.contains("wafv2"), "{text}");
     }
 
     #[test]
