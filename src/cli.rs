@@ -151,7 +151,10 @@ pub struct Grantee {
           conflicts_with_all = ["role", "github_repo", "gitlab_project"])]
     pub user: Option<String>,
     /// A GitHub repository, OWNER/REPO, whose Actions workflows assume the role
-    /// through OIDC.
+    /// through OIDC. For a repository created, renamed or transferred after
+    /// 2026-07-15, GitHub's token names it by ids: write
+    /// OWNER@OWNER-ID/REPO@REPO-ID (`gh api repos/OWNER/REPO --jq
+    /// '.owner.id, .id'`).
     #[arg(long, value_name = "OWNER/REPO", value_parser = trust::check_github_repo,
           conflicts_with = "gitlab_project")]
     pub github_repo: Option<String>,

@@ -826,6 +826,13 @@ async fn a_github_grant_makes_a_role_only_that_repository_can_assume_and_converg
         text.contains("arn:aws:iam::123456789012:role/maint-site-ci"),
         "{text}"
     );
+    // A new repository's tokens name it by ids: the output says how to
+    // trust those.
+    assert!(
+        text.contains("--github-repo OWNER@OWNER-ID/REPO@REPO-ID")
+            && text.contains("gh api repos/acme/shop"),
+        "{text}"
+    );
 
     // The provider, for GitHub's issuer and STS's audience.
     let provider = iam
@@ -1135,6 +1142,26 @@ fn print_shows_the_documents_without_any_aws_call() {
         .stdout("s3:CreateBucket")
         .stdout("# Maint1 on *: AWS supports no resource")
         .run();
+    // GitHub's immutable subject format: the ids go into the subject.
+    let output = support::Test::new()
+        .config(SITE)
+        .args(&[
+            "grant",
+            "--print",
+            "--github-repo",
+            "acme@123456/shop@456789",
+            "--github-environment",
+            "production",
+            "--output",
+            "json",
+        ])
+        .no_aws_call()
+        .run();
+    let doc: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        doc["trust"]["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"],
+        "repo:acme@123456/shop@456789:environment:production"
+    );
     // Without reading the window's distribution, --print says what a real
     // grant adds for a web ACL or Lambda@Edge.
     support::Test::new()
@@ -1154,6 +1181,10 @@ fn bad_grants_are_refused_before_any_aws_call() {
             "is not a GitHub repository: write OWNER/REPO",
         ),
         (&["grant", "--github-repo", "acme/shop/x"], "OWNER/REPO"),
+        (
+            &["grant", "--github-repo", "acme@123456/shop"],
+            "has one id: GitHub's immutable subject names both",
+        ),
         (&["grant", "--gitlab-project", "shop"], "GROUP/PROJECT"),
         (
             &["grant", "--user", "ci", "--operations", "message,delete"],

@@ -313,8 +313,28 @@ impl fmt::Display for GrantReport {
                 principal.arn
             )?;
         }
+        if let Some(repo) = self.trust.as_ref().and_then(github_repo_without_ids) {
+            write!(
+                f,
+                "\nThe role trusts tokens naming {repo}. GitHub names a repository created, \
+                 renamed or transferred after 2026-07-15 by ids (repo:OWNER@OWNER-ID/\
+                 REPO@REPO-ID:...): if this one is, grant again with --github-repo \
+                 OWNER@OWNER-ID/REPO@REPO-ID (`gh api repos/{repo} --jq '.owner.id, .id'`)."
+            )?;
+        }
         Ok(())
     }
+}
+
+/// The GitHub repository a trust policy names in the format without ids.
+fn github_repo_without_ids(trust: &Value) -> Option<String> {
+    let condition = &trust["Statement"][0]["Condition"];
+    let key = format!("{}:sub", crate::grant::trust::GITHUB_ISSUER);
+    let subject = ["StringEquals", "StringLike"]
+        .iter()
+        .find_map(|op| condition[op][&key].as_str())?;
+    let repo = subject.strip_prefix("repo:")?.split(':').next()?;
+    (!crate::grant::trust::has_ids(repo)).then(|| repo.to_string())
 }
 
 pub async fn grant(session: &Session, out: &Output, request: Request) -> Result<()> {

@@ -7,6 +7,15 @@
 //! `repo:OWNER/REPO:environment:NAME`), and GitLab's "Configure OpenID
 //! Connect in AWS" (issuer and audience `https://gitlab.com`, subject
 //! `project_path:GROUP/PROJECT:ref_type:branch:ref:BRANCH`).
+//!
+//! GitHub's "OpenID Connect reference", immutable subject claims:
+//! "repositories created after July 15, 2026 now use an immutable default
+//! subject format that includes both the owner ID and repository ID"
+//! (`repo:OWNER@OWNER-ID/REPO@REPO-ID:ref:refs/heads/BRANCH`), and
+//! "repository renames and transfers after July 15, 2026 also move to the
+//! immutable subject format". Such a repository is given as
+//! `--github-repo OWNER@OWNER-ID/REPO@REPO-ID`; the subject then carries it
+//! as is.
 
 use serde_json::{Value, json};
 
@@ -107,6 +116,24 @@ impl Ci {
     }
 }
 
+/// `shop` or, in GitHub's immutable subject format, `shop@456789`.
+fn id_part(p: &str) -> Option<(&str, bool)> {
+    match p.split_once('@') {
+        None => name_part(p).then_some((p, false)),
+        Some((name, id)) => (name_part(name)
+            && !id.is_empty()
+            && id.len() <= 20
+            && id.bytes().all(|b| b.is_ascii_digit()))
+        .then_some((name, true)),
+    }
+}
+
+/// Whether `repo` (as `--github-repo` takes it) is in GitHub's immutable
+/// subject format, `OWNER@OWNER-ID/REPO@REPO-ID`.
+pub fn has_ids(repo: &str) -> bool {
+    repo.contains('@')
+}
+
 fn name_part(p: &str) -> bool {
     !p.is_empty()
         && p.len() <= 100
@@ -116,12 +143,22 @@ fn name_part(p: &str) -> bool {
         && p != ".."
 }
 
-/// `--github-repo`: `owner/repo`, as GitHub spells names.
+/// `--github-repo`: `owner/repo` as GitHub spells names, or with both ids
+/// (`acme@123456/shop@456789`) for the immutable subject format.
 pub fn check_github_repo(text: &str) -> Result<String, String> {
-    match text.split_once('/') {
-        Some((owner, repo)) if name_part(owner) && name_part(repo) => Ok(text.to_string()),
-        _ => Err(format!(
-            "`{text}` is not a GitHub repository: write OWNER/REPO, e.g. acme/shop"
+    let parts = text
+        .split_once('/')
+        .and_then(|(owner, repo)| Some((id_part(owner)?, id_part(repo)?)));
+    match parts {
+        Some(((_, owner_id), (_, repo_id))) if owner_id == repo_id => Ok(text.to_string()),
+        Some(_) => Err(format!(
+            "`{text}` has one id: GitHub's immutable subject names both, write \
+             OWNER@OWNER-ID/REPO@REPO-ID, e.g. acme@123456/shop@456789"
+        )),
+        None => Err(format!(
+            "`{text}` is not a GitHub repository: write OWNER/REPO, e.g. acme/shop (or \
+             OWNER@OWNER-ID/REPO@REPO-ID for a repository created, renamed or transferred \
+             after 2026-07-15)"
         )),
     }
 }
@@ -261,6 +298,21 @@ mod tests {
     }
 
     #[test]
+    fn a_repository_in_githubs_immutable_format_is_trusted_by_its_ids() {
+        let ci = Ci::GitHub {
+            repo: "octo-org@123456/octo-repo@456789".into(),
+            scope: GitHubScope::Ref("refs/heads/main".into()),
+        };
+        // GitHub's example: repo:octo-org@123456/octo-repo@456789:ref:refs/heads/main
+        assert_eq!(
+            ci.subject(),
+            "repo:octo-org@123456/octo-repo@456789:ref:refs/heads/main"
+        );
+        assert!(has_ids(ci.repository()));
+        assert!(!has_ids("octo-org/octo-repo"));
+    }
+
+    #[test]
     fn a_gitlab_role_trusts_one_project_and_branch() {
         let lab = Ci::GitLab {
             project: "acme/ops/shop".into(),
@@ -294,6 +346,21 @@ mod tests {
             let err = check_github_repo(bad).unwrap_err();
             assert!(err.contains("OWNER/REPO"), "{bad}: {err}");
         }
+        assert!(check_github_repo("acme@123456/shop@456789").is_ok());
+        for bad in [
+            "acme@123456/shop",
+            "acme/shop@456789",
+            "acme@/shop@1",
+            "acme@12a/shop@1",
+            "@1/shop@2",
+        ] {
+            assert!(check_github_repo(bad).is_err(), "{bad}");
+        }
+        assert!(
+            check_github_repo("acme@1/shop")
+                .unwrap_err()
+                .contains("OWNER@OWNER-ID/REPO@REPO-ID")
+        );
         assert!(check_gitlab_project("acme/ops/shop").is_ok());
         assert!(check_gitlab_project("shop").is_err());
         assert!(check_github_ref("refs/heads/main").is_ok());
