@@ -50,6 +50,9 @@ pub trait Step: fmt::Display {
 }
 
 /// A command that brings AWS to a desired state.
+// maint runs on one current-thread runtime, so the futures need not be Send;
+// the trait is the library's own, not an API for other crates.
+#[allow(async_fn_in_trait)]
 pub trait Converge {
     type Observed;
     type Step: Step;

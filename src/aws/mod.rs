@@ -9,11 +9,6 @@ pub mod s3;
 pub mod sts;
 pub mod window;
 
-/// Window mode's whole flow against a fake AWS built from SDK types, which
-/// only `aws` may name.
-#[cfg(test)]
-mod window_flow;
-
 use std::error::Error as StdError;
 
 use anyhow::{Result, bail};
@@ -522,28 +517,6 @@ fn chain_text(err: &(dyn StdError + 'static)) -> String {
         source = e.source();
     }
     parts.join(": ")
-}
-
-/// An STS client for tests that never call it.
-#[cfg(test)]
-pub fn unused_sts() -> aws_sdk_sts::Client {
-    aws_sdk_sts::Client::from_conf(
-        aws_sdk_sts::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .build(),
-    )
-}
-
-/// An IAM client for tests that never call it.
-#[cfg(test)]
-pub fn unused_iam() -> aws_sdk_iam::Client {
-    aws_sdk_iam::Client::from_conf(
-        aws_sdk_iam::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .build(),
-    )
 }
 
 #[cfg(test)]

@@ -2,21 +2,21 @@
 //! (config read and checked, template rendered once), so bad input stops
 //! before the first AWS call.
 
-pub(crate) mod attach;
+pub mod attach;
 mod destroy;
-pub(crate) mod detach;
+pub mod detach;
 mod function;
-pub(crate) mod gate;
-mod grant;
+pub mod gate;
+pub mod grant;
 mod init;
 mod invalidate;
 mod many;
 mod preview;
 mod provision;
 mod set_message;
-pub(crate) mod status;
-pub(crate) mod switch;
-pub(crate) mod verify;
+pub mod status;
+pub mod switch;
+pub mod verify;
 
 use anyhow::{Result, bail};
 

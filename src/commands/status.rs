@@ -303,7 +303,7 @@ impl fmt::Display for WindowStatus {
     }
 }
 
-pub(crate) async fn window_status(spec: &WindowSpec, clients: &Clients) -> Result<WindowStatus> {
+pub async fn window_status(spec: &WindowSpec, clients: &Clients) -> Result<WindowStatus> {
     let observed = adapter::observe(spec, clients, false).await?;
     let covered: Vec<String> = observed
         .behaviors

@@ -7,7 +7,7 @@
 //! Each operation lists the IAM actions its commands need, and on which
 //! resource. AWS's Service Authorization Reference says which actions an API
 //! call needs and which resources an action can be narrowed to (docs/iam.md
-//! cites it); tests/grant.rs records what each command really sends to the
+//! cites it); tests/integration/grant.rs records what each command really sends to the
 //! emulator, maps it with that reference, and compares: nothing missing,
 //! nothing extra.
 
@@ -201,7 +201,7 @@ enum On {
     AnyWindow,
 }
 
-/// What each operation's commands need, and on what. tests/grant.rs proves
+/// What each operation's commands need, and on what. tests/integration/grant.rs proves
 /// it against the calls the commands really make.
 fn needs(op: Operation) -> Vec<(&'static str, On)> {
     use On::*;

@@ -13,7 +13,7 @@
 //
 // Configs are written as a user writes them in maint.yaml (a `window:` block
 // and template files) and rendered by the maint binary named in MAINT_BIN
-// (tests/function_runtime.rs sets it), once per distinct config.
+// (tests/integration/function_runtime.rs sets it), once per distinct config.
 //
 // The binary holds the template it was built with (include_str!). With
 // MAINT_FUNCTION_TEMPLATE=PATH (e.g. templates/window-function.js), the
@@ -59,7 +59,7 @@ export function renderFunction(window, files = {}) {
   const key = JSON.stringify([window, files]);
   if (rendered.has(key)) return rendered.get(key);
   const bin = process.env.MAINT_BIN;
-  if (!bin) throw new Error('MAINT_BIN must name the maint binary (cargo test sets it: see tests/function_runtime.rs)');
+  if (!bin) throw new Error('MAINT_BIN must name the maint binary (cargo test sets it: see tests/integration/function_runtime.rs)');
   const dir = join(work, `config-${++renders}`);
   execFileSync('mkdir', ['-p', dir]);
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);

@@ -2,7 +2,7 @@
 // `maint function` prints, each run on njs (CloudFront's engine) and on
 // Node.js, which must agree (see harness.mjs).
 // Run: MAINT_BIN=target/debug/maint node --test tests/function/
-// (cargo test runs this through tests/function_runtime.rs).
+// (cargo test runs this through tests/integration/function_runtime.rs).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';

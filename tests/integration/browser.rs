@@ -7,7 +7,7 @@
 //! playwright-core come from scripts/setup-browser; without them the test
 //! fails, it never skips.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};

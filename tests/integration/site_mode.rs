@@ -1,7 +1,7 @@
 //! Site mode end to end against the local emulator: every property provision
 //! promises is read back through the SDK, not taken from maint's own output.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::{Emulator, IDENTITY, Project, stderr_of, stdout_of};

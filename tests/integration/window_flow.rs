@@ -2,8 +2,7 @@
 //! and its KeyValueStore data plane, built from the SDK's own mocks
 //! (aws-smithy-mocks) with the request and response shapes of the AWS API
 //! reference: what the emulator cannot stage (CloudFront's TestFunction
-//! reporting a SyntaxError, a Lambda@Edge conflict, concurrent edits). It
-//! lives in `aws` because it builds SDK types, which nothing else names.
+//! reporting a SyntaxError, a Lambda@Edge conflict, concurrent edits).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -49,14 +48,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
 
-use crate::aws::Clients;
-use crate::commands::attach::{AttachOptions, AttachReport, FunctionTest, attach_with};
-use crate::commands::detach::detach_with;
-use crate::commands::switch::{off_state, on_state, switch_with, window_end};
-use crate::config::Config;
-use crate::output::Output;
-use crate::window::plan::{ObservedWindow, Store, attach_plan, detach_plan};
-use crate::window::{Behavior, Slot, State, WindowSpec, bypass_hash};
+use maint::aws::Clients;
+use maint::commands::attach::{AttachOptions, AttachReport, FunctionTest, attach_with};
+use maint::commands::detach::detach_with;
+use maint::commands::switch::{off_state, on_state, switch_with, window_end};
+use maint::config::Config;
+use maint::output::Output;
+use maint::window::plan::{ObservedWindow, Store, attach_plan, detach_plan};
+use maint::window::{Behavior, Slot, State, WindowSpec, bypass_hash};
 
 const DIST: &str = "E2EXAMPLE12345";
 const ACCOUNT: &str = "123456789012";
@@ -727,10 +726,30 @@ fn clients(world: &Shared) -> Clients {
         s3: mock_client!(aws_sdk_s3, []),
         cloudfront,
         kvs,
-        sts: crate::aws::unused_sts(),
-        iam: crate::aws::unused_iam(),
+        sts: unused_sts(),
+        iam: unused_iam(),
         listings: None,
     }
+}
+
+/// An STS client for tests that never call it.
+fn unused_sts() -> aws_sdk_sts::Client {
+    aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::Config::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .build(),
+    )
+}
+
+/// An IAM client for tests that never call it.
+fn unused_iam() -> aws_sdk_iam::Client {
+    aws_sdk_iam::Client::from_conf(
+        aws_sdk_iam::Config::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .build(),
+    )
 }
 
 fn world() -> Shared {
@@ -1054,7 +1073,7 @@ async fn on_and_off_are_one_store_write_each() {
             "{until} vs {now}"
         );
     }
-    let status = crate::commands::status::window_status(&spec, &clients)
+    let status = maint::commands::status::window_status(&spec, &clients)
         .await
         .unwrap();
     assert!(status.attached && status.on, "{status:?}");
@@ -1340,8 +1359,8 @@ async fn detach_deletes_with_the_development_etag_and_retries_a_concurrent_chang
     assert!(w.live.function.is_none() && w.live.store.is_none());
 }
 
-fn plan_text<S: crate::converge::Step>(subject: &str, steps: &[S]) -> String {
-    crate::converge::Plan { subject, steps }.to_string()
+fn plan_text<S: maint::converge::Step>(subject: &str, steps: &[S]) -> String {
+    maint::converge::Plan { subject, steps }.to_string()
 }
 
 fn nothing_observed() -> ObservedWindow {

@@ -3,7 +3,7 @@
 //! in docs/output.schema.json; a failure prints the error document and exits
 //! with the code of its kind.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead as _, BufReader};
 use std::process::Stdio;

@@ -1,7 +1,7 @@
 //! A static check of the rules AWS documents for CloudFront Functions runtime
 //! 2.0, on the function exactly as `maint function` renders it.
 //!
-//! njs and Node run the function in tests/function_runtime.rs, but an engine
+//! njs and Node run the function in tests/integration/function_runtime.rs, but an engine
 //! only refuses what its version refuses: njs 0.9.7 accepts `await` in call
 //! arguments, which CloudFront refuses. So the documented rules are also
 //! checked here, on a real JavaScript parse (oxc), each with a test that feeds

@@ -6,7 +6,7 @@
 //! each action on each statement of a policy must be needed by some command
 //! of its operations (nothing extra).
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -2,9 +2,9 @@
 //! line (`maint: ...`, saying what is wrong), the documented exit code, and
 //! no connection at all to the AWS endpoint (`Test::no_aws_call`: a listener
 //! stands in for AWS and must never be reached, a stronger proof than the
-//! emulator's request log). More cases live in tests/cli.rs and tests/many.rs.
+//! emulator's request log). More cases live in tests/integration/cli.rs and tests/integration/many.rs.
 
-mod support;
+use crate::support;
 
 use support::Test;
 

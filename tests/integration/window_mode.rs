@@ -4,7 +4,7 @@
 //! TestFunction running the code on njs. What it cannot stage (a syntax error
 //! from CloudFront, a Lambda@Edge conflict) is in src/commands/window_tests.rs.
 
-mod support;
+use crate::support;
 
 use aws_sdk_cloudfront::types::DistributionConfig;
 use serde_json::Value;

@@ -1,10 +1,10 @@
 //! Every command of both modes through the fault-injecting proxy
-//! (tests/support/faults.rs): 500s, throttling in each service's shape,
+//! (tests/integration/support/faults.rs): 500s, throttling in each service's shape,
 //! dropped connections, lost answers and delays, seeded. Each command must
 //! succeed, or fail with one clear line, within its deadline; then a run
 //! without faults must find AWS converged (or finish the job, and converge).
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

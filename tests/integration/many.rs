@@ -3,7 +3,7 @@
 //! call, one combined plan, one result per environment, failures named
 //! without stopping the others, shared clients.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::{Emulator, IDENTITY, Project, Test, stderr_of, stdout_of};

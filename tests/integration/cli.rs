@@ -1,7 +1,7 @@
 //! The real binary, without AWS: help that teaches, bad input that gets one
 //! clear message and a non-zero exit before any AWS call, init, and preview.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};

@@ -4,7 +4,7 @@
 //! moment), and a re-run must finish the job with exactly one of each
 //! resource, or none after destroy.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

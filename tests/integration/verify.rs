@@ -4,7 +4,7 @@
 //! the viewer-request function on njs with the store's contents, the S3
 //! origin through the OAC and the bucket policy, custom error responses.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::{Emulator, Project, http_with, stderr_of, stdout_of};
