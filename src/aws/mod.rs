@@ -3,9 +3,12 @@
 //! messages that say what to do.
 
 pub mod calls;
-pub mod cloudfront;
+pub mod distribution;
 pub mod iam;
+pub mod invalidation;
+pub mod oac;
 pub mod s3;
+pub mod site_distribution;
 pub mod sts;
 pub mod window;
 
@@ -92,7 +95,7 @@ pub struct Clients {
     /// Account-wide listings shared by the environments of a read-only run
     /// over several (`status`, `verify`): each is made once, and only if an
     /// environment needs it (its page's record is missing or stale).
-    pub listings: Option<std::sync::Arc<cloudfront::Listings>>,
+    pub listings: Option<std::sync::Arc<distribution::Listings>>,
 }
 
 /// Clients shared by the environments of one run: one set per region, and
@@ -103,7 +106,7 @@ pub struct ClientPool {
     caller: tokio::sync::OnceCell<sts::Caller>,
     /// Set for a read-only run: listings are then shared (nothing the run
     /// does can make them stale).
-    listings: Option<std::sync::Arc<cloudfront::Listings>>,
+    listings: Option<std::sync::Arc<distribution::Listings>>,
 }
 
 impl ClientPool {

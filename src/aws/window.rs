@@ -430,14 +430,14 @@ fn viewer_request_slot(
 /// Every cache behavior of distribution `id` (the default first, as `*`)
 /// and who holds its viewer-request slot.
 pub async fn behaviors(cf: &Client, id: &str, function_name: &str) -> Result<Vec<Behavior>> {
-    let found = super::cloudfront::read_distribution(cf, id).await?;
+    let found = super::distribution::read_distribution(cf, id).await?;
     Ok(behaviors_of(&found.config, function_name))
 }
 
 /// The web ACL and Lambda@Edge versions distribution `id` names, which
 /// UpdateDistribution checks the caller may read (docs/iam.md).
 pub async fn dependencies(cf: &Client, id: &str) -> Result<Dependencies> {
-    let found = super::cloudfront::read_distribution(cf, id).await?;
+    let found = super::distribution::read_distribution(cf, id).await?;
     Ok(dependencies_of(&found.config))
 }
 
@@ -550,7 +550,7 @@ pub async fn associate(
     function_arn: &str,
     function_name: &str,
 ) -> Result<()> {
-    super::cloudfront::modify_distribution(cf, id, |config| {
+    super::distribution::modify_distribution(cf, id, |config| {
         with_function_on(config, covered, function_arn, function_name).map(Some)
     })
     .await
@@ -558,7 +558,7 @@ pub async fn associate(
 
 /// Takes the function off every behavior of distribution `id`.
 pub async fn dissociate(cf: &Client, id: &str, function_name: &str) -> Result<()> {
-    super::cloudfront::modify_distribution(cf, id, |config| {
+    super::distribution::modify_distribution(cf, id, |config| {
         with_function_on(config, &[], "", function_name).map(Some)
     })
     .await

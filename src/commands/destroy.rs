@@ -9,7 +9,8 @@ use anyhow::{Result, bail};
 use serde::Serialize;
 
 use super::{Output, Session, confirm, wait_deployed};
-use crate::aws::cloudfront::{self, DeleteAttempt};
+use crate::aws::distribution::{self, DeleteAttempt};
+use crate::aws::oac;
 use crate::aws::{Clients, s3};
 use crate::converge::{Action, Change, Converge, converge};
 use crate::site::SiteSpec;
@@ -193,9 +194,7 @@ impl Converge for Destroy<'_> {
                 Deletion::DeleteDistribution { id } => {
                     delete_distribution(self.clients, out, id).await?;
                 }
-                Deletion::DeleteOriginAccessControl { id } => {
-                    cloudfront::delete_oac(cf, id).await?
-                }
+                Deletion::DeleteOriginAccessControl { id } => oac::delete_oac(cf, id).await?,
                 Deletion::DeleteBucket { .. } => {
                     let spec = &self.site.spec;
                     s3::delete_bucket(&self.clients.s3, &spec.bucket, &spec.key).await?;
@@ -226,14 +225,14 @@ pub async fn run(session: &Session, out: &Output, yes: bool, dry_run: bool) -> R
 /// Disables the distribution and waits until that is deployed, as AWS
 /// requires before a delete.
 async fn disable_distribution(clients: &Clients, out: &Output, id: &str) -> Result<()> {
-    cloudfront::disable_distribution(&clients.cloudfront, id).await?;
+    distribution::disable_distribution(&clients.cloudfront, id).await?;
     wait_deployed(clients, out, id).await
 }
 
 /// Deletes a disabled distribution once it is deployed.
 async fn delete_distribution(clients: &Clients, out: &Output, id: &str) -> Result<()> {
     for _ in 0..crate::aws::IF_MATCH_ATTEMPTS {
-        match cloudfront::delete_distribution_when_ready(&clients.cloudfront, id).await? {
+        match distribution::delete_distribution_when_ready(&clients.cloudfront, id).await? {
             DeleteAttempt::Done => return Ok(()),
             DeleteAttempt::NotDeployed => wait_deployed(clients, out, id).await?,
             DeleteAttempt::Enabled => bail!(

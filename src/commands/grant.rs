@@ -149,9 +149,9 @@ async fn found_resources(
         Some(site) => {
             let cf = &clients.cloudfront;
             let distribution =
-                crate::aws::cloudfront::find_distribution_id(cf, &site.spec.distribution.comment);
+                crate::aws::distribution::find_distribution_id(cf, &site.spec.distribution.comment);
             let oac_name = site.spec.oac_name();
-            let oac = crate::aws::cloudfront::find_oac(cf, &oac_name);
+            let oac = crate::aws::oac::find_oac(cf, &oac_name);
             let (distribution, oac) = tokio::try_join!(distribution, oac)?;
             (distribution, oac.map(|o| o.id))
         }

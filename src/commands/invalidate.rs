@@ -6,7 +6,7 @@ use anyhow::{Result, bail};
 use serde::Serialize;
 
 use super::{Output, Session, not_provisioned, wait_invalidated};
-use crate::aws::cloudfront;
+use crate::aws::{distribution, invalidation};
 
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -126,13 +126,16 @@ pub async fn run(session: &Session, out: &Output, paths: Vec<String>, wait: bool
     account?;
     let page = page?;
     let recorded = page.as_ref().and_then(|p| p.distribution());
-    let id =
-        cloudfront::site_distribution_id(&clients.cloudfront, &spec.distribution.comment, recorded)
-            .await?
-            .ok_or_else(|| not_provisioned(&session.environment))?;
+    let id = distribution::site_distribution_id(
+        &clients.cloudfront,
+        &spec.distribution.comment,
+        recorded,
+    )
+    .await?
+    .ok_or_else(|| not_provisioned(&session.environment))?;
     // Spaced across the environments of a run (CloudFront's rate for it).
     crate::progress::INVALIDATIONS.turn().await;
-    let inv = cloudfront::create_invalidation(&clients.cloudfront, &id, &paths).await?;
+    let inv = invalidation::create_invalidation(&clients.cloudfront, &id, &paths).await?;
     out.progress(format!("Invalidation {inv} started."));
     if wait {
         wait_invalidated(&clients, out, &id, &inv).await?;

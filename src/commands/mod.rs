@@ -249,9 +249,9 @@ impl Site {
         clients: &Clients,
     ) -> Result<(
         ObservedSite,
-        Option<crate::aws::cloudfront::FoundDistribution>,
+        Option<crate::aws::distribution::FoundDistribution>,
     )> {
-        use crate::aws::{cloudfront, s3};
+        use crate::aws::{distribution, oac, s3};
         let spec = &self.spec;
         // The page is read with the bucket, not after it: a missing bucket
         // answers the HeadObject 404 too.
@@ -267,7 +267,7 @@ impl Site {
         let bucket_and_distribution = async {
             let (bucket, document) = bucket.await?;
             let recorded = document.as_ref().and_then(ObservedDocument::distribution);
-            let dist = cloudfront::find_site_distribution(
+            let dist = distribution::find_site_distribution(
                 &clients.cloudfront,
                 clients.listings.as_deref(),
                 &spec.distribution.comment,
@@ -282,7 +282,7 @@ impl Site {
         let used = dist
             .as_ref()
             .and_then(|d| d.observed.shape.origin.oac_id.as_deref());
-        let oac = cloudfront::find_site_oac(&clients.cloudfront, &spec.oac_name(), used).await?;
+        let oac = oac::find_site_oac(&clients.cloudfront, &spec.oac_name(), used).await?;
         Ok((
             ObservedSite {
                 bucket,
@@ -306,7 +306,7 @@ pub async fn wait_deployed(clients: &Clients, out: &Output, id: &str) -> Result<
         out.waits().paced(),
         || async {
             let status =
-                crate::aws::cloudfront::distribution_status(&clients.cloudfront, id).await?;
+                crate::aws::distribution::distribution_status(&clients.cloudfront, id).await?;
             let done = status == crate::site::plan::Deployment::Deployed;
             Ok((status.to_string(), done))
         },
@@ -320,7 +320,7 @@ pub async fn wait_invalidated(clients: &Clients, out: &Output, id: &str, inv: &s
         INVALIDATION_TIMEOUT,
         out.waits().paced(),
         || async {
-            crate::aws::cloudfront::invalidation_status(&clients.cloudfront, id, inv).await
+            crate::aws::invalidation::invalidation_status(&clients.cloudfront, id, inv).await
         },
     )
     .await

@@ -7,8 +7,9 @@ use anyhow::{Result, bail};
 use serde::Serialize;
 
 use super::{Output, Session, wait_deployed};
-use crate::aws::cloudfront::{self, FoundDistribution};
+use crate::aws::distribution::{self, FoundDistribution};
 use crate::aws::{Clients, s3};
+use crate::aws::{oac, site_distribution};
 use crate::converge::{Change, Converge, converge};
 use crate::output::{Failure, Kind};
 use crate::site::plan::{ObservedDocument, ObservedSite, Step, desired_message, plan};
@@ -147,7 +148,7 @@ pub async fn run(
         && !dry_run
     {
         if no_wait {
-            report.deployed = cloudfront::distribution_status(&clients.cloudfront, id).await?
+            report.deployed = distribution::distribution_status(&clients.cloudfront, id).await?
                 == crate::site::plan::Deployment::Deployed;
         } else {
             wait_deployed(&clients, out, id).await?;
@@ -235,25 +236,25 @@ async fn apply(
                 write_page(site, clients, id).await?;
             }
             Step::CreateOriginAccessControl { name } => {
-                oac_id = Some(cloudfront::create_oac(cf, name).await?);
+                oac_id = Some(oac::create_oac(cf, name).await?);
             }
             Step::UpdateOriginAccessControl { id } => {
-                cloudfront::fix_oac(cf, id, &spec.oac_name()).await?;
+                oac::fix_oac(cf, id, &spec.oac_name()).await?;
             }
             Step::CreateDistribution { .. } => {
                 let oac = oac_id.as_deref().unwrap_or_default();
-                let config = cloudfront::site_config(spec, oac, None)?;
-                dist = Some(cloudfront::create_distribution(cf, config, &spec.tags).await?);
+                let config = site_distribution::site_config(spec, oac, None)?;
+                dist = Some(site_distribution::create_distribution(cf, config, &spec.tags).await?);
             }
             Step::UpdateDistribution { id, .. } => {
                 let oac = oac_id.as_deref().unwrap_or_default();
-                cloudfront::update_site(cf, spec, id, oac).await?;
+                site_distribution::update_site(cf, spec, id, oac).await?;
             }
             Step::TagDistribution { tags, .. } => {
                 let Some((_, arn, _)) = &dist else {
                     bail!("internal: tagging a distribution that was not found");
                 };
-                cloudfront::tag_distribution(cf, arn, tags).await?;
+                distribution::tag_distribution(cf, arn, tags).await?;
             }
             Step::RecordDistribution { .. } => {
                 let Some((id, _, _)) = &dist else {

@@ -12,7 +12,7 @@ use anyhow::{Context as _, Result};
 use serde::Serialize;
 
 use super::{Output, Session, not_provisioned, wait_invalidated};
-use crate::aws::{cloudfront, s3};
+use crate::aws::{distribution, invalidation, s3};
 use crate::config::check_message;
 use crate::site::plan::document_is_current;
 
@@ -135,9 +135,13 @@ pub async fn run(session: &Session, out: &Output, request: Request) -> Result<()
     }
     let recorded = current.as_ref().and_then(|c| c.distribution());
     let find = async {
-        cloudfront::site_distribution_id(&clients.cloudfront, &spec.distribution.comment, recorded)
-            .await?
-            .ok_or_else(|| not_provisioned(&session.environment))
+        distribution::site_distribution_id(
+            &clients.cloudfront,
+            &spec.distribution.comment,
+            recorded,
+        )
+        .await?
+        .ok_or_else(|| not_provisioned(&session.environment))
     };
     let s3_client = &clients.s3;
     let upload = |record: Option<String>| {
@@ -188,8 +192,8 @@ pub async fn run(session: &Session, out: &Output, request: Request) -> Result<()
     if let Some(id) = distribution {
         // Spaced across the environments of a run (CloudFront's rate for it).
         crate::progress::INVALIDATIONS.turn().await;
-        let inv =
-            cloudfront::create_invalidation(&clients.cloudfront, &id, &["/*".to_string()]).await?;
+        let inv = invalidation::create_invalidation(&clients.cloudfront, &id, &["/*".to_string()])
+            .await?;
         if request.wait {
             wait_invalidated(&clients, out, &id, &inv).await?;
             report.invalidation_completed = true;

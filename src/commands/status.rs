@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{Output, Session};
 use crate::aws::Clients;
-use crate::aws::cloudfront::{self, InvalidationInfo};
+use crate::aws::invalidation::{self, InvalidationInfo};
 use crate::aws::window as adapter;
 use crate::converge::Change;
 use crate::output::{Failure, Kind};
@@ -205,7 +205,7 @@ async fn site_status(
     let drift = steps.iter().map(crate::converge::Step::change).collect();
     let drift_lines = steps.iter().map(ToString::to_string).collect();
     let invalidations = match &observed.distribution {
-        Some(d) => cloudfront::recent_invalidations(&clients.cloudfront, &d.id, 5).await?,
+        Some(d) => invalidation::recent_invalidations(&clients.cloudfront, &d.id, 5).await?,
         None => Vec::new(),
     };
     let report = Report {

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::{Output, Session, not_provisioned};
 use crate::aws::Clients;
-use crate::aws::{cloudfront, window as adapter};
+use crate::aws::{distribution, window as adapter};
 use crate::output::{Failure, Kind};
 use crate::site::plan::desired_message;
 use crate::verify::{Check, Expect, Outcome, cookie_from, site_checks, window_checks};
@@ -164,7 +164,7 @@ pub async fn verify(session: &Session, clients: &Clients, url: Option<&str>) -> 
 
 async fn window_target(spec: &WindowSpec, clients: &Clients, url: Option<&str>) -> Result<Target> {
     let domain =
-        cloudfront::distribution_domain(&clients.cloudfront, spec.distribution.as_str()).await?;
+        distribution::distribution_domain(&clients.cloudfront, spec.distribution.as_str()).await?;
     Ok(target(&domain, url))
 }
 

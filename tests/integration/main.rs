@@ -17,6 +17,7 @@ mod grant;
 mod interrupted;
 mod many;
 mod output_contract;
+mod site_flow;
 mod site_mode;
 mod verify;
 mod window_flow;
