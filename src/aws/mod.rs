@@ -2,15 +2,18 @@
 //! adapters that turn SDK types into maint's own and SDK errors into
 //! messages that say what to do.
 
+pub mod association;
 pub mod calls;
 pub mod distribution;
+pub mod function;
 pub mod iam;
 pub mod invalidation;
 pub mod oac;
+pub mod observe;
 pub mod s3;
 pub mod site_distribution;
+pub mod store;
 pub mod sts;
-pub mod window;
 
 use std::error::Error as StdError;
 
@@ -627,7 +630,7 @@ mod tests {
             .await;
         let clients = clients_for(&shared, Some(&url));
         let arn = "arn:aws:cloudfront::123456789012:key-value-store/0f1e2d3c";
-        let value = window::get_key(&clients.kvs, arn, "state").await.unwrap();
+        let value = store::get_key(&clients.kvs, arn, "state").await.unwrap();
         assert_eq!(value.as_deref(), Some("{}"));
         let head = server.join().unwrap().to_lowercase();
         let host = url.trim_start_matches("http://");

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::{Output, Session, wait_deployed};
 use crate::aws::Clients;
-use crate::aws::window as adapter;
+use crate::aws::{association, function, observe, store};
 use crate::converge::{Change, Converge, converge};
 use crate::window::plan::{AttachStep, ObservedWindow, Store, attach_plan};
 use crate::window::{BYPASS_KEY, WindowSpec, bypass_hash, covered, secret_from_env};
@@ -130,7 +130,7 @@ impl Converge for Attach<'_> {
     }
 
     async fn observe(&self) -> Result<ObservedWindow> {
-        adapter::observe(self.spec, self.clients, self.secret_hash.is_some()).await
+        observe::window(self.spec, self.clients, self.secret_hash.is_some()).await
     }
 
     fn plan(&self, observed: &ObservedWindow) -> Result<Vec<AttachStep>> {
@@ -239,7 +239,7 @@ async fn apply_attach(
                 let comment = format!("maint: maintenance window for {distribution}");
                 let (arn, tag) = match (step, &etag) {
                     (AttachStep::UpdateFunction { .. }, Some(tag)) => {
-                        let tag = adapter::update_function(
+                        let tag = function::update_function(
                             cf,
                             &function_name,
                             tag,
@@ -251,7 +251,7 @@ async fn apply_attach(
                         (function_arn.clone().unwrap_or_default(), tag)
                     }
                     _ => {
-                        adapter::create_function(cf, &function_name, &spec.code, &comment, &s.arn)
+                        function::create_function(cf, &function_name, &spec.code, &comment, &s.arn)
                             .await?
                     }
                 };
@@ -262,20 +262,20 @@ async fn apply_attach(
                 tested = Some(super::gate::go_live(spec, clients, out).await?);
             }
             AttachStep::PublishFunction { .. } => {
-                adapter::publish_function(cf, &function_name, etag.as_deref().unwrap_or_default())
+                function::publish_function(cf, &function_name, etag.as_deref().unwrap_or_default())
                     .await?;
             }
             AttachStep::SetBypassSecret => {
                 let (Some(s), Some(hash)) = (&store, secret_hash) else {
                     bail!("internal: the bypass hash needs the store and a secret");
                 };
-                adapter::put_key(&clients.kvs, &s.arn, BYPASS_KEY, hash).await?;
+                store::put_key(&clients.kvs, &s.arn, BYPASS_KEY, hash).await?;
             }
             AttachStep::Associate { .. } => {
                 let Some(arn) = &function_arn else {
                     bail!("internal: associating needs the function's ARN");
                 };
-                adapter::associate(cf, distribution, covered, arn, &function_name).await?;
+                association::associate(cf, distribution, covered, arn, &function_name).await?;
             }
         }
     }
@@ -292,20 +292,20 @@ pub(super) async fn ready_store(
     out: &Output,
 ) -> Result<Store> {
     let cf = &clients.cloudfront;
-    adapter::create_store(cf, name, comment).await?;
+    store::create_store(cf, name, comment).await?;
     crate::progress::wait_for(
         &format!("key value store {name}"),
         Duration::from_secs(300),
         out.waits().paced(),
         || async {
-            let found = adapter::find_store(cf, name).await?;
+            let found = store::find_store(cf, name).await?;
             let status = found.map(|s| s.status).unwrap_or_default();
             let done = status.eq_ignore_ascii_case("ready");
             Ok((status, done))
         },
     )
     .await?;
-    match adapter::find_store(cf, name).await? {
+    match store::find_store(cf, name).await? {
         Some(store) => Ok(store),
         None => bail!("key value store {name} was created but cannot be read back"),
     }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::{Output, Session, wait_deployed};
 use crate::aws::Clients;
-use crate::aws::window as adapter;
+use crate::aws::{association, function, observe, store};
 use crate::converge::{Change, Converge, converge};
 use crate::window::WindowSpec;
 use crate::window::plan::{DetachStep, ObservedWindow, detach_plan};
@@ -64,7 +64,7 @@ impl Converge for Detach<'_> {
     }
 
     async fn observe(&self) -> Result<ObservedWindow> {
-        adapter::observe(self.spec, self.clients, false).await
+        observe::window(self.spec, self.clients, false).await
     }
 
     fn plan(&self, observed: &ObservedWindow) -> Result<Vec<DetachStep>> {
@@ -78,11 +78,11 @@ impl Converge for Detach<'_> {
             out.progress(format!("  applying: {step}"));
             match step {
                 DetachStep::Dissociate { .. } => {
-                    adapter::dissociate(cf, id, &function_name).await?;
+                    association::dissociate(cf, id, &function_name).await?;
                     wait_deployed(self.clients, out, id).await?;
                 }
-                DetachStep::DeleteFunction { name } => adapter::delete_function(cf, name).await?,
-                DetachStep::DeleteStore { name } => adapter::delete_store(cf, name).await?,
+                DetachStep::DeleteFunction { name } => function::delete_function(cf, name).await?,
+                DetachStep::DeleteStore { name } => store::delete_store(cf, name).await?,
             }
         }
         Ok(())

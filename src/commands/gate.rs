@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use super::Output;
 use crate::aws::Clients;
-use crate::aws::window as adapter;
+use crate::aws::{function, store};
 use crate::window::{BYPASS_KEY, Phase, STATE_KEY, WindowSpec, bypass_hash, gate};
 
 /// How long a phase's first request may keep getting the previous state's
@@ -100,8 +100,8 @@ pub async fn remove_leftovers(spec: &WindowSpec, clients: &Clients, out: &Output
 async fn remove(clients: &Clients, name: &str, out: &Output, leftover: bool) -> Result<()> {
     let cf = &clients.cloudfront;
     let (function, store) = tokio::try_join!(
-        adapter::find_function(cf, name),
-        adapter::find_store(cf, name)
+        function::find_function(cf, name),
+        store::find_store(cf, name)
     )?;
     if leftover && (function.is_some() || store.is_some()) {
         out.progress(format!(
@@ -110,10 +110,10 @@ async fn remove(clients: &Clients, name: &str, out: &Output, leftover: bool) -> 
         ));
     }
     if function.is_some() {
-        adapter::delete_function(cf, name).await?;
+        function::delete_function(cf, name).await?;
     }
     if store.is_some() {
-        adapter::delete_store(cf, name).await?;
+        store::delete_store(cf, name).await?;
     }
     Ok(())
 }
@@ -131,7 +131,7 @@ async fn run(
         spec.distribution
     );
     let store = super::attach::ready_store(clients, name, &comment, out).await?;
-    let (_, etag) = adapter::create_function(cf, name, &spec.code, &comment, &store.arn).await?;
+    let (_, etag) = function::create_function(cf, name, &spec.code, &comment, &store.arn).await?;
     let phases = gate(spec, secret, super::attach::now());
     let hash = secret.map(bypass_hash);
     let mut runs = Vec::new();
@@ -143,12 +143,12 @@ async fn run(
         {
             keys.push((BYPASS_KEY, hash.as_str()));
         }
-        adapter::put_keys(&clients.kvs, &store.arn, &keys).await?;
+        store::put_keys(&clients.kvs, &store.arn, &keys).await?;
         for (j, probe) in phase.probes.iter().enumerate() {
             let since = Instant::now();
             let event = serde_json::to_vec(&probe.event)?;
             let (run, output) = loop {
-                let run = adapter::test_function(cf, name, &etag, &event).await?;
+                let run = function::test_function(cf, name, &etag, &event).await?;
                 if let Some(error) = &run.error {
                     return Err(refused(
                         phase,
@@ -203,7 +203,7 @@ fn refused(
     phase: &Phase,
     probe: &crate::window::Probe,
     why: &str,
-    run: &adapter::TestRun,
+    run: &function::TestRun,
 ) -> anyhow::Error {
     let logs = if run.logs.is_empty() {
         String::new()

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::{Output, Session, confirm};
 use crate::aws::{Clients, iam};
+use crate::aws::{association, store};
 use crate::cli::Grantee;
 use crate::converge::{Change, Converge, converge};
 use crate::grant::plan::{
@@ -161,10 +162,10 @@ async fn found_resources(
         Some(w) => {
             let cf = &clients.cloudfront;
             let store_name = w.store_name();
-            let store = crate::aws::window::find_store(cf, &store_name);
+            let store = store::find_store(cf, &store_name);
             let dependencies = async {
                 if ops.contains(&Operation::Admin) {
-                    crate::aws::window::dependencies(cf, w.distribution.as_str()).await
+                    association::dependencies(cf, w.distribution.as_str()).await
                 } else {
                     Ok(Dependencies::default())
                 }

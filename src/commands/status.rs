@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::{Output, Session};
 use crate::aws::Clients;
 use crate::aws::invalidation::{self, InvalidationInfo};
-use crate::aws::window as adapter;
+use crate::aws::{observe, store};
 use crate::converge::Change;
 use crate::output::{Failure, Kind};
 use crate::site::plan::{desired_message, plan};
@@ -304,7 +304,7 @@ impl fmt::Display for WindowStatus {
 }
 
 pub async fn window_status(spec: &WindowSpec, clients: &Clients) -> Result<WindowStatus> {
-    let observed = adapter::observe(spec, clients, false).await?;
+    let observed = observe::window(spec, clients, false).await?;
     let covered: Vec<String> = observed
         .behaviors
         .iter()
@@ -320,7 +320,7 @@ pub async fn window_status(spec: &WindowSpec, clients: &Clients) -> Result<Windo
         .as_ref()
         .is_some_and(|f| f.live_code.as_deref() == Some(spec.code.as_bytes()));
     let state = match &observed.store {
-        Some(store) => adapter::get_key(&clients.kvs, &store.arn, STATE_KEY)
+        Some(store) => store::get_key(&clients.kvs, &store.arn, STATE_KEY)
             .await?
             .and_then(|v| State::from_value(&v)),
         None => None,

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::{Output, Session};
 use crate::aws::Clients;
-use crate::aws::window as adapter;
+use crate::aws::{association, function, store};
 use crate::config::check_message;
 use crate::window::{STATE_KEY, State, WindowSpec, rfc3339};
 
@@ -224,18 +224,18 @@ pub async fn switch_with(
     let function = spec.function_name();
     // What visitors will get is read beside the write: no added round trip.
     let write = async {
-        let Some(store) = adapter::find_store(cf, &spec.store_name()).await? else {
+        let Some(store) = store::find_store(cf, &spec.store_name()).await? else {
             bail!(
                 "the window of `{environment}` is not attached to {} yet: run `maint attach` first",
                 spec.distribution
             );
         };
-        adapter::put_key(&clients.kvs, &store.arn, STATE_KEY, &value).await
+        store::put_key(&clients.kvs, &store.arn, STATE_KEY, &value).await
     };
     let read = async {
         tokio::try_join!(
-            adapter::serving(cf, spec.distribution.as_str(), &function),
-            adapter::live_code(cf, &function)
+            association::serving(cf, spec.distribution.as_str(), &function),
+            function::live_code(cf, &function)
         )
     };
     // The write finishes whatever the read answers.

@@ -11,7 +11,8 @@ use serde::Serialize;
 
 use super::{Output, Session, not_provisioned};
 use crate::aws::Clients;
-use crate::aws::{distribution, window as adapter};
+use crate::aws::distribution;
+use crate::aws::store;
 use crate::output::{Failure, Kind};
 use crate::site::plan::desired_message;
 use crate::verify::{Check, Expect, Outcome, cookie_from, site_checks, window_checks};
@@ -244,8 +245,8 @@ pub async fn run_window_checks(
 
 /// Whether the window is on now, and the message visitors should read.
 pub async fn window_state(spec: &WindowSpec, clients: &Clients) -> Result<(bool, String)> {
-    let state = match adapter::find_store(&clients.cloudfront, &spec.store_name()).await? {
-        Some(store) => adapter::get_key(&clients.kvs, &store.arn, STATE_KEY)
+    let state = match store::find_store(&clients.cloudfront, &spec.store_name()).await? {
+        Some(store) => store::get_key(&clients.kvs, &store.arn, STATE_KEY)
             .await?
             .and_then(|v| State::from_value(&v)),
         None => None,
