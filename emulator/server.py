@@ -186,29 +186,12 @@ import urllib.parse
 
 from moto.cloudfront import models as cloudfront
 from moto.cloudfront.exceptions import CloudFrontException
-from moto.iam import access_control
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True  # no emulator/__pycache__ in the work tree
+from corrections import s3  # noqa: E402
 
-# 1. A "deny without TLS" statement does not apply to a TLS request.
-def _only_matches_plain_http(statement):
-    condition = statement.get("Condition") or {}
-    boolean = condition.get("Bool") or {}
-    value = boolean.get("aws:SecureTransport")
-    if isinstance(value, list):
-        value = value[0] if len(value) == 1 else None
-    return str(value).lower() == "false"
-
-
-_is_action_permitted = access_control.IAMPolicyStatement.is_action_permitted
-
-
-def _permitted(self, action, resource="*", principal=None, incoming_condition_values=None):
-    if _only_matches_plain_http(self._statement):
-        return access_control.PermissionResult.NEUTRAL
-    return _is_action_permitted(self, action, resource, principal, incoming_condition_values)
-
-
-access_control.IAMPolicyStatement.is_action_permitted = _permitted
+s3.install()  # 1. (corrections/s3.py)
 
 Backend = cloudfront.CloudFrontBackend
 
@@ -367,8 +350,6 @@ Backend.create_invalidation = _create_invalidation_once
 # 5-9, 12. Function stages, TestFunction, distribution associations and ETags,
 # KeyValueStore deletes, enabled distributions' deletes (emulator/cf_functions.py);
 # 10. the KeyValueStore data plane (emulator/kvs.py), routed in _app below.
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.dont_write_bytecode = True  # no emulator/__pycache__ in the work tree
 import cf_functions  # noqa: E402
 import edge  # noqa: E402
 import kvs  # noqa: E402
