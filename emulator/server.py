@@ -184,8 +184,6 @@ import threading
 import time
 import urllib.parse
 
-from moto.cloudfront import models as cloudfront
-from moto.cloudfront.exceptions import CloudFrontException
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True  # no emulator/__pycache__ in the work tree
@@ -193,168 +191,15 @@ from corrections import s3  # noqa: E402
 
 s3.install()  # 1. (corrections/s3.py)
 
-Backend = cloudfront.CloudFrontBackend
-
-
-def _invalid(message, code="InvalidArgument"):
-    return CloudFrontException(code, message)
-
-
-# 2. Origin access control names: unique, at most 64 characters.
-_create_oac = Backend.create_origin_access_control
-
-
-def _create_origin_access_control(self, config_dict):
-    name = config_dict.get("Name") or ""
-    if not 1 <= len(name) <= 64:
-        raise _invalid(f"The parameter Name is too long ({len(name)} characters; at most 64).")
-    if any(o.name == name for o in self.origin_access_controls.values()):
-        raise CloudFrontException(
-            "OriginAccessControlAlreadyExists",
-            f"An origin access control with the specified parameters already exists: {name}",
-        )
-    return _create_oac(self, config_dict)
-
-
-def _delete_origin_access_control(self, control_id):
-    if control_id not in self.origin_access_controls:
-        raise CloudFrontException(
-            "NoSuchOriginAccessControl", "The specified origin access control does not exist."
-        )
-    self.origin_access_controls.pop(control_id)
-
-
-Backend.create_origin_access_control = _create_origin_access_control
-Backend.delete_origin_access_control = _delete_origin_access_control
-
-# 3. Custom error responses take only the codes CloudFront can customise.
-_ERROR_CODES = {"400", "403", "404", "405", "414", "416", "500", "501", "502", "503", "504"}
-_RESPONSE_CODES = _ERROR_CODES | {"200"}
-
-
-def _check_error_responses(distribution_config):
-    responses = (distribution_config or {}).get("CustomErrorResponses") or {}
-    items = responses.get("Items") or []
-    if isinstance(items, dict):  # depending on how moto parsed the XML
-        items = items.get("CustomErrorResponse") or []
-    if isinstance(items, dict):
-        items = [items]
-    for item in items:
-        code = str(item.get("ErrorCode"))
-        if code not in _ERROR_CODES:
-            raise _invalid(f"The specified error code {code} is not valid.", "InvalidErrorCode")
-        response = item.get("ResponseCode")
-        if response not in (None, "") and str(response) not in _RESPONSE_CODES:
-            raise _invalid(
-                f"The specified response code {response} is not valid.", "InvalidResponseCode"
-            )
-
-
-_create_distribution_with_tags = Backend.create_distribution_with_tags
-_update_distribution = Backend.update_distribution
-
-
-def _check_policies(distribution_config):
-    # 17. Cache and origin request policies (emulator/policies.py).
-    import policies
-
-    policies.check_distribution(distribution_config, lambda code, message: _invalid(message, code))
-
-
-def _create_checked(self, distribution_config, tags):
-    _check_error_responses(distribution_config)
-    _check_policies(distribution_config)
-    return _create_distribution_with_tags(self, distribution_config, tags)
-
-
-def _update_checked(self, dist_config, _id, if_match):
-    _check_error_responses(dist_config)
-    _check_policies(dist_config)
-    return _update_distribution(self, dist_config, _id, if_match)
-
-
-Backend.create_distribution_with_tags = _create_checked
-Backend.update_distribution = _update_checked
-
-# 4. Function and KeyValueStore names.
-_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-_create_function = Backend.create_function
-_create_key_value_store = Backend.create_key_value_store
-
-
-def _create_function_checked(self, name, function_config, function_code, tags):
-    if not _NAME.match(name or ""):
-        raise _invalid(f"Function name {name!r} must match [a-zA-Z0-9-_]{{1,64}}.")
-    return _create_function(self, name, function_config, function_code, tags)
-
-
-def _create_key_value_store_checked(self, name, comment, tags):
-    if not _NAME.match(name or ""):
-        raise _invalid(f"Key value store name {name!r} must match [a-zA-Z0-9-_]{{1,64}}.")
-    return _create_key_value_store(self, name, comment, tags)
-
-
-Backend.create_function = _create_function_checked
-Backend.create_key_value_store = _create_key_value_store_checked
-
-
-# 14. Invalidations are InProgress for _invalidation_seconds, then Completed.
-_invalidation_seconds = [0.0]
-
-
-def _invalidation_status(self):
-    elapsed = (cloudfront.utcnow() - self.create_time).total_seconds()
-    return "Completed" if elapsed >= self._takes else "InProgress"
-
-
-def _invalidation_init(self, *args, **kwargs):
-    self._takes = _invalidation_seconds[0]
-    _invalidation_original_init(self, *args, **kwargs)
-
-
-_invalidation_original_init = cloudfront.Invalidation.__init__
-cloudfront.Invalidation.__init__ = _invalidation_init
-cloudfront.Invalidation.status = property(_invalidation_status, lambda self, value: None)
-
-
-# 15. Origins keep their OriginAccessControlId.
-_origin_init = cloudfront.Origin.__init__
-
-
-def _origin_init_kept(self, origin):
-    _origin_init(self, origin)
-    self.origin_access_control_id = origin.get("OriginAccessControlId") or ""
-
-
-cloudfront.Origin.__init__ = _origin_init_kept
-
-
-# 16. A CallerReference already used: the same invalidation, or an error.
-_create_invalidation = Backend.create_invalidation
-
-
-def _create_invalidation_once(self, dist_id, paths, caller_ref):
-    for earlier in self.invalidations.get(dist_id, []):
-        if earlier.caller_ref == caller_ref:
-            if list(earlier.paths) == list(paths):
-                return earlier
-            raise _invalid(
-                "The CallerReference was used before for other paths.",
-                "InvalidationBatchAlreadyExists",
-            )
-    return _create_invalidation(self, dist_id, paths, caller_ref)
-
-
-Backend.create_invalidation = _create_invalidation_once
-
-# 5-9, 12. Function stages, TestFunction, distribution associations and ETags,
-# KeyValueStore deletes, enabled distributions' deletes (emulator/cf_functions.py);
-# 10. the KeyValueStore data plane (emulator/kvs.py), routed in _app below.
-import cf_functions  # noqa: E402
+# 2-17 but 13: CloudFront's control plane (corrections/cloudfront.py), its
+# functions (corrections/cloudfront_functions.py) and KeyValueStores, with
+# the data plane routed in _app below (corrections/kvs.py).
 import edge  # noqa: E402
-import kvs  # noqa: E402
+from corrections import cloudfront, cloudfront_functions, kvs  # noqa: E402
 
-cf_functions.install()
+kvs.install()
+cloudfront_functions.install(os.environ.get("MAINT_NJS"), os.environ.get("MAINT_TESTFUNCTION_NJS"))
+cloudfront.install()  # after kvs and cloudfront_functions: its If-Match guard skips what they replaced
 edge.install()  # 13. the local CloudFront edge, routed in _app below
 
 
@@ -473,7 +318,7 @@ def _app(self, environ, start_response):
     path = environ.get("PATH_INFO", "")
     if path == "/maint-api/invalidation-seconds" and method == "POST":
         size = int(environ.get("CONTENT_LENGTH") or 0)
-        _invalidation_seconds[0] = float(environ["wsgi.input"].read(size).decode().strip())
+        cloudfront.set_invalidation_seconds(float(environ["wsgi.input"].read(size).decode().strip()))
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"ok\n"]
     if path == "/maint-api/latency" and method == "POST":
