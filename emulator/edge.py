@@ -1,6 +1,7 @@
 """A local CloudFront edge: the emulated distributions answer viewers on the
 emulator's own port, as CloudFront serves them, from the configuration maint
-wrote. Installed and routed by server.py.
+wrote. Installed by corrections.install_all(); hooks.py routes viewer
+requests here.
 
 Routing. A request whose Host header (port stripped, case-insensitive) is the
 DomainName of an emulated distribution (`d1abc.cloudfront.net`, as moto
@@ -89,6 +90,10 @@ OriginProtocolPolicy), no geography (geo restrictions, edge locations, the
 X-Amz-Cf-Pop is a constant), no aliases (only the DomainName routes), no
 viewer-response functions and no Lambda@Edge (neither runs), no origin
 groups, no signed URLs, no WAF, no compression, no range requests.
+
+Patched (install): werkzeug.serving.WSGIRequestHandler.make_environ, to keep
+the request's headers as received (RAW_HEADERS). The edge reads the OAC of
+an origin from what corrections/cloudfront.py keeps (7).
 """
 
 import base64
@@ -107,7 +112,7 @@ from moto.s3.models import FakeKey, s3_backends
 import function_result
 import policies
 from corrections import cloudfront_functions
-from corrections.common import list_of
+from corrections.common import list_of, patch
 
 VIEWER_IP_HEADER = "x-maint-viewer-ip"
 DEFAULT_VIEWER_IP = "127.0.0.1"
@@ -998,4 +1003,4 @@ def install():
         environ[RAW_HEADERS] = list(self.headers.items())
         return environ
 
-    WSGIRequestHandler.make_environ = make_environ_keeping
+    patch(WSGIRequestHandler, "make_environ", make_environ_keeping)
