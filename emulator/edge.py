@@ -1,6 +1,7 @@
 """A local CloudFront edge: the emulated distributions answer viewers on the
 emulator's own port, as CloudFront serves them, from the configuration maint
-wrote. Installed and routed by server.py.
+wrote. Installed by corrections.install_all(); hooks.py routes viewer
+requests here.
 
 Routing. A request whose Host header (port stripped, case-insensitive) is the
 DomainName of an emulated distribution (`d1abc.cloudfront.net`, as moto
@@ -26,7 +27,7 @@ What a viewer request goes through, in CloudFront's order:
    querystring and cookies parsed with their values as sent, lower-case
    headers without Cookie; repeats as multiValue) and the entries of the
    KeyValueStore its config associates; without one, cf.kvs() throws and
-   the function fails (see cf_functions.NO_STORE_MESSAGE). Disallowed
+   the function fails (see cloudfront_functions.NO_STORE_MESSAGE). Disallowed
    headers (function_result.DISALLOWED) are not in the event. What the
    function returns is validated as CloudFront does (function_result.py):
    an invalid request or response gives 502 (X-Cache:
@@ -89,6 +90,10 @@ OriginProtocolPolicy), no geography (geo restrictions, edge locations, the
 X-Amz-Cf-Pop is a constant), no aliases (only the DomainName routes), no
 viewer-response functions and no Lambda@Edge (neither runs), no origin
 groups, no signed URLs, no WAF, no compression, no range requests.
+
+Patched (install): werkzeug.serving.WSGIRequestHandler.make_environ, to keep
+the request's headers as received (RAW_HEADERS). The edge reads the OAC of
+an origin from what corrections/cloudfront.py keeps (7).
 """
 
 import base64
@@ -101,13 +106,13 @@ from http import HTTPStatus
 from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
-from moto.cloudfront import models as cloudfront
 from moto.cloudfront.models import cloudfront_backends
 from moto.s3.models import FakeKey, s3_backends
 
-import cf_functions
 import function_result
 import policies
+from corrections import cloudfront_functions
+from corrections.common import list_of, patch
 
 VIEWER_IP_HEADER = "x-maint-viewer-ip"
 DEFAULT_VIEWER_IP = "127.0.0.1"
@@ -154,10 +159,6 @@ def _reason(status):
         return HTTPStatus(status).phrase
     except ValueError:
         return "Unknown"
-
-
-def _list_of(items, inner):
-    return cf_functions._list_of(items, inner)
 
 
 def _truthy(value):
@@ -406,7 +407,7 @@ def select_behavior(dist, path):
     config = dist.distribution_config
     behaviors = getattr(config, "CacheBehaviors", None) or {}
     items = behaviors.get("Items") if isinstance(behaviors, dict) else None
-    for behavior in _list_of(items, "CacheBehavior"):
+    for behavior in list_of(items, "CacheBehavior"):
         if isinstance(behavior, dict):
             continue  # moto left it unparsed; it has no pattern to match
         if path_matches(behavior.path_pattern, path):
@@ -417,12 +418,12 @@ def select_behavior(dist, path):
 def _allowed_methods(behavior):
     methods = getattr(behavior, "allowed_methods", None)
     items = getattr(methods, "items", None) or ["GET", "HEAD"]
-    return {str(m).upper() for m in _list_of(items, "Method")}
+    return {str(m).upper() for m in list_of(items, "Method")}
 
 
 def _viewer_request_function(backend, behavior):
     associations = getattr(behavior, "function_associations", None) or {}
-    for item in _list_of(associations.get("Items"), "FunctionAssociation"):
+    for item in list_of(associations.get("Items"), "FunctionAssociation"):
         if item.get("EventType") == "viewer-request":
             arn = item.get("FunctionARN")
             function = next((f for f in list(backend.functions.values()) if f.arn == arn), None)
@@ -450,15 +451,15 @@ def run_viewer_request(backend, behavior, dist, viewer, request_id):
     if function is None or getattr(function, "live", None) is None:
         raise FunctionFailed(f"{arn} has no LIVE stage")
     live = function.live
-    store = cf_functions.associated_store(live.config)
+    store = cloudfront_functions.associated_store(live.config)
     event = viewer_request_event(dist, viewer, request_id)
     try:
-        output, error, _, _ = cf_functions.run_on_njs(function.name, live.code, event, store)
+        output, error, _, _ = cloudfront_functions.run_on_njs(function.name, live.code, event, store)
     except Exception as e:  # njs missing, the stand-in missing
         raise FunctionFailed(str(e)) from None
     if error is not None:
         raise FunctionFailed(error)
-    invalid = cf_functions.check(output, event)
+    invalid = cloudfront_functions.check(output, event)
     if invalid is not None:
         raise FunctionInvalid(invalid)
     result = json.loads(output)
@@ -691,7 +692,8 @@ def _policy_decision(policy, action, resource, caller):
 
 def _s3_caller(origin, dist):
     arn = dist.arn
-    oac = getattr(origin, "maint_oac_id", "")
+    # Kept by corrections/cloudfront.py (7): moto's Origin dropped it.
+    oac = getattr(origin, "origin_access_control_id", "")
     if oac:
         return Caller(
             "service",
@@ -873,7 +875,7 @@ def _origin(dist, behavior):
     origins = dist.distribution_config.Origins
     items = origins.get("Items") if isinstance(origins, dict) else None
     wanted = behavior.target_origin_id
-    return next((o for o in _list_of(items, "Origin") if getattr(o, "id", None) == wanted), None)
+    return next((o for o in list_of(items, "Origin") if getattr(o, "id", None) == wanted), None)
 
 
 def fetch_origin(dist, behavior, request, request_id):
@@ -888,7 +890,7 @@ def fetch_origin(dist, behavior, request, request_id):
 def _error_response(dist, status):
     responses = getattr(dist.distribution_config, "CustomErrorResponses", None) or {}
     items = responses.get("Items") if isinstance(responses, dict) else None
-    for item in _list_of(items, "CustomErrorResponse"):
+    for item in list_of(items, "CustomErrorResponse"):
         if isinstance(item, dict) and str(item.get("ErrorCode")) == str(status):
             return item
     return None
@@ -989,17 +991,6 @@ def handle(environ, start_response, routed):
 
 
 def install():
-    # moto's Origin drops OriginAccessControlId; the edge needs it. Kept under
-    # a name moto's serializer does not write, so the control plane's answers
-    # are unchanged.
-    origin_init = cloudfront.Origin.__init__
-
-    def origin_init_keeping(self, origin):
-        origin_init(self, origin)
-        self.maint_oac_id = origin.get("OriginAccessControlId") or ""
-
-    cloudfront.Origin.__init__ = origin_init_keeping
-
     # The WSGI environ joins repeated headers and drops those with an
     # underscore; CloudFront's event keeps each one (multiValue). Keep the
     # headers as received, in order.
@@ -1012,4 +1003,4 @@ def install():
         environ[RAW_HEADERS] = list(self.headers.items())
         return environ
 
-    WSGIRequestHandler.make_environ = make_environ_keeping
+    patch(WSGIRequestHandler, "make_environ", make_environ_keeping)

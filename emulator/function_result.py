@@ -10,7 +10,7 @@ these headers, it fails CloudFront validation and CloudFront returns HTTP
 status code 502 (Bad Gateway) to the viewer", Restrictions on all edge
 functions,
 https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/edge-function-restrictions-all.html).
-The edge (edge.py) answers 502 and TestFunction (cf_functions.py) reports
+The edge (edge.py) answers 502 and TestFunction (corrections/cloudfront_functions.py) reports
 the reason as FunctionErrorMessage.
 
 The rules, from those pages and from "CloudFront Functions event

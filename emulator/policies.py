@@ -52,7 +52,7 @@ emulator has no geography, devices or TLS; a viewer's own header of that name
 is removed rather than passed off as CloudFront's.
 """
 
-from cf_functions import _list_of
+from corrections.common import list_of
 
 # --- managed policies -------------------------------------------------------
 
@@ -218,11 +218,11 @@ def _legacy(forwarded):
     cookies = values.get("Cookies") or {}
     forward = str(cookies.get("Forward") or "none")
     whitelisted = cookies.get("WhitelistedNames") or {}
-    names = _list_of(whitelisted.get("Items") if isinstance(whitelisted, dict) else None, "Name")
+    names = list_of(whitelisted.get("Items") if isinstance(whitelisted, dict) else None, "Name")
     cookie_rule = Rule(forward if forward in ("all", "whitelist") else "none", [str(n) for n in names])
     headers = values.get("Headers") or {}
     header_names = [
-        str(n) for n in _list_of(headers.get("Items") if isinstance(headers, dict) else None, "Name")
+        str(n) for n in list_of(headers.get("Items") if isinstance(headers, dict) else None, "Name")
     ]
     if "*" in header_names:
         header_rule = Rule("all", lower=True)
@@ -371,7 +371,7 @@ def check_distribution(config, error):
         behaviors.append(config["DefaultCacheBehavior"])
     cache_behaviors = config.get("CacheBehaviors") or {}
     items = cache_behaviors.get("Items") if isinstance(cache_behaviors, dict) else None
-    behaviors.extend(b for b in _list_of(items, "CacheBehavior") if isinstance(b, dict))
+    behaviors.extend(b for b in list_of(items, "CacheBehavior") if isinstance(b, dict))
     for behavior in behaviors:
         cache_id = behavior.get("CachePolicyId") or ""
         origin_id = behavior.get("OriginRequestPolicyId") or ""

@@ -2,8 +2,9 @@
 took to run as a percentage of the maximum allowed time" (TestResult,
 https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_TestResult.html),
 a string holding a number from 0 to 100. The emulator measures the handler
-on njs against a budget of its own (cf_functions.COMPUTE_BUDGET_MS): an
-estimate, but one that grows with the work the function does."""
+on njs against a budget of its own (COMPUTE_BUDGET_MS in
+corrections/cloudfront_functions.py): an estimate, but one that grows with
+the work the function does."""
 
 from support import EmulatorTest
 

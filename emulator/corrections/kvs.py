@@ -1,8 +1,16 @@
-"""The CloudFront KeyValueStore data plane (service `cloudfront-keyvaluestore`,
-API version 2022-07-26, protocol restJson1), which moto does not have.
+"""CloudFront KeyValueStores: the control plane's corrections (the
+KeyValueStore operations of the cloudfront service) and the data plane
+(service `cloudfront-keyvaluestore`), which moto does not have.
 
-Served on the emulator's own port, under the paths of the AWS API reference
-(and of botocore's model, cloudfront-keyvaluestore/2022-07-26/service-2.json):
+1. Names: AWS requires [a-zA-Z0-9-_]{1,64} (CreateKeyValueStore:
+   InvalidArgument); moto took any.
+2. DeleteKeyValueStore: If-Match must be the store's ETag (missing -> 400
+   InvalidIfMatchVersion, stale -> 412 PreconditionFailed), a store a
+   function's config associates is 409 CannotDeleteEntityWhileInUse (all in
+   the operation's errors); moto deleted regardless. The store's data goes.
+3. The data plane (API version 2022-07-26, protocol restJson1), on the
+   emulator's own port, under the paths of the AWS API reference (and of
+   botocore's model, cloudfront-keyvaluestore/2022-07-26/service-2.json):
 
     GET    /key-value-stores/{KvsARN}              DescribeKeyValueStore
     GET    /key-value-stores/{KvsARN}/keys         ListKeys
@@ -11,15 +19,28 @@ Served on the emulator's own port, under the paths of the AWS API reference
     PUT    /key-value-stores/{KvsARN}/keys/{Key}   PutKey
     DELETE /key-value-stores/{KvsARN}/keys/{Key}   DeleteKey
 
-A store exists when the CloudFront control plane (moto's backend) has it.
-Its data is kept here, by ARN (unique: moto makes a new UUID per store), and
-dropped when the control plane deletes the store.
+   Writes need If-Match = the store's data ETag (missing -> 400
+   ValidationException, stale -> 409 ConflictException) and change it; a
+   store the control plane lacks or a missing key -> 404
+   ResourceNotFoundException. Routed by hooks.py (`route`, `handle`), after
+   the request log: data-plane calls are logged and can lose their answer.
 
-Errors are restJson1 errors: the model's status code, `x-amzn-ErrorType`,
-and a JSON body {"message": ...}. Limits, from the CloudFront quotas page
-("Quotas on key value stores"): key at most 512 bytes, value at most 1 KB,
-a store at most 5 MB, UpdateKeys at most 50 keys; the model bounds a key to
-1-1024 characters and MaxResults to 1-50 (default 10).
+   A store exists when the CloudFront control plane (moto's backend) has it.
+   Its data is kept here, by ARN (unique: moto makes a new UUID per store),
+   and dropped when the control plane deletes the store (2). Its Created is
+   the time the control plane made it (moto's KeyValueStore keeps only a
+   last-modified time: `created_time` is added).
+
+   Errors are restJson1 errors: the model's status code, `x-amzn-ErrorType`,
+   and a JSON body {"message": ...}. Limits, from the CloudFront quotas page
+   ("Quotas on key value stores"): key at most 512 bytes, value at most 1 KB
+   (400 ValidationException), a store at most 5 MB, UpdateKeys at most 50
+   keys (402 ServiceQuotaExceededException; the status codes are the
+   model's); the model bounds a key to 1-1024 characters and MaxResults to
+   1-50 (default 10).
+
+Patched (install): KeyValueStore.__init__, CloudFrontBackend.create_key_value_store
+and delete_key_value_store, CloudFrontResponse.delete_key_value_store.
 """
 
 import base64
@@ -29,8 +50,12 @@ import threading
 from datetime import timezone
 from urllib.parse import parse_qs, unquote
 
+from moto.cloudfront import models as cloudfront
 from moto.cloudfront.models import cloudfront_backends, random_id
+from moto.core.responses import EmptyResult
 from moto.core.utils import utcnow
+
+from corrections.common import NAME, error, invalid_if_match, patch, patch_response, precondition_failed
 
 KEY_MAX_BYTES = 512
 VALUE_MAX_BYTES = 1024
@@ -126,7 +151,7 @@ def forget(arn):
         _data.pop(arn, None)
 
 
-# --- operations -----------------------------------------------------------
+# --- the data plane (3): operations ------------------------------------------
 
 
 def _check_key(key):
@@ -306,7 +331,75 @@ def update_keys(arn, if_match, body):
         return data.counts(), data.etag
 
 
-# --- HTTP -----------------------------------------------------------------
+# --- the control plane (1, 2) -------------------------------------------------
+
+
+def associated_stores(config):
+    """The ARNs of the KeyValueStores a function's config associates."""
+    associations = (config or {}).get("KeyValueStoreAssociations") or {}
+    items = associations.get("Items") or []
+    if isinstance(items, dict):
+        items = items.get("KeyValueStoreAssociation") or []
+        if isinstance(items, dict):
+            items = [items]
+    return [i.get("KeyValueStoreARN") for i in items if isinstance(i, dict)]
+
+
+def _store_in_use(backend, arn):
+    for function in list(backend.functions.values()):
+        configs = [function.config]
+        if getattr(function, "live", None) is not None:  # the LIVE stage (cloudfront_functions.py)
+            configs.append(function.live.config)
+        for config in configs:
+            for item in associated_stores(config):
+                if item == arn:
+                    return True
+    return False
+
+
+def _delete_key_value_store(self, name, if_match=None):
+    store = self.describe_key_value_store(name)  # EntityNotFound
+    if not if_match:
+        raise invalid_if_match()
+    if if_match != store.etag:
+        raise precondition_failed()
+    if _store_in_use(self, store.arn):
+        raise error(
+            "CannotDeleteEntityWhileInUse",
+            f"The key value store {name} cannot be deleted while a function is associated with it.",
+        )
+    del self.key_value_stores[name]
+    forget(store.arn)
+
+
+def _r_delete_key_value_store(self):
+    self.backend.delete_key_value_store(self._get_param("Name"), self._get_param("IfMatch"))
+    return EmptyResult()
+
+
+def install():
+    Backend = cloudfront.CloudFrontBackend
+
+    kvs_init = cloudfront.KeyValueStore.__init__
+
+    def kvs_init_dated(self, *args, **kwargs):
+        kvs_init(self, *args, **kwargs)
+        self.created_time = self.last_modified_time
+
+    create_key_value_store = Backend.create_key_value_store
+
+    def create_key_value_store_checked(self, name, comment, tags):
+        if not NAME.match(name or ""):
+            raise error("InvalidArgument", f"Key value store name {name!r} must match [a-zA-Z0-9-_]{{1,64}}.")
+        return create_key_value_store(self, name, comment, tags)
+
+    patch(cloudfront.KeyValueStore, "__init__", kvs_init_dated)
+    patch(Backend, "create_key_value_store", create_key_value_store_checked)
+    patch(Backend, "delete_key_value_store", _delete_key_value_store)
+    patch_response("delete_key_value_store", _r_delete_key_value_store)
+
+
+# --- the data plane (3): HTTP ---------------------------------------------------
 
 
 def _raw_path(environ):

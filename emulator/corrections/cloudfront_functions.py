@@ -1,25 +1,65 @@
-"""CloudFront Functions as AWS runs them, over moto's single-stage functions,
-and the distribution fields they depend on. Installed by server.py
-(`install()`); each piece cites its AWS source in server.py's docstring.
+"""CloudFront Functions as AWS runs them, over moto's single-stage functions.
 
-- Stages. moto keeps one copy of a function and ignores `Stage`. Here moto's
-  own fields (config, code, etag, last_modified_time) are the DEVELOPMENT
-  stage, and `function.live` holds the LIVE stage once PublishFunction made
-  one (None before). DescribeFunction and GetFunction answer the stage asked
-  for (DEVELOPMENT when none is), with that stage's ETag; LIVE before any
-  publish is 404 NoSuchFunctionExists.
-- UpdateFunction, PublishFunction, TestFunction: new operations.
-- DeleteFunction checks If-Match against the DEVELOPMENT ETag and refuses a
-  function a distribution still uses (409 FunctionInUse).
-- Distributions keep the FunctionAssociations and LambdaFunctionAssociations
-  they are given (moto wrote Quantity 0 back); an association must name a
-  published function, on a viewer event, once per event type.
-- UpdateDistribution and DeleteDistribution check If-Match against the
-  current ETag (412 PreconditionFailed); every update gives a new ETag.
-  DeleteDistribution refuses a distribution still enabled (409
-  DistributionNotDisabled).
-- DeleteKeyValueStore checks If-Match and refuses a store a function uses
-  (409 CannotDeleteEntityWhileInUse), and drops the store's data.
+1. Names: AWS requires [a-zA-Z0-9-_]{1,64} (CreateFunction:
+   InvalidArgument); moto took any.
+2. Stages. A function has a DEVELOPMENT and, once published, a LIVE stage,
+   each with its code, config and ETag (FunctionMetadata.Stage;
+   DescribeFunction/GetFunction/ListFunctions take Stage; "When a function
+   is in the DEVELOPMENT stage, you can test the function with TestFunction,
+   and update it with UpdateFunction. When a function is in the LIVE stage,
+   you can attach the function to a distribution's cache behavior"). moto
+   kept one copy and ignored Stage. Here moto's own fields (config, code,
+   etag, last_modified_time) are the DEVELOPMENT stage, and `function.live`
+   holds the LIVE stage once PublishFunction made one (None before). Asking
+   for LIVE before any publish is 404 NoSuchFunctionExists; with no Stage
+   the emulator answers DEVELOPMENT (AWS does not document a default).
+   Status: UNPUBLISHED, then UNASSOCIATED, or DEPLOYED while associated (the
+   values AWS reports; when exactly it switches is the emulator's reading).
+   GetFunction's Content-Type is application/octet-stream
+   (GetFunctionResult.ContentType; moto wrote application/xml).
+3. UpdateFunction (PUT /2020-05-31/function/{Name}) and PublishFunction
+   (POST .../publish), which moto lacks: If-Match is the DEVELOPMENT ETag,
+   missing -> 400 InvalidIfMatchVersion, stale -> 412 PreconditionFailed
+   (both in the operations' errors). UpdateFunction replaces DEVELOPMENT and
+   gives it a new ETag, sent in the header the model names, `ETtag`
+   (UpdateFunctionResult); PublishFunction copies DEVELOPMENT to LIVE with a
+   new LIVE ETag ("Publishes a CloudFront function by copying the function
+   code from the DEVELOPMENT stage to LIVE"). CreateFunction and
+   UpdateFunction refuse code over 10 KB with 413 FunctionSizeLimitExceeded
+   (CloudFront quotas, "Quotas on CloudFront Functions": function size
+   10 KB; tests/function/harness.mjs holds the same limit).
+   DeleteFunction: If-Match must be the DEVELOPMENT ETag (moto took any),
+   and a function a cache behavior still uses is 409 FunctionInUse.
+4. TestFunction (POST .../test), which moto lacks: runs the stage asked for
+   (Stage, default DEVELOPMENT) on njs, CloudFront Functions' engine, with
+   the event object, the `cloudfront` module stand-in of tests/function
+   (cloudfront.js) and the entries of the KeyValueStore the stage's config
+   associates; at most 10 s. Without an associated store cf.kvs() throws
+   (the helper methods need one: "make sure that you have associated a key
+   value store with the function"), as does cf.kvs(id) for another store.
+   If-Match must be that stage's ETag, otherwise 400 InvalidIfMatchVersion
+   (TestFunction's errors have no PreconditionFailed). The answer is the
+   model's TestResult payload: FunctionSummary, ComputeUtilization (an
+   estimate: the handler timed on njs against a 1 ms budget,
+   COMPUTE_BUDGET_MS), FunctionExecutionLogs (the function's console.log
+   lines), FunctionOutput ({"request": ...} when the handler returned the
+   event's request, else {"response": ...}) or, when njs refused or failed
+   (SyntaxError, exception, crash, time out) or the result fails
+   CloudFront's validation (function_result.py: disallowed and read-only
+   headers, statusCode an integer, body encoding text or base64, the shapes
+   of the event structure), FunctionErrorMessage.
+
+Used elsewhere: check_associations (cloudfront.py 4: what a distribution's
+FunctionAssociations may name), run_on_njs and check (the edge runs a
+function's LIVE stage with them). The engine is `njs` on PATH, MAINT_NJS,
+and for TestFunction only MAINT_TESTFUNCTION_NJS (server.py reads them and
+passes them to install()).
+
+Patched (install): CloudFrontFunction.__init__; CloudFrontBackend.create_function,
+update_function, publish_function, delete_function, test_function;
+CloudFrontResponse.describe_function, get_function, list_functions,
+create_function, update_function, publish_function, delete_function,
+test_function; two routes in moto.cloudfront.urls.url_paths (publish, test).
 """
 
 import copy
@@ -34,14 +74,18 @@ from pathlib import Path
 
 from moto.cloudfront import models as cloudfront
 from moto.cloudfront import urls as cloudfront_urls
-from moto.cloudfront.exceptions import CloudFrontException, NoSuchFunctionExists
+from moto.cloudfront.exceptions import NoSuchFunctionExists
 from moto.cloudfront.models import random_id
 from moto.cloudfront.responses import CloudFrontResponse
 from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import utcnow
 
 import function_result
-import kvs
+from corrections import kvs
+from corrections.common import NAME, list_of, patch, patch_item, patch_response
+from corrections.common import error as _error
+from corrections.common import invalid_if_match as _invalid_if_match
+from corrections.common import precondition_failed as _precondition_failed
 
 Backend = cloudfront.CloudFrontBackend
 DEV, LIVE = "DEVELOPMENT", "LIVE"
@@ -51,15 +95,16 @@ FUNCTION_MAX_BYTES = 10 * 1024
 # TestFunction's EventObject: at most 40960 bytes (the model's FunctionEventObject).
 EVENT_MAX_BYTES = 40960
 
-NJS = os.environ.get("MAINT_NJS") or "njs"
-# The engine TestFunction runs on, when it should differ from the edge's: a
-# test swaps in an engine that fails some paths to show what `attach` does
-# when CloudFront's engine refuses code that njs accepts.
-TEST_NJS = os.environ.get("MAINT_TESTFUNCTION_NJS") or NJS
+# The engine functions run on (MAINT_NJS), and the one TestFunction runs on
+# when it should differ from the edge's (MAINT_TESTFUNCTION_NJS): a test
+# swaps in an engine that fails some paths to show what `attach` does when
+# CloudFront's engine refuses code that njs accepts. Set by install().
+NJS = "njs"
+TEST_NJS = NJS
 NJS_TIMEOUT_S = 10
 # The stand-in for the runtime's `cloudfront` module that the project's own
 # function tests use (tests/function/cloudfront.js): one source for both.
-STAND_IN = Path(__file__).resolve().parent.parent / "tests" / "function" / "cloudfront.js"
+STAND_IN = Path(__file__).resolve().parents[2] / "tests" / "function" / "cloudfront.js"
 STAND_IN_MODULE = "maint_cloudfront_stand_in"
 
 # cf.kvs() without a store associated with the function. AWS: "To use this
@@ -102,21 +147,6 @@ def _module(store):
     )
 
 
-def _error(code, message):
-    return CloudFrontException(code, message)
-
-
-def _precondition_failed():
-    return _error(
-        "PreconditionFailed",
-        "The precondition in one or more of the request fields evaluated to false.",
-    )
-
-
-def _invalid_if_match():
-    return _error("InvalidIfMatchVersion", "The If-Match version is missing or not valid for the resource.")
-
-
 # --- stages ---------------------------------------------------------------
 
 
@@ -126,22 +156,6 @@ class _Live:
         self.code = function.code
         self.etag = random_id()
         self.last_modified_time = utcnow()
-
-
-_function_init = cloudfront.CloudFrontFunction.__init__
-
-
-def _function_init_staged(self, *args, **kwargs):
-    _function_init(self, *args, **kwargs)
-    self.live = None
-
-
-_kvs_init = cloudfront.KeyValueStore.__init__
-
-
-def _kvs_init_dated(self, *args, **kwargs):
-    _kvs_init(self, *args, **kwargs)
-    self.created_time = self.last_modified_time
 
 
 def _stage_name(stage):
@@ -260,54 +274,9 @@ def _delete_function(self, name, if_match):
     del self.functions[name]
 
 
-def _store_in_use(self, arn):
-    for function in list(self.functions.values()):
-        configs = [function.config]
-        if getattr(function, "live", None) is not None:
-            configs.append(function.live.config)
-        for config in configs:
-            for item in _kvs_items(config):
-                if item == arn:
-                    return True
-    return False
-
-
-def _delete_key_value_store(self, name, if_match=None):
-    store = self.describe_key_value_store(name)  # EntityNotFound
-    if not if_match:
-        raise _invalid_if_match()
-    if if_match != store.etag:
-        raise _precondition_failed()
-    if _store_in_use(self, store.arn):
-        raise _error(
-            "CannotDeleteEntityWhileInUse",
-            f"The key value store {name} cannot be deleted while a function is associated with it.",
-        )
-    del self.key_value_stores[name]
-    kvs.forget(store.arn)
-
-
-def _kvs_items(config):
-    associations = (config or {}).get("KeyValueStoreAssociations") or {}
-    items = associations.get("Items") or []
-    if isinstance(items, dict):
-        items = items.get("KeyValueStoreAssociation") or []
-        if isinstance(items, dict):
-            items = [items]
-    return [i.get("KeyValueStoreARN") for i in items if isinstance(i, dict)]
-
-
 # --- distributions --------------------------------------------------------
 
 _VIEWER_EVENTS = ("viewer-request", "viewer-response")
-
-
-def _list_of(items, inner):
-    if isinstance(items, dict):  # depending on how moto parsed the XML
-        items = items.get(inner) or []
-    if isinstance(items, dict):
-        items = [items]
-    return items or []
 
 
 def _raw_behaviors(config):
@@ -316,14 +285,17 @@ def _raw_behaviors(config):
     if isinstance(config.get("DefaultCacheBehavior"), dict):
         out.append(config["DefaultCacheBehavior"])
     behaviors = config.get("CacheBehaviors") or {}
-    out.extend(b for b in _list_of(behaviors.get("Items"), "CacheBehavior") if isinstance(b, dict))
+    out.extend(b for b in list_of(behaviors.get("Items"), "CacheBehavior") if isinstance(b, dict))
     return out
 
 
-def _check_function_associations(backend, distribution_config):
+def check_associations(backend, distribution_config):
+    """Refuses the FunctionAssociations of a DistributionConfig (the raw dict
+    CreateDistribution or UpdateDistribution received) as AWS does: see
+    cloudfront.py, 4."""
     for behavior in _raw_behaviors(distribution_config):
         associations = behavior.get("FunctionAssociations") or {}
-        items = _list_of(associations.get("Items"), "FunctionAssociation")
+        items = list_of(associations.get("Items"), "FunctionAssociation")
         quantity = associations.get("Quantity")
         if quantity not in (None, "") and int(quantity) != len(items):
             raise _error("InconsistentQuantities", "The value of Quantity and the size of Items don't match.")
@@ -349,63 +321,6 @@ def _check_function_associations(backend, distribution_config):
                     f"A CloudFront function association is invalid: {arn} is not a published "
                     "function (only a function in the LIVE stage can be associated).",
                 )
-
-
-_behaviour_init = cloudfront.DefaultCacheBehaviour.__init__
-
-
-def _kept(config, name, inner):
-    associations = config.get(name) or {}
-    items = _list_of(associations.get("Items"), inner)
-    return {"Quantity": len(items), "Items": items} if items else {"Quantity": 0}
-
-
-def _behaviour_init_keeping(self, config):
-    _behaviour_init(self, config)
-    self.function_associations = _kept(config, "FunctionAssociations", "FunctionAssociation")
-    self.lambda_function_associations = _kept(
-        config, "LambdaFunctionAssociations", "LambdaFunctionAssociation"
-    )
-
-
-def _enabled(dist):
-    enabled = getattr(dist.distribution_config, "Enabled", False)
-    return enabled is True or str(enabled).lower() == "true"
-
-
-def _wrap_distributions():
-    create = Backend.create_distribution_with_tags
-    update = Backend.update_distribution
-    delete = Backend.delete_distribution
-
-    def create_checked(self, distribution_config, tags):
-        _check_function_associations(self, distribution_config)
-        return create(self, distribution_config, tags)
-
-    def update_checked(self, dist_config, _id, if_match):
-        dist = self.distributions.get(_id) if _id else None
-        if dist is not None and if_match:
-            if if_match != dist.etag:
-                raise _precondition_failed()
-            _check_function_associations(self, dist_config)
-        dist, location, _ = update(self, dist_config, _id, if_match)
-        dist.etag = random_id()
-        return dist, location, dist.etag
-
-    def delete_checked(self, distribution_id, if_match):
-        dist = self.distributions.get(distribution_id)
-        if dist is not None and if_match and if_match != dist.etag:
-            raise _precondition_failed()
-        if dist is not None and if_match and _enabled(dist):
-            raise _error(
-                "DistributionNotDisabled",
-                "The distribution you are trying to delete has not been disabled.",
-            )
-        return delete(self, distribution_id, if_match)
-
-    Backend.create_distribution_with_tags = create_checked
-    Backend.update_distribution = update_checked
-    Backend.delete_distribution = delete_checked
 
 
 # --- TestFunction ---------------------------------------------------------
@@ -502,7 +417,7 @@ def _engine_error(stderr, returncode):
 
 def associated_store(config):
     """The ARN of the KeyValueStore a function's config associates, or None."""
-    stores = _kvs_items(config)
+    stores = kvs.associated_stores(config)
     return stores[0] if stores else None
 
 
@@ -673,14 +588,6 @@ def _r_list_functions(self):
     )
 
 
-def _r_create_function(self):
-    _check_size(self._get_param("FunctionCode"))
-    return _create_function_response(self)
-
-
-_create_function_response = CloudFrontResponse.create_function
-
-
 def _r_update_function(self):
     function = self.backend.update_function(
         self._get_param("Name"),
@@ -713,95 +620,56 @@ def _r_test_function(self):
     return ActionResult({"TestResult": result})
 
 
-def _r_delete_key_value_store(self):
-    self.backend.delete_key_value_store(self._get_param("Name"), self._get_param("IfMatch"))
-    return EmptyResult()
-
-
 # --- a missing If-Match ---------------------------------------------------
 
 
-def _if_match_operations():
-    """Names of the CloudFront response methods whose input requires If-Match."""
-    from moto.core.utils import camelcase_to_underscores
-    from moto.core.utils import get_service_model
+def install(njs=None, testfunction_njs=None):
+    """`njs`, `testfunction_njs`: the engines (MAINT_NJS and
+    MAINT_TESTFUNCTION_NJS; None or empty: njs, and the same as njs)."""
+    global NJS, TEST_NJS
+    NJS = njs or "njs"
+    TEST_NJS = testfunction_njs or NJS
 
-    model = get_service_model("cloudfront")
-    names = []
-    for operation_name in model.operation_names:
-        shape = model.operation_model(operation_name).input_shape
-        if shape is None:
-            continue
-        for member in shape.required_members:
-            serialization = shape.members[member].serialization
-            if serialization.get("location") == "header" and serialization.get("name") == "If-Match":
-                names.append(camelcase_to_underscores(operation_name))
-    return names
+    function_init = cloudfront.CloudFrontFunction.__init__
 
+    def function_init_staged(self, *args, **kwargs):
+        function_init(self, *args, **kwargs)
+        self.live = None
 
-def _route_without_if_match():
-    """moto routes a REST request to an operation only when the headers its
-    input requires are there: without If-Match, a request reached no
-    operation and got an empty 404. AWS answers such a request 400
-    InvalidIfMatchVersion ("The If-Match version is missing or not valid
-    for the resource"): route it, and let the operation refuse it."""
-    from moto.core import routing
+    create_function = Backend.create_function
 
-    initialize = routing.SmithyRule._initialize_candidates
+    def create_function_checked(self, name, function_config, function_code, tags):
+        if not NAME.match(name or ""):
+            raise _error("InvalidArgument", f"Function name {name!r} must match [a-zA-Z0-9-_]{{1,64}}.")
+        return create_function(self, name, function_config, function_code, tags)
 
-    def candidates(operations):
-        out = initialize(operations)
-        for candidate in out:
-            if candidate.operation.service_model.service_name == "cloudfront":
-                candidate.constraints = [
-                    c
-                    for c in candidate.constraints
-                    if not (isinstance(c, routing.RequiredHeader) and c.name == "If-Match")
-                ]
-        return out
+    create_function_response = CloudFrontResponse.create_function
 
-    routing.SmithyRule._initialize_candidates = staticmethod(candidates)
+    def r_create_function(self):
+        _check_size(self._get_param("FunctionCode"))
+        return create_function_response(self)
 
-    def guarded(method):
-        def call(self):
-            if not self.headers.get("If-Match"):
-                raise _invalid_if_match()
-            return method(self)
+    patch(cloudfront.CloudFrontFunction, "__init__", function_init_staged)
 
-        call.__name__ = method.__name__
-        return call
+    patch(Backend, "create_function", create_function_checked)
+    patch(Backend, "update_function", _update_function)
+    patch(Backend, "publish_function", _publish_function)
+    patch(Backend, "delete_function", _delete_function)
+    patch(Backend, "test_function", _test_function)
 
-    for name in _if_match_operations():
-        method = getattr(CloudFrontResponse, name, None)
-        if method is not None:
-            setattr(CloudFrontResponse, name, guarded(method))
-
-
-def install():
-    cloudfront.CloudFrontFunction.__init__ = _function_init_staged
-    cloudfront.KeyValueStore.__init__ = _kvs_init_dated
-    cloudfront.DefaultCacheBehaviour.__init__ = _behaviour_init_keeping
-
-    Backend.update_function = _update_function
-    Backend.publish_function = _publish_function
-    Backend.delete_function = _delete_function
-    Backend.test_function = _test_function
-    Backend.delete_key_value_store = _delete_key_value_store
-    _wrap_distributions()
-
-    CloudFrontResponse.describe_function = _r_describe_function
-    CloudFrontResponse.get_function = _r_get_function
-    CloudFrontResponse.list_functions = _r_list_functions
-    CloudFrontResponse.create_function = _r_create_function
-    CloudFrontResponse.update_function = _r_update_function
-    CloudFrontResponse.publish_function = _r_publish_function
-    CloudFrontResponse.delete_function = _r_delete_function
-    CloudFrontResponse.test_function = _r_test_function
-    CloudFrontResponse.delete_key_value_store = _r_delete_key_value_store
-
-    _route_without_if_match()
+    patch_response("describe_function", _r_describe_function)
+    patch_response("get_function", _r_get_function)
+    patch_response("list_functions", _r_list_functions)
+    patch_response("create_function", r_create_function)
+    patch_response("update_function", _r_update_function)
+    patch_response("publish_function", _r_publish_function)
+    patch_response("delete_function", _r_delete_function)
+    patch_response("test_function", _r_test_function)
 
     # moto routes only the paths its urls.py lists; the app is built later.
     dispatch = CloudFrontResponse.dispatch
-    cloudfront_urls.url_paths["{0}/2020-05-31/function/(?P<function_name>[^/]+)/publish$"] = dispatch
-    cloudfront_urls.url_paths["{0}/2020-05-31/function/(?P<function_name>[^/]+)/test$"] = dispatch
+    for path in (
+        "{0}/2020-05-31/function/(?P<function_name>[^/]+)/publish$",
+        "{0}/2020-05-31/function/(?P<function_name>[^/]+)/test$",
+    ):
+        patch_item(cloudfront_urls.url_paths, path, dispatch, "moto.cloudfront.urls.url_paths")
