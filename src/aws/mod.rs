@@ -5,8 +5,10 @@
 pub mod association;
 pub mod calls;
 pub mod distribution;
+pub mod explain;
 pub mod function;
 pub mod iam;
+pub mod if_match;
 pub mod invalidation;
 pub mod oac;
 pub mod observe;
@@ -15,14 +17,14 @@ pub mod site_distribution;
 pub mod store;
 pub mod sts;
 
-use std::error::Error as StdError;
+pub use explain::{HttpStatus, explain, explain_kvs, status_and_code};
+pub use if_match::IF_MATCH_ATTEMPTS;
+pub(crate) use if_match::{Attempt, with_if_match};
 
 use anyhow::{Result, bail};
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 // What each call may take. A read on AWS answers in well under a second,
 // so a read that has had no answer for seconds is not coming: the defaults
@@ -221,39 +223,6 @@ async fn check_profile_exists(name: &str, from: &str) -> Result<()> {
     )
 }
 
-/// One try of a conditional write (If-Match with an ETag just read).
-pub(crate) enum Attempt<T> {
-    Done(T),
-    /// The ETag was stale (PreconditionFailed, ConflictException): someone
-    /// else changed the resource since it was read.
-    Stale,
-}
-
-/// How many times a conditional write is tried before giving up.
-pub const IF_MATCH_ATTEMPTS: usize = 4;
-
-/// Read-modify-write with If-Match, in one place: `attempt` reads the
-/// resource (and its ETag), makes its change on top and writes it with
-/// If-Match; a stale ETag means someone else changed it in between, so read
-/// again and redo the change, and nobody's edit is lost.
-pub(crate) async fn with_if_match<T, F, Fut>(what: &str, mut attempt: F) -> Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Attempt<T>>>,
-{
-    for _ in 0..IF_MATCH_ATTEMPTS {
-        if let Attempt::Done(done) = attempt().await? {
-            return Ok(done);
-        }
-    }
-    Err(crate::output::Failure::new(
-        crate::output::Kind::Aws,
-        format!("{what} kept changing while maint changed it"),
-    )
-    .hint("someone else is editing it: run the command again when they are done")
-    .into())
-}
-
 /// The clients for an SDK config, with what a custom endpoint needs: S3 with
 /// path-style addressing, and the KeyValueStore data plane at the endpoint
 /// as given.
@@ -326,258 +295,9 @@ impl aws_sdk_cloudfrontkeyvaluestore::config::endpoint::ResolveEndpoint for KvsA
     }
 }
 
-/// The HTTP status and error code of a failed call, when AWS answered at all.
-pub fn status_and_code<E, R>(err: &SdkError<E, R>) -> (Option<u16>, Option<String>)
-where
-    E: ProvideErrorMetadata,
-    R: HttpStatus,
-{
-    match err {
-        SdkError::ServiceError(e) => (
-            Some(e.raw().status_code()),
-            e.err().code().map(str::to_string),
-        ),
-        _ => (None, None),
-    }
-}
-
-/// Lets error mapping read the status of any SDK response type.
-pub trait HttpStatus {
-    fn status_code(&self) -> u16;
-}
-
-impl HttpStatus for aws_smithy_runtime_api::client::orchestrator::HttpResponse {
-    fn status_code(&self) -> u16 {
-        self.status().as_u16()
-    }
-}
-
-/// What to do when the KeyValueStore data plane refuses the signature.
-const KVS_SESSION_TOKEN_HINT: &str = "the KeyValueStore API is signed with SigV4A, which accepts \
-    temporary credentials only from a Regional STS endpoint (version 2 session tokens); \
-    credentials from the global endpoint sts.amazonaws.com are refused. Get them from a \
-    Regional endpoint (AWS_STS_REGIONAL_ENDPOINTS=regional for tools that still default to the \
-    global one), or make the global endpoint issue version 2 tokens: `aws iam \
-    set-security-token-service-preferences --global-endpoint-token-version v2Token`";
-
-/// `explain` for the KeyValueStore data plane. It is signed with SigV4A,
-/// which refuses session tokens from STS's global endpoint (CloudFront
-/// Developer Guide, "Restrictions on CloudFront Functions"); AWS then
-/// answers 403 AccessDeniedException "Authentication failed" (as reported in
-/// anomalyco/sst#5741 and boto/boto3#3980), which `explain` alone would
-/// read as a missing permission.
-pub fn explain_kvs<E, R>(doing: &str, err: SdkError<E, R>) -> anyhow::Error
-where
-    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-    R: HttpStatus + std::fmt::Debug + Send + Sync + 'static,
-{
-    // Only this answer: a wrong key or a skewed clock (InvalidSignature,
-    // UnrecognizedClient...) keeps `explain`'s own hint.
-    let signature_refused = err.as_service_error().is_some_and(|e| {
-        e.code() == Some("AccessDeniedException")
-            && e.message()
-                .is_some_and(|m| m.to_ascii_lowercase().contains("authentication failed"))
-    });
-    let explained = explain(doing, err);
-    if !signature_refused {
-        return explained;
-    }
-    match explained.downcast::<crate::output::Failure>() {
-        Ok(failure) => failure.hint(KVS_SESSION_TOKEN_HINT).into(),
-        Err(other) => other,
-    }
-}
-
-/// Turns an SDK error into one clear message: what failed, why, and (as the
-/// hint) what to do. The error is a `Failure` of kind `Aws` (exit 1).
-pub fn explain<E, R>(doing: &str, err: SdkError<E, R>) -> anyhow::Error
-where
-    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-    R: HttpStatus + std::fmt::Debug + Send + Sync + 'static,
-{
-    use crate::output::{Failure, Kind};
-    let chain = chain_text(&err);
-    if let SdkError::ServiceError(service) = &err {
-        let status = format!("HTTP {}", service.raw().status_code());
-        let code = service.err().code().unwrap_or(&status);
-        let message = service.err().message().unwrap_or("");
-        let hint = match code {
-            "AccessDenied" | "AccessDeniedException" | "Forbidden" => Some(
-                "the credentials in use lack this permission: `maint grant --print` shows \
-                     what each operation needs",
-            ),
-            "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => Some(
-                "the credentials have expired: refresh them, e.g. `aws sso login`, and run again",
-            ),
-            "InvalidAccessKeyId"
-            | "SignatureDoesNotMatch"
-            | "UnrecognizedClientException"
-            | "InvalidClientTokenId" => Some("check the access key and secret in use"),
-            "Throttling" | "ThrottlingException" | "SlowDown" | "TooManyRequestsException" => Some(
-                "AWS is throttling this account: wait a minute and run again; the command \
-                     picks up where it stopped",
-            ),
-            // UpdateDistribution of a config naming a web ACL the caller
-            // may not read: "Unable to verify read permissions on Web ACL".
-            "InvalidWebACLId" => Some(
-                "the distribution names a web ACL the credentials may not read (or it is \
-                 gone): `maint grant --operations admin` reads the distribution and adds \
-                 wafv2:GetWebACL on its ACL (docs/iam.md)",
-            ),
-            "NoSuchBucket" => Some("it does not exist yet: run `maint provision` first"),
-            "NoSuchDistribution" => {
-                Some("check the distribution id, and that the credentials are for its AWS account")
-            }
-            _ => None,
-        };
-        let message = if message.is_empty() {
-            String::new()
-        } else {
-            format!(": {message}")
-        };
-        let failure = Failure::new(Kind::Aws, format!("{doing} failed: {code}{message}"));
-        return match hint {
-            Some(hint) => failure.hint(hint),
-            None => failure,
-        }
-        .into();
-    }
-    if chain.contains("SSO token") || chain.contains("loading an access token") {
-        let profile = std::env::var("AWS_PROFILE")
-            .ok()
-            .filter(|p| !p.is_empty())
-            .map(|p| format!(" --profile {p}"))
-            .unwrap_or_default();
-        return Failure::new(
-            Kind::Aws,
-            format!(
-                "{doing} failed: the AWS SSO session has no valid token (never started, or expired)"
-            ),
-        )
-        .hint(format!(
-            "run `aws sso login{profile}` (with the profile maint uses), then run again"
-        ))
-        .into();
-    }
-    if chain.contains("no credentials")
-        || chain.contains("credentials provider")
-        || chain.contains("CredentialsNotLoaded")
-        || chain.contains("IMDS")
-    {
-        return Failure::new(
-            Kind::Aws,
-            format!("{doing} failed: no AWS credentials found"),
-        )
-        .hint(
-            "set AWS_PROFILE or --profile, run `aws sso login`, or export AWS_ACCESS_KEY_ID and \
-             AWS_SECRET_ACCESS_KEY",
-        )
-        .into();
-    }
-    if calls::is_refused(&err) {
-        return Failure::new(
-            Kind::Aws,
-            format!("{doing} failed: the connection was refused (nothing answers at the endpoint)"),
-        )
-        .hint(
-            "check --endpoint-url (or AWS_ENDPOINT_URL), the proxy and the network, then run again",
-        )
-        .into();
-    }
-    let call = calls::unanswered().unwrap_or_else(|| "the call".to_string());
-    match &err {
-        SdkError::TimeoutError(_) => Failure::new(
-            Kind::Aws,
-            format!(
-                "{doing} failed: no answer from AWS ({call}) within the time the call needs, \
-                 attempt after attempt ({chain})"
-            ),
-        )
-        .hint("AWS or the network is not answering: check the network, the region, the proxy and --endpoint-url, then run again")
-        .into(),
-        SdkError::DispatchFailure(d) if d.is_timeout() => Failure::new(
-            Kind::Aws,
-            format!("{doing} failed: no answer from AWS ({call}) in time ({chain})"),
-        )
-        .hint("AWS or the network is not answering: check the network, the region, the proxy and --endpoint-url, then run again")
-        .into(),
-        SdkError::DispatchFailure(_) => Failure::new(
-            Kind::Aws,
-            format!("{doing} failed: could not reach AWS ({call}: {chain})"),
-        )
-        .hint("check the network, the region and --endpoint-url, then run again")
-        .into(),
-        _ => Failure::new(Kind::Aws, format!("{doing} failed: {chain}")).into(),
-    }
-}
-
-/// An error and its sources on one line, without debug dumps.
-fn chain_text(err: &(dyn StdError + 'static)) -> String {
-    let mut parts = vec![err.to_string()];
-    let mut source = err.source();
-    while let Some(e) = source {
-        let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = e.source();
-    }
-    parts.join(": ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_s3::operation::head_bucket::HeadBucketError;
-    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-    use aws_smithy_runtime_api::http::StatusCode;
-    use aws_smithy_types::body::SdkBody;
-    use aws_smithy_types::error::ErrorMetadata;
-
-    fn service_error(status: u16, code: Option<&str>, message: &str) -> anyhow::Error {
-        let mut meta = ErrorMetadata::builder().message(message);
-        if let Some(code) = code {
-            meta = meta.code(code);
-        }
-        let err = SdkError::service_error(
-            HeadBucketError::generic(meta.build()),
-            HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty()),
-        );
-        explain("reading bucket acme", err)
-    }
-
-    #[test]
-    fn throttling_says_wait_and_run_again() {
-        let text =
-            service_error(503, Some("SlowDown"), "Please reduce your request rate.").to_string();
-        assert!(
-            text.starts_with("reading bucket acme failed: SlowDown: Please reduce"),
-            "{text}"
-        );
-        assert!(text.contains("wait a minute and run again"), "{text}");
-    }
-
-    #[test]
-    fn expired_and_denied_credentials_say_what_to_do() {
-        let text =
-            service_error(400, Some("ExpiredToken"), "The provided token has expired.").to_string();
-        assert!(text.contains("aws sso login"), "{text}");
-        let text = service_error(403, Some("AccessDenied"), "Access Denied").to_string();
-        assert!(
-            text.contains("lack this permission") && text.contains("maint grant --print"),
-            "{text}"
-        );
-        let text = service_error(
-            400,
-            Some("InvalidWebACLId"),
-            "Unable to verify read permissions on Web ACL",
-        )
-        .to_string();
-        assert!(
-            text.contains("wafv2:GetWebACL") && text.contains("--operations admin"),
-            "{text}"
-        );
-    }
 
     /// A one-request HTTP server on loopback: answers `body` and hands back
     /// the request head it received.
@@ -644,40 +364,6 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn a_stale_etag_is_read_again_a_bounded_number_of_times() {
-        let mut tries = 0;
-        let done = with_if_match("distribution E1", || {
-            tries += 1;
-            let stale = tries < 3;
-            async move {
-                Ok(if stale {
-                    Attempt::Stale
-                } else {
-                    Attempt::Done(7)
-                })
-            }
-        })
-        .await
-        .unwrap();
-        assert_eq!((done, tries), (7, 3));
-        let mut tries = 0;
-        let err = with_if_match("distribution E1", || {
-            tries += 1;
-            async { Ok(Attempt::<()>::Stale) }
-        })
-        .await
-        .unwrap_err();
-        assert_eq!(tries, IF_MATCH_ATTEMPTS);
-        let (kind, message, hint) = crate::output::describe(&err);
-        assert_eq!(kind, crate::output::Kind::Aws);
-        assert_eq!(
-            message,
-            "distribution E1 kept changing while maint changed it"
-        );
-        assert!(hint.unwrap().contains("someone else is editing it"));
-    }
-
     /// An HTTP client whose every connection is refused, counting attempts.
     #[derive(Debug, Clone, Default)]
     struct Refusing(std::sync::Arc<std::sync::atomic::AtomicUsize>);
@@ -736,39 +422,5 @@ mod tests {
             refusing.0.load(std::sync::atomic::Ordering::SeqCst) - before,
             6
         );
-    }
-
-    #[test]
-    fn credentials_that_cannot_load_are_named_as_such_not_as_the_network() {
-        use aws_smithy_runtime_api::client::result::ConnectorError;
-        let failure = |text: &'static str| {
-            let source = aws_credential_types::provider::error::CredentialsError::provider_error(
-                std::io::Error::other(text),
-            );
-            let err: SdkError<HeadBucketError, HttpResponse> =
-                SdkError::dispatch_failure(ConnectorError::other(Box::new(source), None));
-            crate::output::describe(&explain("reading bucket acme", err))
-        };
-        // No credentials anywhere, and instance metadata refused (off EC2).
-        let (_, message, hint) = failure(
-            "failed to load IMDS session token: service error: request forbidden: IMDS is disabled",
-        );
-        assert!(message.contains("no AWS credentials found"), "{message}");
-        assert!(hint.unwrap().contains("aws sso login"));
-        // An SSO profile whose token cache is missing or expired.
-        let (_, message, hint) = failure(
-            "an error occurred while loading an access token: failed to load the cached SSO token",
-        );
-        assert!(
-            message.contains("SSO session has no valid token"),
-            "{message}"
-        );
-        assert!(hint.unwrap().contains("aws sso login"));
-    }
-
-    #[test]
-    fn an_error_without_a_code_shows_its_http_status() {
-        let text = service_error(501, None, "").to_string();
-        assert_eq!(text, "reading bucket acme failed: HTTP 501");
     }
 }
