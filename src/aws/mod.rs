@@ -3,6 +3,7 @@
 //! messages that say what to do.
 
 pub mod association;
+pub mod bucket;
 pub mod calls;
 pub mod distribution;
 pub mod explain;
@@ -12,7 +13,7 @@ pub mod if_match;
 pub mod invalidation;
 pub mod oac;
 pub mod observe;
-pub mod s3;
+pub mod page;
 pub mod site_distribution;
 pub mod store;
 pub mod sts;

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::{Output, Session, confirm, wait_deployed};
 use crate::aws::distribution::{self, DeleteAttempt};
 use crate::aws::oac;
-use crate::aws::{Clients, s3};
+use crate::aws::{Clients, bucket};
 use crate::converge::{Action, Change, Converge, converge};
 use crate::site::SiteSpec;
 use crate::site::plan::ObservedSite;
@@ -157,7 +157,7 @@ impl Converge for Destroy<'_> {
         // bucket would leave the site half gone.
         let foreign = match &site.bucket {
             Some(_) => {
-                s3::foreign_objects(
+                bucket::foreign_objects(
                     &self.clients.s3,
                     &self.site.spec.bucket,
                     &self.site.spec.key,
@@ -197,7 +197,7 @@ impl Converge for Destroy<'_> {
                 Deletion::DeleteOriginAccessControl { id } => oac::delete_oac(cf, id).await?,
                 Deletion::DeleteBucket { .. } => {
                     let spec = &self.site.spec;
-                    s3::delete_bucket(&self.clients.s3, &spec.bucket, &spec.key).await?;
+                    bucket::delete_bucket(&self.clients.s3, &spec.bucket, &spec.key).await?;
                 }
             }
         }

@@ -251,14 +251,14 @@ impl Site {
         ObservedSite,
         Option<crate::aws::distribution::FoundDistribution>,
     )> {
-        use crate::aws::{distribution, oac, s3};
+        use crate::aws::{bucket, distribution, oac, page};
         let spec = &self.spec;
         // The page is read with the bucket, not after it: a missing bucket
         // answers the HeadObject 404 too.
         let bucket = async {
             let (bucket, document) = tokio::try_join!(
-                s3::observe_bucket(&clients.s3, &spec.bucket, &spec.region),
-                s3::observe_document(&clients.s3, &spec.bucket, &spec.key)
+                bucket::observe_bucket(&clients.s3, &spec.bucket, &spec.region),
+                page::observe_document(&clients.s3, &spec.bucket, &spec.key)
             )?;
             Ok::<_, anyhow::Error>((bucket.clone(), bucket.and(document)))
         };

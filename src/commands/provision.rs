@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{Output, Session, wait_deployed};
 use crate::aws::distribution::{self, FoundDistribution};
-use crate::aws::{Clients, s3};
+use crate::aws::{Clients, bucket, page};
 use crate::aws::{oac, site_distribution};
 use crate::converge::{Change, Converge, converge};
 use crate::output::{Failure, Kind};
@@ -178,7 +178,7 @@ async fn write_page(site: &super::Site, clients: &Clients, id: Option<&str>) -> 
     let spec = &site.spec;
     let s3c = &clients.s3;
     for _ in 0..5 {
-        let current = s3::observe_document(s3c, &spec.bucket, &spec.key).await?;
+        let current = page::observe_document(s3c, &spec.bucket, &spec.key).await?;
         let message = current
             .as_ref()
             .and_then(ObservedDocument::message)
@@ -189,10 +189,10 @@ async fn write_page(site: &super::Site, clients: &Clients, id: Option<&str>) -> 
             .render(&spec.key, &spec.title, &message)?
             .serving(record);
         let replacing = match &current {
-            None => Some(s3::Replacing::Nothing),
-            Some(page) => page.etag.clone().map(s3::Replacing::Page),
+            None => Some(page::Replacing::Nothing),
+            Some(page) => page.etag.clone().map(page::Replacing::Page),
         };
-        if s3::put_document_if(
+        if page::put_document_if(
             s3c,
             &spec.bucket,
             &document,
@@ -226,11 +226,17 @@ async fn apply(
     for step in steps {
         out.progress(format!("  applying: {step}"));
         match step {
-            Step::CreateBucket { .. } => s3::create_bucket(s3c, &spec.bucket, &spec.region).await?,
-            Step::BlockPublicAccess { .. } => s3::block_public_access(s3c, &spec.bucket).await?,
-            Step::EnforceBucketOwner { .. } => s3::enforce_bucket_owner(s3c, &spec.bucket).await?,
-            Step::EnableEncryption { .. } => s3::enable_encryption(s3c, &spec.bucket).await?,
-            Step::TagBucket { tags, .. } => s3::tag_bucket(s3c, &spec.bucket, tags).await?,
+            Step::CreateBucket { .. } => {
+                bucket::create_bucket(s3c, &spec.bucket, &spec.region).await?
+            }
+            Step::BlockPublicAccess { .. } => {
+                bucket::block_public_access(s3c, &spec.bucket).await?
+            }
+            Step::EnforceBucketOwner { .. } => {
+                bucket::enforce_bucket_owner(s3c, &spec.bucket).await?
+            }
+            Step::EnableEncryption { .. } => bucket::enable_encryption(s3c, &spec.bucket).await?,
+            Step::TagBucket { tags, .. } => bucket::tag_bucket(s3c, &spec.bucket, tags).await?,
             Step::UploadDocument { .. } => {
                 let id = dist.as_ref().map(|(id, _, _)| id.as_str());
                 write_page(site, clients, id).await?;
@@ -266,7 +272,7 @@ async fn apply(
                 let Some((_, arn, _)) = &dist else {
                     bail!("internal: a bucket policy needs the distribution's ARN");
                 };
-                s3::put_policy(
+                bucket::put_policy(
                     s3c,
                     &spec.bucket,
                     &bucket_policy(&spec.bucket, &spec.key, arn),

@@ -12,7 +12,7 @@ use anyhow::{Context as _, Result};
 use serde::Serialize;
 
 use super::{Output, Session, not_provisioned, wait_invalidated};
-use crate::aws::{distribution, invalidation, s3};
+use crate::aws::{distribution, invalidation, page};
 use crate::config::check_message;
 use crate::site::plan::document_is_current;
 
@@ -115,7 +115,7 @@ pub async fn run(session: &Session, out: &Output, request: Request) -> Result<()
     // before the account is known.
     let (account, current) = tokio::join!(
         session.account(&clients, out),
-        s3::observe_document(&clients.s3, &spec.bucket, &spec.key)
+        page::observe_document(&clients.s3, &spec.bucket, &spec.key)
     );
     // A wrong account is the error to show, whatever the read met.
     account?;
@@ -146,7 +146,7 @@ pub async fn run(session: &Session, out: &Output, request: Request) -> Result<()
     let s3_client = &clients.s3;
     let upload = |record: Option<String>| {
         let document = document.clone().serving(record.as_deref());
-        async move { s3::put_document(s3_client, &spec.bucket, &document, spec.page_max_age).await }
+        async move { page::put_document(s3_client, &spec.bucket, &document, spec.page_max_age).await }
     };
     let distribution = match (request.invalidate, changed, recorded) {
         (false, false, _) => None,
