@@ -1,7 +1,8 @@
-//! `maint grant` and `maint revoke`: least-privilege access to one
+//! `maint grant`: least-privilege access to one
 //! environment for a CI (through OIDC, no stored keys), a role or a user, on
 //! the converge engine. The documents come from `crate::grant`; IAM is
-//! reached through `crate::aws::iam`.
+//! reached through `crate::aws::iam`. `revoke.rs` undoes it with the same
+//! view of IAM (`Access`).
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -10,14 +11,13 @@ use anyhow::Result;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Output, Session, confirm};
+use super::{Output, Session};
 use crate::aws::{Clients, iam};
 use crate::aws::{association, store};
 use crate::cli::Grantee;
 use crate::converge::{Change, Converge, converge};
 use crate::grant::plan::{
-    DesiredAccess, DesiredCi, GrantStep, ObservedAccess, ObservedPrincipal, Principal, RevokeStep,
-    grant_plan, revoke_plan,
+    DesiredAccess, DesiredCi, GrantStep, ObservedAccess, ObservedPrincipal, Principal, grant_plan,
 };
 use crate::grant::trust::{Ci, trust_policy};
 use crate::grant::{
@@ -30,7 +30,7 @@ use crate::output::usage;
 const ACCOUNT_PLACEHOLDER: &str = "<account-id>";
 
 /// IAM can take a few seconds to show its own writes in reads.
-const IAM_SETTLE: std::time::Duration = std::time::Duration::from_secs(20);
+pub(super) const IAM_SETTLE: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// What grant was asked.
 pub struct Request {
@@ -75,7 +75,11 @@ pub fn principal(environment: &str, grantee: &Grantee) -> Option<Principal> {
         .map(|_| Principal::Role(format!("maint-{environment}-ci")))
 }
 
-fn require_principal(session: &Session, grantee: &Grantee, command: &str) -> Result<Principal> {
+pub(super) fn require_principal(
+    session: &Session,
+    grantee: &Grantee,
+    command: &str,
+) -> Result<Principal> {
     principal(&session.environment, grantee).ok_or_else(|| {
         usage(anyhow::anyhow!(
             "say who: --github-repo OWNER/REPO (a role for GitHub Actions), --gitlab-project \
@@ -96,7 +100,7 @@ pub fn policy_name(environment: &str, principal: &Principal) -> String {
     }
 }
 
-fn desired_ci(ci: &Ci, account: &str) -> DesiredCi {
+pub(super) fn desired_ci(ci: &Ci, account: &str) -> DesiredCi {
     let provider_arn = iam::provider_arn(account, ci.issuer());
     DesiredCi {
         provider_url: ci.provider_url(),
@@ -224,7 +228,7 @@ pub struct PrincipalReport {
     pub arn: String,
 }
 
-fn principal_report(account: &str, p: &Principal) -> PrincipalReport {
+pub(super) fn principal_report(account: &str, p: &Principal) -> PrincipalReport {
     match p {
         Principal::Role(name) => PrincipalReport {
             kind: "role",
@@ -425,16 +429,16 @@ pub async fn grant(session: &Session, out: &Output, request: Request) -> Result<
 }
 
 /// IAM as `grant` and `revoke` see it.
-struct Access<'a> {
-    desired: &'a DesiredAccess,
-    clients: &'a Clients,
-    account: &'a str,
+pub(super) struct Access<'a> {
+    pub(super) desired: &'a DesiredAccess,
+    pub(super) clients: &'a Clients,
+    pub(super) account: &'a str,
     /// For revoke: `--yes`.
-    revoke: Option<bool>,
+    pub(super) revoke: Option<bool>,
 }
 
 impl Access<'_> {
-    async fn observe(&self) -> Result<ObservedAccess> {
+    pub(super) async fn observe(&self) -> Result<ObservedAccess> {
         let iam_client = &self.clients.iam;
         let d = self.desired;
         let provider = async {
@@ -539,148 +543,4 @@ impl Converge for GrantTarget<'_, '_> {
         }
         Ok(())
     }
-}
-
-/// What `revoke` did.
-#[derive(Debug, Serialize)]
-pub struct RevokeReport {
-    pub environment: String,
-    pub principal: PrincipalReport,
-    pub plan: Vec<Change>,
-    pub applied: bool,
-    /// What was left in place, and why.
-    pub kept: Vec<String>,
-}
-
-impl fmt::Display for RevokeReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.plan.is_empty() {
-            write!(
-                f,
-                "Nothing to revoke: {} {} has no maint access to `{}`.",
-                self.principal.kind, self.principal.name, self.environment
-            )?;
-        } else if self.applied {
-            write!(
-                f,
-                "Revoked the access of {} {} to `{}`.",
-                self.principal.kind, self.principal.name, self.environment
-            )?;
-        } else {
-            write!(
-                f,
-                "Dry run: nothing was changed. Run without --dry-run to apply."
-            )?;
-        }
-        for k in &self.kept {
-            write!(f, "\nKept {k}.")?;
-        }
-        Ok(())
-    }
-}
-
-struct RevokeTarget<'a, 'b> {
-    access: &'a mut Access<'b>,
-    /// What the latest plan keeps, and why.
-    kept: std::cell::RefCell<Vec<String>>,
-}
-
-impl Converge for RevokeTarget<'_, '_> {
-    type Observed = ObservedAccess;
-    type Step = RevokeStep;
-
-    fn subject(&self) -> String {
-        format!(
-            "revoking the access of {} to `{}`",
-            self.access.desired.principal, self.access.desired.environment
-        )
-    }
-
-    async fn observe(&self) -> Result<ObservedAccess> {
-        self.access.observe().await
-    }
-
-    fn plan(&self, observed: &ObservedAccess) -> Result<Vec<RevokeStep>> {
-        let (steps, kept) = revoke_plan(self.access.desired, observed);
-        // The first plan's notes are the ones to report: after apply, what
-        // was removed no longer needs a reason to be kept.
-        if self.kept.borrow().is_empty() {
-            *self.kept.borrow_mut() = kept;
-        }
-        Ok(steps)
-    }
-
-    fn settle_time(&self) -> std::time::Duration {
-        IAM_SETTLE
-    }
-
-    fn before_apply(&self, _steps: &[RevokeStep]) -> Result<()> {
-        confirm(
-            &self.access.desired.environment,
-            self.access.revoke.unwrap_or(false),
-            "revoke access to",
-            &format!(
-                "This removes the maint access of {} to",
-                self.access.desired.principal
-            ),
-            "nothing was removed",
-        )
-    }
-
-    async fn apply(&mut self, steps: &[RevokeStep], _: ObservedAccess, out: &Output) -> Result<()> {
-        let iam_client = &self.access.clients.iam;
-        for step in steps {
-            out.progress(format!("  applying: {step}"));
-            match step {
-                RevokeStep::Detach {
-                    policy_arn,
-                    principal,
-                } => iam::detach(iam_client, principal, policy_arn).await?,
-                RevokeStep::DeletePolicy { arn } => iam::delete_policy(iam_client, arn).await?,
-                RevokeStep::DeleteRole { name } => iam::delete_role(iam_client, name).await?,
-                RevokeStep::DeleteProvider { arn } => iam::delete_provider(iam_client, arn).await?,
-            }
-        }
-        Ok(())
-    }
-}
-
-pub async fn revoke(
-    session: &Session,
-    out: &Output,
-    grantee: &Grantee,
-    yes: bool,
-    dry_run: bool,
-) -> Result<()> {
-    let principal = require_principal(session, grantee, "revoke")?;
-    let (clients, account) = session.changing_clients_in_account(out).await?;
-    let name = policy_name(&session.environment, &principal);
-    let desired = DesiredAccess {
-        environment: session.environment.clone(),
-        policy_arn: iam::policy_arn(&account, &name),
-        policy_name: name,
-        policy: Value::Null,
-        ci: grantee.ci().as_ref().map(|ci| desired_ci(ci, &account)),
-        principal,
-        force: false,
-    };
-    let mut access = Access {
-        desired: &desired,
-        clients: &clients,
-        account: &account,
-        revoke: Some(yes),
-    };
-    let mut target = RevokeTarget {
-        access: &mut access,
-        kept: std::cell::RefCell::new(Vec::new()),
-    };
-    let outcome = converge(&mut target, out, dry_run).await?;
-    let kept = target.kept.into_inner();
-    out.result(&RevokeReport {
-        environment: session.environment.clone(),
-        principal: principal_report(&account, &desired.principal),
-        plan: outcome.changes(),
-        applied: outcome.applied,
-        kept,
-    })
 }

@@ -13,6 +13,7 @@ mod invalidate;
 mod many;
 mod preview;
 mod provision;
+mod revoke;
 mod set_message;
 pub mod status;
 pub mod switch;
@@ -88,7 +89,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             grantee,
             yes,
             dry_run,
-        } => grant::revoke(&Session::open(&cli.global)?, &out, &grantee, yes, dry_run).await,
+        } => revoke::revoke(&Session::open(&cli.global)?, &out, &grantee, yes, dry_run).await,
         Command::Destroy { yes, dry_run } => {
             destroy::run(&Session::open(&cli.global)?, &out, yes, dry_run).await
         }
