@@ -11,7 +11,9 @@
 //! emulator, maps it with that reference, and compares: nothing missing,
 //! nothing extra.
 
+pub mod observed;
 pub mod plan;
+pub mod revoke;
 pub mod trust;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,5 +1,5 @@
-//! What `grant` and `revoke` change in IAM, as pure plans over what IAM has
-//! now: the OIDC provider, the CI role and its trust policy, the
+//! What `grant` changes in IAM, as a pure plan over what IAM has now
+//! (`observed.rs`): the OIDC provider, the CI role and its trust policy, the
 //! environment's customer-managed policy and its attachment.
 
 use std::fmt;
@@ -9,108 +9,8 @@ use serde_json::Value;
 
 use crate::converge::{Action, Change, Step};
 
-/// Tag on everything `grant` creates; `revoke` deletes nothing without it.
-pub const MANAGED_TAG: &str = "maint:managed-by";
-pub const MANAGED_VALUE: &str = "maint";
-/// Tag naming the environment a role or policy was made for.
-pub const ENVIRONMENT_TAG: &str = "maint:environment";
-
-/// IAM keeps at most five versions of a managed policy.
-pub const MAX_POLICY_VERSIONS: usize = 5;
-
-/// Who gets the access.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Principal {
-    Role(String),
-    User(String),
-}
-
-impl Principal {
-    pub fn name(&self) -> &str {
-        match self {
-            Self::Role(n) | Self::User(n) => n,
-        }
-    }
-}
-
-impl fmt::Display for Principal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Role(n) => write!(f, "role {n}"),
-            Self::User(n) => write!(f, "user {n}"),
-        }
-    }
-}
-
-/// An OIDC identity provider as IAM has it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObservedProvider {
-    pub arn: String,
-    pub audiences: Vec<String>,
-    pub made_by_maint: bool,
-}
-
-/// A role as IAM has it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ObservedRole {
-    pub arn: String,
-    pub trust: Value,
-    pub made_by_maint: bool,
-    /// The managed policies attached to it.
-    pub attached: Vec<String>,
-    /// How many inline policies it has.
-    pub inline_policies: usize,
-}
-
-/// One version of a managed policy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyVersion {
-    pub id: String,
-    pub default: bool,
-}
-
-/// A managed policy as IAM has it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ObservedPolicy {
-    pub arn: String,
-    /// Its default version's document.
-    pub document: Value,
-    pub made_by_maint: bool,
-    /// Oldest first.
-    pub versions: Vec<PolicyVersion>,
-}
-
-/// The principal as IAM has it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ObservedPrincipal {
-    Role(Option<ObservedRole>),
-    /// A user: whether it exists, and its attached managed policies.
-    User(Option<Vec<String>>),
-}
-
-impl ObservedPrincipal {
-    fn attached(&self) -> &[String] {
-        match self {
-            Self::Role(Some(r)) => &r.attached,
-            Self::User(Some(a)) => a,
-            _ => &[],
-        }
-    }
-}
-
-/// Everything `grant` and `revoke` look at.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ObservedAccess {
-    /// The CI's OIDC provider, when the grant is for CI.
-    pub provider: Option<ObservedProvider>,
-    pub principal: ObservedPrincipal,
-    pub policy: Option<ObservedPolicy>,
-    /// Other roles whose trust policy names the provider (revoke keeps a
-    /// provider someone else still uses).
-    pub provider_users: Vec<String>,
-    /// Roles and users other than the principal the policy is attached to.
-    pub policy_elsewhere: Vec<String>,
-}
+pub use super::observed::*;
+pub use super::revoke::{RevokeStep, revoke_plan};
 
 /// What the grant should leave in IAM.
 #[derive(Debug, Clone, PartialEq)]
@@ -341,140 +241,8 @@ pub fn grant_plan(desired: &DesiredAccess, observed: &ObservedAccess) -> Result<
     Ok(steps)
 }
 
-/// One change `revoke` makes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RevokeStep {
-    Detach {
-        policy_arn: String,
-        principal: Principal,
-    },
-    /// With its older versions.
-    DeletePolicy {
-        arn: String,
-    },
-    DeleteRole {
-        name: String,
-    },
-    DeleteProvider {
-        arn: String,
-    },
-}
-
-impl fmt::Display for RevokeStep {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Detach {
-                policy_arn,
-                principal,
-            } => write!(f, "- detach policy {policy_arn} from {principal}"),
-            Self::DeletePolicy { arn } => write!(f, "- delete policy {arn} and its versions"),
-            Self::DeleteRole { name } => write!(f, "- delete role {name}"),
-            Self::DeleteProvider { arn } => write!(f, "- delete OIDC identity provider {arn}"),
-        }
-    }
-}
-
-impl Step for RevokeStep {
-    fn change(&self) -> Change {
-        let (resource, detail) = match self {
-            Self::Detach {
-                policy_arn,
-                principal,
-            } => (principal.to_string(), format!("detach {policy_arn}")),
-            Self::DeletePolicy { arn } => (format!("policy {arn}"), String::new()),
-            Self::DeleteRole { name } => (format!("role {name}"), String::new()),
-            Self::DeleteProvider { arn } => (format!("oidc provider {arn}"), String::new()),
-        };
-        Change {
-            action: if matches!(self, Self::Detach { .. }) {
-                Action::Update
-            } else {
-                Action::Delete
-            },
-            resource,
-            detail,
-        }
-    }
-}
-
-/// What `revoke` removes: exactly what `grant` made and nothing another
-/// grant or another person still uses. Pure; the second value lists what is
-/// kept, and why.
-pub fn revoke_plan(
-    desired: &DesiredAccess,
-    observed: &ObservedAccess,
-) -> (Vec<RevokeStep>, Vec<String>) {
-    let mut steps = Vec::new();
-    let mut kept = Vec::new();
-    let attached = observed.principal.attached().contains(&desired.policy_arn);
-    if attached {
-        steps.push(RevokeStep::Detach {
-            policy_arn: desired.policy_arn.clone(),
-            principal: desired.principal.clone(),
-        });
-    }
-    if let Some(p) = &observed.policy {
-        if !p.made_by_maint {
-            kept.push(format!("policy {}: maint did not create it", p.arn));
-        } else if !observed.policy_elsewhere.is_empty() {
-            kept.push(format!(
-                "policy {}: still attached to {}",
-                p.arn,
-                observed.policy_elsewhere.join(", ")
-            ));
-        } else {
-            steps.push(RevokeStep::DeletePolicy { arn: p.arn.clone() });
-        }
-    }
-    let mut role_deleted = false;
-    if let (Principal::Role(name), ObservedPrincipal::Role(Some(role))) =
-        (&desired.principal, &observed.principal)
-    {
-        let others: Vec<&String> = role
-            .attached
-            .iter()
-            .filter(|a| **a != desired.policy_arn)
-            .collect();
-        if !role.made_by_maint {
-            // A role the user made keeps existing; only the policy goes.
-        } else if !others.is_empty() || role.inline_policies > 0 {
-            kept.push(format!(
-                "role {name}: it has other policies ({} managed, {} inline)",
-                others.len(),
-                role.inline_policies
-            ));
-        } else {
-            steps.push(RevokeStep::DeleteRole { name: name.clone() });
-            role_deleted = true;
-        }
-    }
-    if let Some(p) = &observed.provider {
-        let users: Vec<&String> = observed
-            .provider_users
-            .iter()
-            .filter(|r| !(role_deleted && Some(r.as_str()) == Some(desired.principal.name())))
-            .collect();
-        if !p.made_by_maint {
-            kept.push(format!("OIDC provider {}: maint did not create it", p.arn));
-        } else if !users.is_empty() {
-            kept.push(format!(
-                "OIDC provider {}: roles {} still trust it",
-                p.arn,
-                users
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        } else if desired.ci.is_some() {
-            steps.push(RevokeStep::DeleteProvider { arn: p.arn.clone() });
-        }
-    }
-    (steps, kept)
-}
-
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use serde_json::json;
 
@@ -482,7 +250,7 @@ mod tests {
     const PROVIDER_ARN: &str =
         "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com";
 
-    fn desired() -> DesiredAccess {
+    pub(crate) fn desired() -> DesiredAccess {
         DesiredAccess {
             environment: "prod".into(),
             principal: Principal::Role("maint-prod-ci".into()),
@@ -500,7 +268,7 @@ mod tests {
         }
     }
 
-    fn nothing() -> ObservedAccess {
+    pub(crate) fn nothing() -> ObservedAccess {
         ObservedAccess {
             provider: None,
             principal: ObservedPrincipal::Role(None),
@@ -511,7 +279,7 @@ mod tests {
     }
 
     /// What a completed grant leaves.
-    fn granted() -> ObservedAccess {
+    pub(crate) fn granted() -> ObservedAccess {
         let d = desired();
         ObservedAccess {
             provider: Some(ObservedProvider {
@@ -540,7 +308,7 @@ mod tests {
         }
     }
 
-    fn shown<S: fmt::Display>(steps: &[S]) -> String {
+    pub(crate) fn shown<S: fmt::Display>(steps: &[S]) -> String {
         steps
             .iter()
             .map(ToString::to_string)
@@ -672,64 +440,6 @@ mod tests {
                 arn: PROVIDER_ARN.into(),
                 audience: "sts.amazonaws.com".into()
             }]
-        );
-    }
-
-    #[test]
-    fn revoke_removes_what_grant_made_and_nothing_else() {
-        let (steps, kept) = revoke_plan(&desired(), &granted());
-        insta::assert_snapshot!(shown(&steps), @r"
-        - detach policy arn:aws:iam::123456789012:policy/maint/maint-prod-maint-prod-ci from role maint-prod-ci
-        - delete policy arn:aws:iam::123456789012:policy/maint/maint-prod-maint-prod-ci and its versions
-        - delete role maint-prod-ci
-        - delete OIDC identity provider arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com
-        ");
-        assert!(kept.is_empty());
-        // After it: nothing left to do.
-        let mut after = nothing();
-        after.provider = None;
-        assert_eq!(revoke_plan(&desired(), &after).0, []);
-    }
-
-    #[test]
-    fn revoke_keeps_what_others_still_use() {
-        let mut observed = granted();
-        observed.provider_users.push("someone-elses-role".into());
-        observed.policy_elsewhere.push("user deployer".into());
-        let ObservedPrincipal::Role(Some(role)) = &mut observed.principal else {
-            unreachable!()
-        };
-        role.attached
-            .push("arn:aws:iam::aws:policy/ReadOnlyAccess".into());
-        let (steps, kept) = revoke_plan(&desired(), &observed);
-        assert_eq!(
-            shown(&steps),
-            "- detach policy arn:aws:iam::123456789012:policy/maint/maint-prod-maint-prod-ci from role maint-prod-ci"
-        );
-        assert_eq!(kept.len(), 3, "{kept:?}");
-        assert!(
-            kept[0].contains("still attached to user deployer"),
-            "{kept:?}"
-        );
-        assert!(
-            kept[1].contains("other policies (1 managed, 0 inline)"),
-            "{kept:?}"
-        );
-        assert!(kept[2].contains("someone-elses-role"), "{kept:?}");
-        // A provider or role maint did not make is never deleted.
-        let mut observed = granted();
-        observed.provider.as_mut().unwrap().made_by_maint = false;
-        let ObservedPrincipal::Role(Some(role)) = &mut observed.principal else {
-            unreachable!()
-        };
-        role.made_by_maint = false;
-        let (steps, _) = revoke_plan(&desired(), &observed);
-        assert!(
-            steps.iter().all(|s| !matches!(
-                s,
-                RevokeStep::DeleteRole { .. } | RevokeStep::DeleteProvider { .. }
-            )),
-            "{steps:?}"
         );
     }
 }
