@@ -6,6 +6,7 @@
 //! and an interrupted run finds what it already made instead of making twice.
 
 pub mod document;
+pub mod observed;
 pub mod plan;
 pub mod policy;
 
