@@ -159,7 +159,7 @@ async function __maintBench(c) {
 
 const work = mkdtempSync(join(tmpdir(), 'maint-function-cost-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
-copyFileSync(join(ROOT, 'tests/function/cloudfront.js'), join(work, 'cloudfront'));
+copyFileSync(join(ROOT, 'templates/cloudfront-module.js'), join(work, 'cloudfront'));
 const code = renderFunction(WINDOW, FILES);
 
 /** One njs process: the path's event N times after a warm-up; µs per request and the last answer. */

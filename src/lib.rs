@@ -13,6 +13,7 @@ pub mod config;
 pub mod converge;
 pub mod grant;
 pub mod http;
+pub mod njs;
 pub mod output;
 pub mod progress;
 pub mod site;

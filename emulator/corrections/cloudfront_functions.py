@@ -33,7 +33,7 @@
 4. TestFunction (POST .../test), which moto lacks: runs the stage asked for
    (Stage, default DEVELOPMENT) on njs, CloudFront Functions' engine, with
    the event object, the `cloudfront` module stand-in of tests/function
-   (cloudfront.js) and the entries of the KeyValueStore the stage's config
+   (templates/cloudfront-module.js) and the entries of the KeyValueStore the stage's config
    associates; at most 10 s. Without an associated store cf.kvs() throws
    (the helper methods need one: "make sure that you have associated a key
    value store with the function"), as does cf.kvs(id) for another store.
@@ -103,8 +103,8 @@ NJS = "njs"
 TEST_NJS = NJS
 NJS_TIMEOUT_S = 10
 # The stand-in for the runtime's `cloudfront` module that the project's own
-# function tests use (tests/function/cloudfront.js): one source for both.
-STAND_IN = Path(__file__).resolve().parents[2] / "tests" / "function" / "cloudfront.js"
+# function tests use (templates/cloudfront-module.js): one source for both.
+STAND_IN = Path(__file__).resolve().parents[2] / "templates" / "cloudfront-module.js"
 STAND_IN_MODULE = "maint_cloudfront_stand_in"
 
 # cf.kvs() without a store associated with the function. AWS: "To use this

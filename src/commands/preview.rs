@@ -122,7 +122,7 @@ async fn preview_window(
         );
     }
     // Fail now, not on the first request, when njs is missing.
-    crate::window::njs::run(
+    crate::njs::run(
         &window.code,
         &window_event("GET", "/", "", &[], "127.0.0.1"),
         &entries,
@@ -173,7 +173,7 @@ async fn preview_window(
                     let (method, target) =
                         (request.method().to_string(), request.uri().to_string());
                     let answer = tokio::task::spawn_blocking(move || {
-                        crate::window::njs::run(&code, &event, &entries)
+                        crate::njs::run(&code, &event, &entries)
                     })
                     .await;
                     Ok::<_, Infallible>(window_reply(answer, &method, &target))
@@ -250,11 +250,11 @@ fn window_event(
 /// The function's answer as an HTTP response; a request it let through
 /// reaches the placeholder origin.
 fn window_reply(
-    answer: Result<Result<crate::window::njs::Answer>, tokio::task::JoinError>,
+    answer: Result<Result<crate::njs::Answer>, tokio::task::JoinError>,
     method: &str,
     target: &str,
 ) -> Response<Full<Bytes>> {
-    use crate::window::njs::Answer;
+    use crate::njs::Answer;
     let text = |status: StatusCode, body: String| {
         Response::builder()
             .status(status)

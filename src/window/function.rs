@@ -163,3 +163,105 @@ pub fn render_function(window: &WindowConfig, lang: &str, base_dir: &Path) -> Re
     }
     Ok(code)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, WindowConfig};
+
+    fn window(yaml_window: &str) -> WindowConfig {
+        let text = format!(
+            "environments:\n  shop:\n    region: eu-west-1\n    distribution: E2EXAMPLE12345\n    window:\n{yaml_window}"
+        );
+        let config = Config::parse(Path::new("maint.yaml"), &text).unwrap();
+        config.select(None).unwrap().1.window_config()
+    }
+
+    fn render_function_en(window: &WindowConfig, base_dir: &Path) -> Result<String> {
+        render_function(window, "en", base_dir)
+    }
+
+    fn embedded_config(code: &str) -> serde_json::Value {
+        let start = code.find("{\"page\"").expect("config object");
+        let mut de = serde_json::Deserializer::from_str(&code[start..]).into_iter();
+        de.next().unwrap().unwrap()
+    }
+
+    #[test]
+    fn the_default_function_fits_with_room_to_spare() {
+        let code = render_function_en(&window("      message: We are upgrading the shop and will be back within the hour. Orders placed before 10:00 UTC are safe and will ship as planned.\n      bypass:\n        cidrs: [203.0.113.0/24, 198.51.100.0/24, 2001:db8::/32]\n        open_paths: [/health, /webhooks/*, /payments/callback]\n        secret_env: MAINT_BYPASS_SECRET\n      api_paths: [/api/*]\n"),
+            Path::new("."),
+        )
+        .unwrap();
+        assert!(code.len() < MAX_FUNCTION_BYTES, "{} bytes", code.len());
+        assert!(!code.contains("__MAINT_CONFIG__"));
+    }
+
+    #[test]
+    fn the_page_is_split_where_the_message_goes() {
+        let code =
+            render_function_en(&window("      title: Shop <closed>\n"), Path::new(".")).unwrap();
+        let config = embedded_config(&code);
+        let html = config["page"]["html"].as_array().unwrap();
+        // One message slot, and the built-in page shows the window's end:
+        // the text after the message is split where it goes.
+        assert_eq!(html.len(), 3, "one message slot and the end's place");
+        assert_eq!(config["page"]["until"][0], 1);
+        assert!(
+            html[0]
+                .as_str()
+                .unwrap()
+                .contains("<title>Shop &lt;closed&gt;</title>")
+        );
+        let json = config["page"]["json"].as_array().unwrap();
+        assert_eq!(json.len(), 2);
+        let rebuilt = format!(
+            "{}\"hi\"{}",
+            json[0].as_str().unwrap(),
+            json[1].as_str().unwrap()
+        );
+        let body: serde_json::Value = serde_json::from_str(&rebuilt).unwrap();
+        assert_eq!(body["message"], "hi");
+        assert_eq!(body["title"], "Shop <closed>");
+    }
+
+    #[test]
+    fn bypass_rules_are_rendered_in_machine_form() {
+        let code = render_function_en(&window("      bypass:\n        cidrs: [10.0.0.0/8, 2001:db8::/32]\n        open_paths: [/health]\n        secret_env: MAINT_BYPASS_SECRET\n        cookie_max_age: 600\n"),
+            Path::new("."),
+        )
+        .unwrap();
+        let config = embedded_config(&code);
+        assert_eq!(config["ipv4"], serde_json::json!([[167_772_160u32, 8]]));
+        assert_eq!(
+            config["ipv6"],
+            serde_json::json!([[[8193, 3512, 0, 0, 0, 0, 0, 0], 32]])
+        );
+        assert_eq!(config["open"], serde_json::json!(["^\\/health$"]));
+        assert_eq!(config["bypass"]["maxAge"], 600);
+        assert_eq!(config["bypass"]["param"], BYPASS_PARAM);
+        let plain = render_function_en(&window("      retry_after: 60\n"), Path::new(".")).unwrap();
+        assert!(embedded_config(&plain)["bypass"].is_null());
+        assert_eq!(embedded_config(&plain)["retryAfter"], 60);
+    }
+
+    #[test]
+    fn a_page_too_big_for_a_function_is_refused_with_the_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = format!("<p>{{{{ message }}}}</p>{}", "<!-- padding -->".repeat(700));
+        std::fs::write(dir.path().join("big.html"), big).unwrap();
+        let err = render_function_en(&window("      template: big.html\n"), dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("over CloudFront's limit of 10240"), "{err}");
+        assert!(err.contains("Shorten the page"), "{err}");
+    }
+
+    #[test]
+    fn line_separators_cannot_break_the_es5_literal() {
+        let code =
+            render_function_en(&window("      message: \"a\\u2028b\"\n"), Path::new(".")).unwrap();
+        assert!(!code.contains('\u{2028}'));
+        assert!(code.contains("a\\u2028b"));
+    }
+}

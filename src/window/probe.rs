@@ -21,6 +21,7 @@
 
 use serde_json::{Value, json};
 
+use super::judge::{Expect, RetryAfter};
 use super::{BYPASS_COOKIE, BYPASS_PARAM, State, WindowSpec, bypass_hash};
 use crate::values::{Cidr, PathPattern};
 
@@ -44,35 +45,6 @@ pub struct Probe {
     /// The event object, in the shape of CloudFront's viewer-request events.
     pub event: Value,
     pub expect: Expect,
-}
-
-/// What a probe must get back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Expect {
-    /// The request itself, on to the origin, without the bypass parameter.
-    Origin,
-    /// The maintenance page: a 503 that no cache keeps, with the message.
-    Page {
-        json: bool,
-        /// The message as the body shows it (escaped for HTML, a JSON
-        /// string for JSON); `None` when the template does not show it.
-        message: Option<String>,
-        retry_after: RetryAfter,
-    },
-    /// The bypass link's answer: a redirect to the same URL without the
-    /// secret, setting the bypass cookie.
-    Redirect {
-        location: String,
-        cookie: String,
-        max_age: u32,
-    },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RetryAfter {
-    Exactly(u64),
-    /// Seconds until the window's end, seen from CloudFront's clock.
-    AtMost(u64),
 }
 
 /// How far CloudFront's clock may be from this one.
@@ -375,191 +347,111 @@ fn event(method: &str, uri: &str, ip: &str, accept: &str, query: Value, cookies:
     })
 }
 
-/// The text of a returned response's body: `{encoding, data}` as the
-/// function returns it (base64 decoded), or a plain string.
-fn body_text(body: &Value) -> Option<String> {
-    use base64::Engine as _;
-    match body {
-        Value::String(s) => Some(s.clone()),
-        Value::Object(o) => {
-            let data = o.get("data")?.as_str()?;
-            match o.get("encoding").and_then(Value::as_str) {
-                Some("base64") => base64::engine::general_purpose::STANDARD
-                    .decode(data)
-                    .ok()
-                    .map(|b| String::from_utf8_lossy(&b).into_owned()),
-                _ => Some(data.to_string()),
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::window::judge::{Expect, RetryAfter};
+    use crate::window::tests::{FULL, names, spec_with};
+
+    #[test]
+    fn the_gate_runs_every_answer_the_function_can_give() {
+        let spec = spec_with(FULL);
+        let phases = gate(&spec, Some("gate-secret-0123456789"), 1_000_000);
+        assert_eq!(
+            names(&phases),
+            [
+                ("on, ending in two hours", "the HTML page"),
+                ("on, ending in two hours", "the JSON body (by Accept)"),
+                ("on, ending in two hours", "the JSON body (by API path)"),
+                ("on, ending in two hours", "an open path"),
+                ("on, ending in two hours", "an allowed IPv4 network"),
+                ("on, ending in two hours", "an allowed IPv6 network"),
+                ("on, ending in two hours", "a valid bypass link"),
+                ("on, ending in two hours", "a valid bypass cookie"),
+                ("on, ending in two hours", "a forged bypass cookie"),
+                ("on, ending in two hours", "a wrong bypass secret"),
+                ("off", "the HTML page"),
+                ("off", "the bypass parameter while off"),
+                ("on until `maint off`", "the HTML page"),
+                ("on, ended an hour ago", "the HTML page"),
+            ]
+        );
+        let on = &phases[0];
+        assert_eq!(on.state.until, Some(1_000_000 + 7200));
+        assert!(on.state.on);
+        assert!(!phases[1].state.on);
+        assert_eq!(phases[2].state.until, None);
+        assert_eq!(phases[3].state.until, Some(1_000_000 - 3600));
+        // Requests come from outside every rule, but for the ones that test a rule.
+        let page = &on.probes[0].event;
+        assert_eq!(page["viewer"]["ip"], "198.51.100.23");
+        assert_eq!(page["request"]["uri"], "/maint-preflight");
+        assert_eq!(on.probes[1].event["viewer"]["ip"], "2001:db8:eeee::23");
+        assert_eq!(on.probes[2].event["request"]["uri"], "/api/maint-preflight");
+        assert_eq!(on.probes[3].event["request"]["uri"], "/health");
+        assert_eq!(on.probes[4].event["viewer"]["ip"], "203.0.113.0");
+        assert_eq!(on.probes[5].event["viewer"]["ip"], "2001:db8:ffff::");
+        assert_eq!(
+            on.probes[6].expect,
+            Expect::Redirect {
+                location: "/maint-preflight?keep=1".into(),
+                cookie: cookie_token(&bypass_hash("gate-secret-0123456789")),
+                max_age: 600,
             }
-        }
-        _ => None,
+        );
+        assert_eq!(
+            phases[2].probes[0].expect,
+            Expect::Page {
+                json: false,
+                message: Some("maint go-live check 3 (until maint off)".into()),
+                retry_after: RetryAfter::Exactly(90),
+            }
+        );
+        // Without a bypass secret, nor ranges, nor paths: only what applies.
+        let plain = gate(&spec_with("      retry_after: 60\n"), None, 0);
+        assert_eq!(
+            names(&plain),
+            [
+                ("on, ending in two hours", "the HTML page"),
+                ("on, ending in two hours", "the JSON body (by Accept)"),
+                ("off", "the HTML page"),
+                ("on until `maint off`", "the HTML page"),
+                ("on, ended an hour ago", "the HTML page"),
+            ]
+        );
     }
-}
 
-fn header<'a>(response: &'a Value, name: &str) -> Option<&'a str> {
-    response["headers"][name]["value"].as_str()
-}
-
-impl Expect {
-    /// Checks what CloudFront's TestFunction says the code returned
-    /// (`FunctionOutput`: `{"request": …}` or `{"response": …}`) for `sent`.
-    pub fn judge(&self, sent: &Value, output: &str) -> Result<(), String> {
-        let value: Value = serde_json::from_str(output)
-            .map_err(|e| format!("its output is not JSON ({e}): {}", shorten(output)))?;
-        let got = |what: &str| format!("expected {}, got {what}", self.wanted());
-        match (self, value.get("request"), value.get("response")) {
-            (Self::Origin, Some(r), _) => {
-                let request = &sent["request"];
-                if r["querystring"].get(BYPASS_PARAM).is_some() {
-                    return Err("the bypass parameter reached the origin".to_string());
+    #[test]
+    fn where_every_request_is_let_through_the_gate_expects_it_to_pass() {
+        for yaml in [
+            "      bypass:\n        cidrs: [0.0.0.0/0, \"::/0\"]\n",
+            "      bypass:\n        open_paths: [\"/*\"]\n",
+        ] {
+            let phases = gate(&spec_with(yaml), None, 0);
+            for phase in &phases {
+                for probe in &phase.probes {
+                    if probe.name.starts_with("the ") {
+                        assert_eq!(probe.expect, Expect::Origin, "{yaml}: {}", probe.name);
+                    }
                 }
-                if r["uri"] != request["uri"] || r["method"] != request["method"] {
-                    return Err(got(&format!(
-                        "a changed request ({} {})",
-                        r["method"], r["uri"]
-                    )));
-                }
-                Ok(())
             }
-            (
-                Self::Page {
-                    json,
-                    message,
-                    retry_after,
-                },
-                _,
-                Some(r),
-            ) => {
-                let content_type = if *json {
-                    "application/json"
-                } else {
-                    "text/html; charset=utf-8"
-                };
-                let checks = [
-                    (r["statusCode"] == 503, "status 503".to_string()),
-                    (
-                        header(r, "content-type") == Some(content_type),
-                        format!("Content-Type {content_type}"),
-                    ),
-                    (
-                        header(r, "cache-control") == Some("no-store"),
-                        "Cache-Control no-store".to_string(),
-                    ),
-                    (
-                        header(r, "retry-after")
-                            .and_then(|v| v.parse::<u64>().ok())
-                            .is_some_and(|v| match retry_after {
-                                RetryAfter::Exactly(n) => v == *n,
-                                RetryAfter::AtMost(n) => (1..=*n).contains(&v),
-                            }),
-                        match retry_after {
-                            RetryAfter::Exactly(n) => format!("Retry-After {n}"),
-                            RetryAfter::AtMost(n) => format!("a Retry-After of 1 to {n}"),
-                        },
-                    ),
-                    (
-                        message.as_ref().is_none_or(|m| {
-                            r.get("body")
-                                .and_then(body_text)
-                                .is_some_and(|b| b.contains(m.as_str()))
-                        }),
-                        "the message in the body".to_string(),
-                    ),
-                ];
-                missing(&checks, output)
-            }
-            (
-                Self::Redirect {
-                    location,
-                    cookie,
-                    max_age,
-                },
-                _,
-                Some(r),
-            ) => {
-                let set = &r["cookies"][BYPASS_COOKIE];
-                let attributes = set["attributes"].as_str().unwrap_or_default();
-                let has = |a: &str| attributes.split(';').any(|x| x.trim() == a);
-                let checks = [
-                    (r["statusCode"] == 302, "status 302".to_string()),
-                    (
-                        header(r, "location") == Some(location.as_str()),
-                        format!("Location {location} (without the secret)"),
-                    ),
-                    (
-                        header(r, "cache-control") == Some("no-store"),
-                        "Cache-Control no-store".to_string(),
-                    ),
-                    (
-                        set["value"].as_str() == Some(cookie.as_str()),
-                        format!("the {BYPASS_COOKIE} cookie with the bypass token"),
-                    ),
-                    (
-                        ["Path=/", "Secure", "HttpOnly", "SameSite=Lax"]
-                            .iter()
-                            .all(|a| has(a))
-                            && has(&format!("Max-Age={max_age}")),
-                        format!(
-                            "cookie attributes Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={max_age}"
-                        ),
-                    ),
-                ];
-                missing(&checks, output)
-            }
-            _ => Err(got(&shorten(output))),
         }
     }
 
-    fn wanted(&self) -> &'static str {
-        match self {
-            Self::Origin => "the request passed on to the origin",
-            Self::Page { json: true, .. } => "a 503 with the JSON body",
-            Self::Page { json: false, .. } => "a 503 with the HTML page",
-            Self::Redirect { .. } => "a 302 to the same URL without the secret",
-        }
-    }
-}
-
-fn missing(checks: &[(bool, String)], output: &str) -> Result<(), String> {
-    let wrong: Vec<&str> = checks
-        .iter()
-        .filter(|(ok, _)| !ok)
-        .map(|(_, what)| what.as_str())
-        .collect();
-    if wrong.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "the answer lacks {}: {}",
-            wrong.join(", "),
-            shorten(output)
-        ))
-    }
-}
-
-fn shorten(output: &str) -> String {
-    let mut shown = output.to_string();
-    if shown.len() > 400 {
-        let mut end = 400;
-        while !shown.is_char_boundary(end) {
-            end -= 1;
-        }
-        shown.truncate(end);
-        shown.push('…');
-    }
-    shown
-}
-
-impl Phase {
-    /// Whether `output`, the answer to this phase's first request, is what
-    /// another phase's state gives: the store write is not seen yet.
-    pub fn is_stale(&self, phases: &[Phase], output: &str) -> bool {
-        let sent = &self.probes[0].event;
-        phases
-            .iter()
-            .filter(|p| p.name != self.name)
-            .map(|p| &p.probes[0].expect)
-            .chain([&Expect::Origin]) // a store that holds nothing yet
-            .filter(|e| **e != self.probes[0].expect)
-            .any(|e| e.judge(sent, output).is_ok())
+    #[test]
+    fn hmac_is_rfc_4231() {
+        // RFC 4231, test case 2.
+        assert_eq!(
+            hex::encode(hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        // A key longer than the block is hashed first (test case 6).
+        assert_eq!(
+            hex::encode(hmac_sha256(
+                &[0xaa; 131],
+                b"Test Using Larger Than Block-Size Key - Hash Key First"
+            )),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
     }
 }

@@ -93,3 +93,52 @@ pub fn rfc3339(epoch: i64) -> String {
     let secs = u64::try_from(epoch).unwrap_or_default();
     humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_values_fit_the_store_and_expire() {
+        let state = State {
+            on: true,
+            until: Some(1_000),
+            message: Some("back soon".into()),
+            retry_after: Some(300),
+        };
+        let value = state.to_value().unwrap();
+        assert_eq!(
+            value,
+            r#"{"on":true,"until":1000,"message":"back soon","retryAfter":300}"#
+        );
+        assert_eq!(State::from_value(&value), Some(state.clone()));
+        assert!(state.active_at(999));
+        assert!(!state.active_at(1_000));
+        let long = State {
+            message: Some("x".repeat(1_000)),
+            ..state
+        };
+        assert!(long.to_value().unwrap_err().to_string().contains("1024"));
+    }
+
+    #[test]
+    fn the_hash_matches_the_one_the_function_computes() {
+        // The same vector the function's Node tests check, computed apart
+        // with sha256sum: sha256("maint-bypass:s3cret").
+        assert_eq!(
+            bypass_hash("s3cret"),
+            "dd200c22d395c8636bbfd65d7a030c665fb7374ec9e7eb9ceb22236332b67807"
+        );
+    }
+
+    #[test]
+    fn the_store_gets_a_hash_never_the_secret() {
+        let hash = bypass_hash("correct-horse-battery-staple");
+        assert_eq!(hash.len(), 64);
+        assert!(!hash.contains("horse"));
+        assert_ne!(hash, bypass_hash("correct-horse-battery-stapler"));
+        assert!(check_secret("S", "short").is_err());
+        assert!(check_secret("S", "has spaces in it, sixteen+").is_err());
+        assert!(check_secret("S", "0123456789abcdef-_.~").is_ok());
+    }
+}

@@ -2,7 +2,7 @@
 //
 // - njs (Debian's `njs`, the engine CloudFront Functions are built on), in a
 //   child process per event, on the exact bytes maint printed, with
-//   `import cf from 'cloudfront'` resolved to the stand-in in cloudfront.js;
+//   `import cf from 'cloudfront'` resolved to the stand-in in templates/cloudfront-module.js;
 // - Node.js, in this process, on the same bytes (the import line is replaced
 //   by the same stand-in, since Node cannot resolve that module).
 //
@@ -34,7 +34,7 @@ export const TEMPLATE_PATH = process.env.MAINT_FUNCTION_TEMPLATE
   ? resolve(process.env.MAINT_FUNCTION_TEMPLATE)
   : new URL('../../templates/window-function.js', import.meta.url);
 export const FUNCTION_CODE_LIMIT = 10240;
-const STAND_IN = readFileSync(new URL('./cloudfront.js', import.meta.url), 'utf8');
+const STAND_IN = readFileSync(new URL('../../templates/cloudfront-module.js', import.meta.url), 'utf8');
 const NJS = process.env.MAINT_NJS || 'njs';
 const NJS_TIMEOUT_MS = 10_000;
 
@@ -42,7 +42,7 @@ const nodeRequire = createRequire(import.meta.url);
 const work = mkdtempSync(join(tmpdir(), 'maint-function-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 // njs resolves `import cf from 'cloudfront'` to a file of that name on its path.
-copyFileSync(new URL('./cloudfront.js', import.meta.url), join(work, 'cloudfront'));
+copyFileSync(new URL('../../templates/cloudfront-module.js', import.meta.url), join(work, 'cloudfront'));
 
 export function readTemplate() {
   return readFileSync(TEMPLATE_PATH, 'utf8');

@@ -268,7 +268,10 @@ fn store_shape(name: &str) -> KeyValueStore {
 fn run_on_njs(code: &[u8], event: &[u8], keys: Option<&BTreeMap<String, String>>) -> TestResult {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/function/cloudfront.js"),
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates/cloudfront-module.js"
+        ),
         dir.path().join("cloudfront"),
     )
     .unwrap();

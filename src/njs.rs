@@ -1,15 +1,17 @@
 //! Runs the window function on njs, the engine CloudFront Functions are
-//! built on, for `maint preview`: one child process per request, bounded in
-//! time, with a stand-in for the `cloudfront` module whose store holds the
-//! given entries (a missing key rejects, as on CloudFront).
+//! built on, for `maint preview`, and is the one place maint starts a
+//! process: one child per request, bounded in time, with a stand-in for the
+//! `cloudfront` module whose store holds the given entries (a missing key
+//! rejects, as on CloudFront).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 
-/// The stand-in `cloudfront` module (the same file the function's tests use).
-const STAND_IN: &str = include_str!("../../tests/function/cloudfront.js");
+/// The stand-in `cloudfront` module (the same file the function's tests and
+/// the emulator's TestFunction use).
+const STAND_IN: &str = include_str!("../templates/cloudfront-module.js");
 const RUN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the function answered: its response, or the request it let through.
