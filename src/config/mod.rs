@@ -8,17 +8,19 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod duplicates;
+mod message;
+
+pub use message::{MAX_MESSAGE_BYTES, check_message, check_no_control};
+
 use anyhow::{Context as _, Result, bail};
+use duplicates::no_duplicate_keys;
 use serde::{Deserialize, Serialize};
 
 use crate::values::{
     AccountId, Alias, BucketName, CertificateArn, Cidr, DistributionId, DocumentKey, Format, Lang,
     PathPattern, PriceClass, Region, Seconds, Tags,
 };
-
-/// Messages are kept in the document's S3 metadata (base64), whose total size
-/// AWS limits to 2 KB; this bound leaves room for the rest.
-pub const MAX_MESSAGE_BYTES: usize = 1024;
 
 pub const DEFAULT_MESSAGE: &str = "We are carrying out planned maintenance and will be back shortly. Thank you for your patience.";
 pub const DEFAULT_TITLE: &str = "Down for maintenance";
@@ -259,94 +261,6 @@ impl Environment {
     }
 }
 
-/// A message must fit the document metadata and be worth showing.
-pub fn check_message(message: &str) -> Result<(), String> {
-    if message.trim().is_empty() {
-        return Err("the message is empty: say what visitors should know".into());
-    }
-    if message.len() > MAX_MESSAGE_BYTES {
-        return Err(format!(
-            "the message is {} bytes; at most {MAX_MESSAGE_BYTES} bytes are allowed \
-             (put longer content in the template instead)",
-            message.len()
-        ));
-    }
-    check_no_control("the message", message)
-}
-
-/// Refuses control characters other than newline and tab: NUL, ESC, BEL and
-/// the like could rewrite the terminal of whoever reads them back (`status`).
-pub fn check_no_control(what: &str, text: &str) -> Result<(), String> {
-    match text
-        .char_indices()
-        .find(|(_, c)| c.is_control() && *c != '\n' && *c != '\t')
-    {
-        Some((at, c)) => Err(format!(
-            "{what} holds a control character (U+{:04X} at byte {at}): newlines and tabs are \
-             fine, other control characters are not allowed",
-            u32::from(c)
-        )),
-        None => Ok(()),
-    }
-}
-
-/// Refuses a key given twice in one mapping, anywhere in the file, naming
-/// both lines: YAML parsers keep the last silently, so two environments of
-/// the same name would merge into one.
-fn no_duplicate_keys(text: &str) -> Result<(), String> {
-    use yaml_rust2::parser::{Event, Parser};
-    /// A mapping being read: keys seen (with their line), and whether the
-    /// next node is a key.
-    struct Mapping {
-        seen: BTreeMap<String, usize>,
-        at_key: bool,
-    }
-    let mut stack: Vec<Option<Mapping>> = Vec::new(); // None: a sequence
-    let mut parser = Parser::new_from_str(text);
-    // A node that ends here makes the enclosing mapping expect a key again.
-    fn node_done(stack: &mut [Option<Mapping>]) {
-        if let Some(Some(m)) = stack.last_mut() {
-            m.at_key = !m.at_key;
-        }
-    }
-    loop {
-        // Syntax errors are left to the full parse, which says it better.
-        let Ok((event, mark)) = parser.next_token() else {
-            return Ok(());
-        };
-        match event {
-            Event::StreamEnd => return Ok(()),
-            Event::MappingStart(..) => {
-                stack.push(Some(Mapping {
-                    seen: BTreeMap::new(),
-                    at_key: true,
-                }));
-            }
-            Event::SequenceStart(..) => stack.push(None),
-            Event::MappingEnd | Event::SequenceEnd => {
-                stack.pop();
-                node_done(&mut stack);
-            }
-            Event::Scalar(value, ..) => {
-                if let Some(Some(m)) = stack.last_mut()
-                    && m.at_key
-                {
-                    let line = mark.line();
-                    if let Some(first) = m.seen.insert(value.clone(), line) {
-                        return Err(format!(
-                            "`{value}` is given twice in the same mapping, at line {first} and at \
-                             line {line}: keep one (YAML would silently use the last)"
-                        ));
-                    }
-                }
-                node_done(&mut stack);
-            }
-            Event::Alias(_) => node_done(&mut stack),
-            _ => {}
-        }
-    }
-}
-
 /// The largest config file maint reads: far above any real one.
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
@@ -583,48 +497,6 @@ mod tests {
     }
 
     #[test]
-    fn a_key_given_twice_is_refused_with_both_lines() {
-        let err = Config::parse(
-            Path::new("maint.yaml"),
-            "environments:\n  prod:\n    region: us-east-1\n    bucket: acme-a\n  prod:\n    region: eu-west-1\n    bucket: acme-b\n",
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.contains("`prod` is given twice in the same mapping, at line 2 and at line 5"),
-            "{err}"
-        );
-        let err = Config::parse(
-            Path::new("maint.yaml"),
-            "environments:\n  s:\n    region: us-east-1\n    bucket: acme-a\n    window:\n      retry_after: 10\n      retry_after: 20\n",
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("`retry_after` is given twice"), "{err}");
-        assert!(err.contains("at line 6 and at line 7"), "{err}");
-        // The same key in different mappings, and lists of mappings, are fine.
-        Config::parse(
-            Path::new("maint.yaml"),
-            "environments:\n  a:\n    region: us-east-1\n    bucket: acme-a\n    tags: {team: web}\n  b:\n    region: us-east-1\n    bucket: acme-b\n    tags: {team: web}\n",
-        )
-        .unwrap();
-    }
-
-    #[test]
-    fn titles_with_control_characters_are_refused() {
-        let err = Config::parse(
-            Path::new("maint.yaml"),
-            "environments:\n  s:\n    region: us-east-1\n    bucket: acme-x\n    title: \"Down\\e[2J\"\n",
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.contains("title holds a control character (U+001B"),
-            "{err}"
-        );
-    }
-
-    #[test]
     fn window_environments_name_a_distribution() {
         let config = parse(
             "environments:\n  shop:\n    region: eu-west-1\n    distribution: E2EXAMPLE12345\n    window:\n      bypass:\n        cidrs: [203.0.113.0/24]\n        open_paths: [/health]\n        secret_env: MAINT_BYPASS_SECRET\n",
@@ -662,12 +534,5 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("must name an environment variable"), "{err}");
-    }
-
-    #[test]
-    fn long_messages_are_refused() {
-        assert!(check_message(&"x".repeat(MAX_MESSAGE_BYTES + 1)).is_err());
-        assert!(check_message("  ").is_err());
-        assert!(check_message("Back at 10:00 UTC").is_ok());
     }
 }
