@@ -93,16 +93,14 @@ fn parse_endpoint(text: &str) -> Result<String, String> {
 }
 
 /// `--until`: a UTC time (its range is checked against the clock when used).
-fn parse_until(text: &str) -> Result<String, String> {
+fn parse_until(text: &str) -> Result<std::time::SystemTime, String> {
     humantime::parse_rfc3339_weak(text)
-        .map(|_| text.to_string())
         .map_err(|e| format!("{e}; write a UTC time such as 2026-11-22T14:00:00Z"))
 }
 
-/// `--for`: a duration.
-fn parse_for(text: &str) -> Result<String, String> {
+/// `--for`: a duration (its length is checked when used).
+fn parse_for(text: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(text)
-        .map(|_| text.to_string())
         .map_err(|e| format!("{e}; write a duration such as 90m, 2h or 1h30m"))
 }
 
@@ -354,10 +352,10 @@ pub enum Command {
         message: Option<String>,
         /// End the window by itself at this UTC time, e.g. 2026-11-22T14:00:00Z.
         #[arg(long, value_name = "TIME", conflicts_with = "duration", value_parser = parse_until)]
-        until: Option<String>,
+        until: Option<std::time::SystemTime>,
         /// End the window by itself after this long, e.g. 90m or 2h.
         #[arg(long = "for", value_name = "DURATION", value_parser = parse_for)]
-        duration: Option<String>,
+        duration: Option<std::time::Duration>,
         #[command(flatten)]
         wait: WaitForEdge,
     },

@@ -249,6 +249,7 @@ pub async fn serving(cf: &Client, id: &str, function_name: &str) -> Result<Servi
         bail!("reading distribution {id}: AWS returned no config");
     };
     Ok(Serving {
+        domain: dist.domain_name().to_string(),
         behaviors: behaviors_of(config, function_name),
         last_modified: dist
             .last_modified_time()
@@ -260,6 +261,8 @@ pub async fn serving(cf: &Client, id: &str, function_name: &str) -> Result<Servi
 /// The distribution's side of `serving`.
 #[derive(Debug, Clone)]
 pub struct Serving {
+    /// Where visitors reach it (`d111111abcdef8.cloudfront.net`).
+    pub domain: String,
     pub behaviors: Vec<Behavior>,
     /// RFC 3339.
     pub last_modified: Option<String>,

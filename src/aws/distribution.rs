@@ -137,22 +137,39 @@ pub async fn find_site_distribution(
     }
 }
 
-/// The site's distribution id, as `find_site_distribution` finds it, for
-/// commands that need nothing more (invalidations): no tags read.
-pub async fn site_distribution_id(
+/// A distribution as a listing or a GetDistribution shows it: enough to
+/// invalidate it and to reach it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub id: String,
+    pub comment: String,
+    /// `d111111abcdef8.cloudfront.net`.
+    pub domain: String,
+}
+
+/// The site's distribution, as `find_site_distribution` finds it, for
+/// commands that need nothing more (invalidations, waiting for the live
+/// site): no tags read.
+pub async fn site_distribution(
     cf: &Client,
     marker: &str,
     recorded: Option<&str>,
-) -> Result<Option<String>> {
+) -> Result<Option<Listed>> {
     if let Some(id) = recorded.filter(|id| plausible_distribution_id(id)) {
         match cf.get_distribution().id(id).send().await {
             Ok(out) => {
-                let comment = out
-                    .distribution()
+                let dist = out.distribution();
+                let comment = dist
                     .and_then(|d| d.distribution_config())
                     .map(DistributionConfig::comment);
-                if comment == Some(marker) {
-                    return Ok(Some(id.to_string()));
+                if let (Some(dist), Some(comment)) = (dist, comment)
+                    && comment == marker
+                {
+                    return Ok(Some(Listed {
+                        id: id.to_string(),
+                        comment: comment.to_string(),
+                        domain: dist.domain_name().to_string(),
+                    }));
                 }
                 tracing::debug!("distribution {id} is not this site's: the record is stale");
             }
@@ -164,17 +181,16 @@ pub async fn site_distribution_id(
             }
         }
     }
-    find_distribution_id(cf, marker).await
-}
-
-/// The id of the distribution whose Comment is `marker`: listing only, for
-/// commands that need nothing more (invalidations).
-pub async fn find_distribution_id(cf: &Client, marker: &str) -> Result<Option<String>> {
     pick_distribution(&list_distributions(cf).await?, marker)
 }
 
-/// Every distribution in the account, as (comment, id).
-async fn list_distributions(cf: &Client) -> Result<Vec<(String, String)>> {
+/// The id of the distribution whose Comment is `marker`: listing only.
+pub async fn find_distribution_id(cf: &Client, marker: &str) -> Result<Option<String>> {
+    Ok(pick_distribution(&list_distributions(cf).await?, marker)?.map(|d| d.id))
+}
+
+/// Every distribution in the account.
+async fn list_distributions(cf: &Client) -> Result<Vec<Listed>> {
     let mut page_marker = None;
     let mut all = Vec::new();
     loop {
@@ -187,11 +203,11 @@ async fn list_distributions(cf: &Client) -> Result<Vec<(String, String)>> {
         let Some(list) = page.distribution_list() else {
             break;
         };
-        all.extend(
-            list.items()
-                .iter()
-                .map(|d| (d.comment().to_string(), d.id().to_string())),
-        );
+        all.extend(list.items().iter().map(|d| Listed {
+            id: d.id().to_string(),
+            comment: d.comment().to_string(),
+            domain: d.domain_name().to_string(),
+        }));
         match list.next_marker() {
             Some(next) if list.is_truncated() && !next.is_empty() => {
                 page_marker = Some(next.to_string());
@@ -203,20 +219,19 @@ async fn list_distributions(cf: &Client) -> Result<Vec<(String, String)>> {
 }
 
 /// The one distribution of `all` whose comment is `marker`.
-fn pick_distribution(all: &[(String, String)], marker: &str) -> Result<Option<String>> {
-    let matches: Vec<&str> = all
-        .iter()
-        .filter(|(comment, _)| comment == marker)
-        .map(|(_, id)| id.as_str())
-        .collect();
+fn pick_distribution(all: &[Listed], marker: &str) -> Result<Option<Listed>> {
+    let matches: Vec<&Listed> = all.iter().filter(|d| d.comment == marker).collect();
     match matches.as_slice() {
         [] => Ok(None),
-        [id] => Ok(Some((*id).to_string())),
-        ids => bail!(
+        [one] => Ok(Some((*one).clone())),
+        many => bail!(
             "{} distributions carry the comment \"{marker}\" ({}): maint manages one. Delete the \
              extra ones in the CloudFront console, then run again",
-            ids.len(),
-            ids.join(", ")
+            many.len(),
+            many.iter()
+                .map(|d| d.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -225,7 +240,7 @@ fn pick_distribution(all: &[(String, String)], marker: &str) -> Result<Option<St
 /// environments (see `Clients::listings`).
 #[derive(Debug, Default)]
 pub struct Listings {
-    distributions: tokio::sync::OnceCell<Vec<(String, String)>>,
+    distributions: tokio::sync::OnceCell<Vec<Listed>>,
 }
 
 impl Listings {
@@ -234,7 +249,7 @@ impl Listings {
             .distributions
             .get_or_try_init(|| list_distributions(cf))
             .await?;
-        pick_distribution(all, marker)
+        Ok(pick_distribution(all, marker)?.map(|d| d.id))
     }
 }
 

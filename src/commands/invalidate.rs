@@ -126,13 +126,11 @@ pub async fn run(session: &Session, out: &Output, paths: Vec<String>, wait: bool
     account?;
     let page = page?;
     let recorded = page.as_ref().and_then(|p| p.distribution());
-    let id = distribution::site_distribution_id(
-        &clients.cloudfront,
-        &spec.distribution.comment,
-        recorded,
-    )
-    .await?
-    .ok_or_else(|| not_provisioned(&session.environment))?;
+    let id =
+        distribution::site_distribution(&clients.cloudfront, &spec.distribution.comment, recorded)
+            .await?
+            .ok_or_else(|| not_provisioned(&session.environment))?
+            .id;
     // Spaced across the environments of a run (CloudFront's rate for it).
     crate::progress::INVALIDATIONS.turn().await;
     let inv = invalidation::create_invalidation(&clients.cloudfront, &id, &paths).await?;

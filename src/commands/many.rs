@@ -86,8 +86,8 @@ impl Job {
                 state: switch::on_state(
                     session.window().map_err(usage)?,
                     message.clone(),
-                    until.as_deref(),
-                    duration.as_deref(),
+                    *until,
+                    *duration,
                 )
                 .map_err(usage)?,
                 wait: wait.clone(),

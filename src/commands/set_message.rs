@@ -135,13 +135,9 @@ pub async fn run(session: &Session, out: &Output, request: Request) -> Result<()
     }
     let recorded = current.as_ref().and_then(|c| c.distribution());
     let find = async {
-        distribution::site_distribution_id(
-            &clients.cloudfront,
-            &spec.distribution.comment,
-            recorded,
-        )
-        .await?
-        .ok_or_else(|| not_provisioned(&session.environment))
+        distribution::site_distribution(&clients.cloudfront, &spec.distribution.comment, recorded)
+            .await?
+            .ok_or_else(|| not_provisioned(&session.environment))
     };
     let s3_client = &clients.s3;
     let upload = |record: Option<String>| {
@@ -163,41 +159,51 @@ pub async fn run(session: &Session, out: &Output, request: Request) -> Result<()
             let (uploaded, found) = tokio::join!(upload(Some(recorded.to_string())), find);
             uploaded?;
             report.applied = true;
-            let id = found.with_context(|| {
+            let found = found.with_context(|| {
                 format!(
                     "s3://{}/{} was updated, but no invalidation was made",
                     spec.bucket, spec.key
                 )
             })?;
-            if id != recorded {
-                upload(Some(id.clone())).await.with_context(|| {
+            if found.id != recorded {
+                upload(Some(found.id.clone())).await.with_context(|| {
                     format!(
                         "s3://{}/{} was updated, but no invalidation was made",
                         spec.bucket, spec.key
                     )
                 })?;
             }
-            Some(id)
+            Some(found)
         }
         // No record yet: the distribution is found first, so that the new
         // page records it (the record is what spares the next run a listing).
         (true, true, None) => {
-            let id = find.await?;
-            upload(Some(id.clone())).await?;
+            let found = find.await?;
+            upload(Some(found.id.clone())).await?;
             report.applied = true;
-            Some(id)
+            Some(found)
         }
         (true, false, _) => Some(find.await?),
     };
-    if let Some(id) = distribution {
+    if let Some(found) = distribution {
+        let id = &found.id;
         // Spaced across the environments of a run (CloudFront's rate for it).
         crate::progress::INVALIDATIONS.turn().await;
-        let inv = invalidation::create_invalidation(&clients.cloudfront, &id, &["/*".to_string()])
-            .await?;
+        let inv =
+            invalidation::create_invalidation(&clients.cloudfront, id, &["/*".to_string()]).await?;
         if request.wait {
-            wait_invalidated(&clients, out, &id, &inv).await?;
+            wait_invalidated(&clients, out, id, &inv).await?;
             report.invalidation_completed = true;
-            super::verify::wait_for_site(session, &clients, out, request.url.as_deref()).await?;
+            // The page just uploaded, at the distribution just found: the
+            // wait asks AWS nothing more.
+            super::verify::wait_for_page(
+                out,
+                &document,
+                &spec.key,
+                &found.domain,
+                request.url.as_deref(),
+            )
+            .await?;
         }
         report.invalidation_id = Some(inv);
     }

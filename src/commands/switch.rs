@@ -17,10 +17,11 @@ use crate::window::{STATE_KEY, State, WindowSpec, rfc3339};
 /// a far end would overflow a clock (`--for 300000000000y`).
 const MAX_WINDOW: Duration = Duration::from_secs(366 * 24 * 3600);
 
-/// When a window ends: `--until` (RFC 3339, UTC) or `--for` (a duration).
+/// When a window ends: `--until` (a time) or `--for` (a duration), both
+/// parsed by the CLI; here only their range is checked, against `now`.
 pub fn window_end(
-    until: Option<&str>,
-    duration: Option<&str>,
+    until: Option<SystemTime>,
+    duration: Option<Duration>,
     now: SystemTime,
 ) -> Result<Option<i64>> {
     let too_long = || {
@@ -30,13 +31,8 @@ pub fn window_end(
         )
     };
     let end = match (until, duration) {
-        (Some(text), _) => humantime::parse_rfc3339_weak(text).map_err(|e| {
-            anyhow::anyhow!("--until `{text}`: {e}; write a UTC time such as 2026-11-22T14:00:00Z")
-        })?,
-        (None, Some(text)) => {
-            let d = humantime::parse_duration(text).map_err(|e| {
-                anyhow::anyhow!("--for `{text}`: {e}; write a duration such as 90m, 2h or 1h30m")
-            })?;
+        (Some(end), _) => end,
+        (None, Some(d)) => {
             if d > MAX_WINDOW {
                 return Err(too_long());
             }
@@ -68,6 +64,9 @@ pub struct SwitchReport {
     pub not_served: Vec<String>,
     /// When the distribution last changed (RFC 3339).
     pub distribution_changed: Option<String>,
+    /// Where visitors reach the distribution (not in the JSON: `verify`
+    /// reports it).
+    pub domain: String,
 }
 
 impl Serialize for SwitchReport {
@@ -150,7 +149,7 @@ pub async fn switch(
         ));
     }
     if wait.wait {
-        wait_for_edge(spec, &clients, out, wait.url.as_deref()).await?;
+        wait_for_edge(spec, &report, out, wait.url.as_deref()).await?;
     }
     out.result(&report)
 }
@@ -186,17 +185,22 @@ fn not_served(report: &SwitchReport) -> crate::output::Failure {
 const EDGE_WAIT: Duration = Duration::from_secs(600);
 
 /// Polls the live site until `verify`'s window checks pass for the state
-/// the store now holds.
+/// just written. Only the live site is asked: the switch knows the state
+/// and, from the read beside its write, the distribution's domain.
 async fn wait_for_edge(
     spec: &WindowSpec,
-    clients: &Clients,
+    report: &SwitchReport,
     out: &Output,
     url: Option<&str>,
 ) -> Result<()> {
-    let (on, message) = super::verify::window_state(spec, clients).await?;
+    let (on, message) = State::visible_at(
+        Some(&report.state),
+        crate::window::now_epoch(),
+        &spec.default_message,
+    );
     let checks = crate::verify::window_checks(on, &message);
     crate::progress::wait_for("the live site", EDGE_WAIT, out.waits(), || async {
-        let outcomes = super::verify::run_window_checks(spec, clients, url, &checks).await?;
+        let outcomes = super::verify::run_checks_at(&report.domain, url, &checks).await;
         super::verify::unreachable(&outcomes, url.unwrap_or("the distribution's domain"))?;
         let passed = outcomes.iter().filter(|o| o.passed).count();
         let done = passed == outcomes.len();
@@ -254,6 +258,7 @@ pub async fn switch_with(
         state,
         not_served: crate::window::serving_gaps(spec, &serving.behaviors, live.as_deref()),
         distribution_changed: serving.last_modified,
+        domain: serving.domain,
     })
 }
 
@@ -261,8 +266,8 @@ pub async fn switch_with(
 pub fn on_state(
     spec: &WindowSpec,
     message: Option<String>,
-    until: Option<&str>,
-    duration: Option<&str>,
+    until: Option<SystemTime>,
+    duration: Option<Duration>,
 ) -> Result<State> {
     Ok(State {
         on: true,
@@ -278,5 +283,29 @@ pub fn off_state() -> State {
         until: None,
         message: None,
         retry_after: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_times_are_checked_against_the_clock() {
+        let now = SystemTime::now();
+        let hour = Duration::from_secs(3600);
+        assert!(window_end(None, Some(hour), now).unwrap().is_some());
+        let past = UNIX_EPOCH + Duration::from_secs(978_307_200);
+        let err = window_end(Some(past), None, now).unwrap_err().to_string();
+        assert!(err.contains("in the past"), "{err}");
+        let err = window_end(None, Some(hour * 24 * 400), now)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at most a year"), "{err}");
+        let err = window_end(Some(now + hour * 24 * 400), None, now)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at most a year"), "{err}");
+        assert_eq!(window_end(None, None, now).unwrap(), None);
     }
 }

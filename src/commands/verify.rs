@@ -4,7 +4,6 @@
 //! is off, and the team's bypass (window mode). Exit 3 when they do not.
 
 use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
 use serde::Serialize;
@@ -14,9 +13,11 @@ use crate::aws::Clients;
 use crate::aws::distribution;
 use crate::aws::store;
 use crate::output::{Failure, Kind};
+use crate::site::document::ErrorDocument;
 use crate::site::plan::desired_message;
+use crate::values::DocumentKey;
 use crate::verify::{Check, Expect, Outcome, cookie_from, site_checks, window_checks};
-use crate::window::{BYPASS_COOKIE, BYPASS_PARAM, STATE_KEY, State, WindowSpec};
+use crate::window::{BYPASS_COOKIE, BYPASS_PARAM, STATE_KEY, State, WindowSpec, now_epoch};
 
 /// What `verify` found.
 #[derive(Debug, Serialize)]
@@ -173,27 +174,19 @@ async fn window_target(spec: &WindowSpec, clients: &Clients, url: Option<&str>) 
 /// page once the invalidation completed.
 const SITE_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
 
-/// Polls the live site until `verify`'s site checks pass: every path and
-/// method gets the page with the current message.
-pub async fn wait_for_site(
-    session: &Session,
-    clients: &Clients,
+/// Polls the live site until `verify`'s site checks pass for `document`
+/// (the page just uploaded): every path and method gets it. Only the live
+/// site is asked: the caller knows the page and the distribution's domain.
+pub async fn wait_for_page(
     out: &Output,
+    document: &ErrorDocument,
+    key: &DocumentKey,
+    domain: &str,
     url: Option<&str>,
 ) -> Result<()> {
-    let Some(site) = &session.site else {
-        return Ok(());
-    };
-    let (observed, _) = site.observe(clients).await?;
-    let Some(dist) = &observed.distribution else {
-        return Err(not_provisioned(&session.environment));
-    };
-    let spec = &site.spec;
-    let message = desired_message(spec, &observed);
-    let document = site.template.render(&spec.key, &spec.title, &message)?;
     let page = String::from_utf8_lossy(&document.body).to_string();
-    let checks = site_checks(document.content_type(), &page, &spec.key.page_path());
-    let target = target(&dist.domain, url);
+    let checks = site_checks(document.content_type(), &page, &key.page_path());
+    let target = target(domain, url);
     crate::progress::wait_for("the live site", SITE_WAIT, out.waits(), || async {
         let mut outcomes = Vec::new();
         for check in &checks {
@@ -228,19 +221,14 @@ pub fn unreachable(outcomes: &[Outcome], base: &str) -> Result<()> {
     Ok(())
 }
 
-/// Runs `checks` against the window's distribution once.
-pub async fn run_window_checks(
-    spec: &WindowSpec,
-    clients: &Clients,
-    url: Option<&str>,
-    checks: &[Check],
-) -> Result<Vec<Outcome>> {
-    let target = window_target(spec, clients, url).await?;
+/// Runs `checks` once against the site at `domain` (or `url`).
+pub async fn run_checks_at(domain: &str, url: Option<&str>, checks: &[Check]) -> Vec<Outcome> {
+    let target = target(domain, url);
     let mut outcomes = Vec::new();
     for check in checks {
         outcomes.push(run_check(check, &target, &[]).await.0);
     }
-    Ok(outcomes)
+    outcomes
 }
 
 /// Whether the window is on now, and the message visitors should read.
@@ -251,16 +239,11 @@ pub async fn window_state(spec: &WindowSpec, clients: &Clients) -> Result<(bool,
             .and_then(|v| State::from_value(&v)),
         None => None,
     };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or_default();
-    let on = state.as_ref().is_some_and(|s| s.active_at(now));
-    let message = state
-        .and_then(|s| s.message)
-        .filter(|m| !m.is_empty())
-        .unwrap_or_else(|| spec.default_message.clone());
-    Ok((on, message))
+    Ok(State::visible_at(
+        state.as_ref(),
+        now_epoch(),
+        &spec.default_message,
+    ))
 }
 
 /// The team's secret, when the config names one and it is set here.

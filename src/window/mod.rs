@@ -39,7 +39,7 @@ mod state;
 pub use function::render_function;
 pub use judge::{Expect, RetryAfter};
 pub use probe::{Phase, Probe, gate};
-pub use state::{State, bypass_hash, rfc3339, secret_from_env};
+pub use state::{State, bypass_hash, now_epoch, rfc3339, secret_from_env};
 
 /// The desired window for one environment.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@ use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::{MAX_VALUE_BYTES, WindowSpec};
 
@@ -42,6 +42,25 @@ impl State {
     pub fn active_at(&self, now: i64) -> bool {
         self.on && self.until.is_none_or(|until| now < until)
     }
+
+    /// Whether visitors get the page at `now`, and the message they read
+    /// (the config's when the state names none).
+    pub fn visible_at(state: Option<&Self>, now: i64, default_message: &str) -> (bool, String) {
+        let on = state.is_some_and(|s| s.active_at(now));
+        let message = state
+            .and_then(|s| s.message.clone())
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| default_message.to_string());
+        (on, message)
+    }
+}
+
+/// Seconds since the epoch, now.
+pub fn now_epoch() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or_default()
 }
 
 /// What the store holds for the bypass secret: a hash, never the secret.

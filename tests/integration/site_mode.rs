@@ -482,6 +482,7 @@ async fn set_message_from_a_file_with_invalidation() {
     let emulator = Emulator::start();
     let project = provisioned(&emulator);
     std::fs::write(project.path("message.txt"), "Upgrading the database.\n").unwrap();
+    emulator.clear_requests();
     let output = project
         .maint(&[
             "set-message",
@@ -497,6 +498,22 @@ async fn set_message_from_a_file_with_invalidation() {
     assert!(output.status.success(), "{}", stderr_of(&output));
     assert!(stdout_of(&output).contains("Invalidation"));
     assert!(stderr_of(&output).contains("serves the new page"));
+    // One read of the page, one check of the distribution it records, the
+    // upload and the invalidation; then only the invalidation is asked
+    // about: the wait for the live site knows the page and the domain.
+    let calls = emulator.aws_calls();
+    let started = calls
+        .iter()
+        .position(|c| c.starts_with("POST ") && c.ends_with("/invalidation"))
+        .unwrap_or_else(|| panic!("no invalidation: {calls:?}"));
+    let (before, after) = calls.split_at(started + 1);
+    assert_eq!(before.len(), 4, "{before:?}");
+    assert!(
+        after
+            .iter()
+            .all(|c| c.starts_with("GET ") && c.contains("/invalidation/")),
+        "the wait learned again what set-message knew: {after:?}"
+    );
     let cf = emulator.cloudfront().await;
     let summary = the_distribution(&cf).await;
     let list = cf

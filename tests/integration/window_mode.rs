@@ -2,7 +2,8 @@
 //! where window mode needs it: function stages and publishing, associations
 //! kept on distributions, If-Match checked, the KeyValueStore data plane, and
 //! TestFunction running the code on njs. What it cannot stage (a syntax error
-//! from CloudFront, a Lambda@Edge conflict) is in src/commands/window_tests.rs.
+//! from CloudFront, a Lambda@Edge conflict) is in window_flow.rs, on the SDK's
+//! mocks.
 
 use crate::support;
 
@@ -180,6 +181,34 @@ async fn attach_on_off_detach_run_end_to_end_against_the_emulator() {
     let off = project.maint(&["off"]).output().unwrap();
     assert!(off.status.success(), "{}", stderr_of(&off));
     assert_eq!(status_json(&project)["window"]["on"], false);
+
+    // On, waiting for the live site: the switch reads the distribution once,
+    // beside its write, and the wait asks AWS nothing (it knows the state it
+    // wrote and the domain that read gave).
+    emulator.clear_requests();
+    let on = project
+        .maint(&["on", "--wait", "--url", &emulator.url])
+        .output()
+        .unwrap();
+    assert!(on.status.success(), "{}", stderr_of(&on));
+    assert!(
+        stderr_of(&on).contains("answers as expected"),
+        "{}",
+        stderr_of(&on)
+    );
+    let calls = emulator.aws_calls();
+    let reads_of_the_distribution = calls
+        .iter()
+        .filter(|c| c.starts_with(&format!("GET /2020-05-31/distribution/{id}")))
+        .count();
+    assert_eq!(reads_of_the_distribution, 1, "{calls:?}");
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.starts_with("GET /key-value-stores/") && c.contains("/keys/")),
+        "the wait read the state it had just written: {calls:?}"
+    );
+    assert!(project.maint(&["off"]).output().unwrap().status.success());
 
     // Detach leaves the distribution as it was, and nothing of maint's.
     let detach = project.maint(&["detach"]).output().unwrap();
