@@ -10,6 +10,7 @@ pub mod gate;
 pub mod grant;
 mod init;
 mod invalidate;
+mod job;
 mod many;
 mod preview;
 mod provision;
@@ -57,7 +58,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         | Command::Off { .. }
         | Command::Verify { .. } => {
             let session = Session::open(&cli.global)?;
-            match many::Job::of(&cli.command, &session)? {
+            match job::Job::of(&cli.command, &session)? {
                 Some(job) => job.run(&session, &out).await,
                 None => bail!("internal: {:?} is not a job", cli.command),
             }
