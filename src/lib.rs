@@ -65,6 +65,14 @@ pub fn run() -> ExitCode {
     };
     let deadline = cli.global.timeout;
     let json = cli.global.output == cli::OutputFormat::Json;
+    // `preview` serves until it is stopped: a signal is its normal end,
+    // which it handles itself (exit 0, its one document already printed).
+    if matches!(cli.command, cli::Command::Preview { .. }) {
+        return match runtime.block_on(commands::run(cli)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => ExitCode::from(output::report_failure(&err, json)),
+        };
+    }
     let outcome = runtime.block_on(async {
         tokio::select! {
             done = tokio::time::timeout(deadline.into(), commands::run(cli)) => match done {
@@ -122,8 +130,9 @@ fn command_line(args: impl Iterator<Item = String>) -> String {
         .join(" ")
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM (a CI runner cancelling the job).
-async fn interrupted() -> &'static str {
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM (a CI runner cancelling the job),
+/// naming it.
+pub(crate) async fn interrupted() -> &'static str {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut int), Ok(mut term)) = (
         signal(SignalKind::interrupt()),

@@ -10,6 +10,7 @@ use super::{Output, Session};
 
 #[derive(Debug, Serialize)]
 pub struct FunctionCode {
+    pub environment: String,
     pub name: String,
     pub bytes: usize,
     pub code: String,
@@ -29,6 +30,7 @@ pub fn function(session: &Session, out: &Output) -> Result<()> {
         spec.code.len()
     ));
     let code = FunctionCode {
+        environment: session.environment.clone(),
         name: spec.function_name(),
         bytes: spec.code.len(),
         code: spec.code.clone(),

@@ -14,7 +14,7 @@ pub struct Report {
     pub distribution_id: String,
     pub invalidation_id: String,
     pub paths: Vec<String>,
-    pub completed: bool,
+    pub invalidation_completed: bool,
 }
 
 impl fmt::Display for Report {
@@ -25,7 +25,7 @@ impl fmt::Display for Report {
             self.invalidation_id,
             self.paths.join(" "),
             self.distribution_id,
-            if self.completed {
+            if self.invalidation_completed {
                 "completed"
             } else {
                 "started (use --wait to wait for it)"
@@ -143,7 +143,7 @@ pub async fn run(session: &Session, out: &Output, paths: Vec<String>, wait: bool
         distribution_id: id,
         invalidation_id: inv,
         paths,
-        completed: wait,
+        invalidation_completed: wait,
     })
 }
 

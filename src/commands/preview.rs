@@ -78,7 +78,7 @@ pub async fn run(
     loop {
         let (stream, _) = tokio::select! {
             accepted = listener.accept() => accepted?,
-            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = crate::interrupted() => return Ok(()),
         };
         let document = document.clone();
         tokio::spawn(async move {
@@ -146,7 +146,7 @@ async fn preview_window(
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => accepted?,
-            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = crate::interrupted() => return Ok(()),
         };
         let (code, entries) = (code.clone(), entries.clone());
         tokio::spawn(async move {

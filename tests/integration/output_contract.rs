@@ -75,7 +75,9 @@ fn site_mode_commands_print_their_documented_json() {
         "set_message",
     );
     assert!(message["invalidation_id"].is_string());
-    json_of(&project, &["invalidate"], 0, "invalidate");
+    let invalidated = json_of(&project, &["invalidate", "--wait"], 0, "invalidate");
+    // The same fact has the same name as in set-message's document.
+    assert_eq!(invalidated["invalidation_completed"], true);
     let status = json_of(&project, &["status"], 0, "status");
     assert_eq!(status["site"]["document"]["message"], "Back soon");
     assert!(
@@ -122,7 +124,8 @@ async fn window_mode_commands_print_their_documented_json() {
         "environments:\n  shop:\n    region: eu-west-1\n    distribution: {id}\n    window:\n      bypass:\n        secret_env: MAINT_BYPASS_SECRET\n"
     ))
     .against(&emulator);
-    json_of(&project, &["function"], 0, "function");
+    let function = json_of(&project, &["function"], 0, "function");
+    assert_eq!(function["environment"], "shop");
     json_of(&project, &["attach", "--dry-run"], 0, "attach");
     let attach = json_of(&project, &["attach"], 0, "attach");
     assert_eq!(attach["applied"], true);
@@ -196,8 +199,18 @@ fn init_and_preview_print_their_documented_json() {
             break;
         }
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    // Stopped as a service manager or a CI runner stops it: SIGTERM is its
+    // normal end, exit 0, and nothing more on stdout than its one document.
+    let stopped = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut reader, &mut rest).unwrap();
+    assert_eq!(rest, "", "a second document after the first");
     let doc: Value = serde_json::from_str(&text).unwrap();
     let errors: Vec<String> = schema_for("preview")
         .iter_errors(&doc)
