@@ -182,6 +182,12 @@ def _app(self, environ, start_response):
         cloudfront.set_invalidation_seconds(float(environ["wsgi.input"].read(size).decode().strip()))
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"ok\n"]
+    if path == "/maint-api/pid" and method == "GET":
+        # Which process answers: a harness that picked a port another
+        # emulator holds must not take that one's answers for its own.
+        body = f"{os.getpid()}\n".encode()
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+        return [body]
     if path == "/maint-api/latency" and method == "POST":
         size = int(environ.get("CONTENT_LENGTH") or 0)
         _latency[0] = float(environ["wsgi.input"].read(size).decode().strip()) / 1000

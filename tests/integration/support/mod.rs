@@ -60,30 +60,8 @@ impl Emulator {
     /// The emulator with extra environment, e.g. `MAINT_TESTFUNCTION_NJS`
     /// (the engine its TestFunction runs; its edge keeps njs).
     pub fn start_with(env: &[(&str, &str)]) -> Self {
-        let dir = TempDir::new().expect("temp dir");
-        let log = dir.path().join("requests.log");
-        std::fs::write(&log, "").expect("request log");
         for _ in 0..3 {
-            let port = free_port();
-            let child = Command::new(venv_python())
-                .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("emulator/server.py"))
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-                .env("MAINT_EMULATOR_REQUEST_LOG", &log)
-                .env("MAINT_EMULATOR_REQUEST_TIMES", log.with_extension("times"))
-                .envs(env.iter().copied())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start the emulator");
-            let mut emulator = Self {
-                child,
-                url: format!("http://127.0.0.1:{port}"),
-                port,
-                log: log.clone(),
-                _dir: TempDir::new().expect("temp dir"),
-            };
-            if emulator.wait_ready() {
-                emulator._dir = dir;
+            if let Some(emulator) = Self::start_on(free_port(), env) {
                 return emulator;
             }
             // Lost the port to another process: try another.
@@ -91,14 +69,49 @@ impl Emulator {
         panic!("the emulator did not start on a free port");
     }
 
+    /// The emulator on `port`, or `None` when it could not have it.
+    fn start_on(port: u16, env: &[(&str, &str)]) -> Option<Self> {
+        let dir = TempDir::new().expect("temp dir");
+        let log = dir.path().join("requests.log");
+        std::fs::write(&log, "").expect("request log");
+        let child = Command::new(venv_python())
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("emulator/server.py"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MAINT_EMULATOR_REQUEST_LOG", &log)
+            .env("MAINT_EMULATOR_REQUEST_TIMES", log.with_extension("times"))
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the emulator");
+        let mut emulator = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            log,
+            _dir: dir,
+        };
+        emulator.wait_ready().then_some(emulator)
+    }
+
+    /// Whether the emulator this harness started answers on its port. The
+    /// port was free when picked, but another test's emulator may have
+    /// taken it since: an answer from that one (another process id) means
+    /// this one lost the port, never that it is ready.
     fn wait_ready(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(30);
+        let ours = self.child.id().to_string();
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return false;
             }
-            if http(self.port, "GET", "/moto-api/", "").is_some() {
-                return true;
+            if let Some((200, _, body)) = http(self.port, "GET", "/maint-api/pid", "") {
+                if body.trim() == ours {
+                    return true;
+                }
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                return false;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -743,5 +756,22 @@ impl LocalOrigin {
 
     pub fn requests(&self) -> usize {
         self.served.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Emulator;
+
+    #[test]
+    fn an_emulator_that_lost_its_port_is_never_taken_for_another() {
+        // Two tests may pick the same free port; the second emulator then
+        // cannot listen, and the first one answers on it. The harness must
+        // see that the answer is not from the process it started.
+        let first = Emulator::start();
+        assert!(
+            Emulator::start_on(first.port(), &[]).is_none(),
+            "the harness took another test's emulator for its own"
+        );
     }
 }
