@@ -120,12 +120,12 @@ impl<S: Step> fmt::Display for Plan<'_, S> {
 
 /// What a converge run did: the plan, and whether it was applied.
 #[derive(Debug)]
-pub struct Outcome<S> {
+pub struct Converged<S> {
     pub steps: Vec<S>,
     pub applied: bool,
 }
 
-impl<S: Step> Outcome<S> {
+impl<S: Step> Converged<S> {
     /// The plan for the JSON output.
     pub fn changes(&self) -> Vec<Change> {
         self.steps.iter().map(Step::change).collect()
@@ -138,7 +138,7 @@ pub async fn converge<C: Converge>(
     target: &mut C,
     out: &Output,
     dry_run: bool,
-) -> Result<Outcome<C::Step>> {
+) -> Result<Converged<C::Step>> {
     let subject = target.subject();
     let observed = target.observe().await?;
     let steps = target.plan(&observed)?;
@@ -147,7 +147,7 @@ pub async fn converge<C: Converge>(
         steps: &steps,
     });
     if dry_run || steps.is_empty() {
-        return Ok(Outcome {
+        return Ok(Converged {
             steps,
             applied: false,
         });
@@ -170,7 +170,7 @@ pub async fn converge<C: Converge>(
         );
     }
     out.progress(format!("Verified: AWS now matches the plan for {subject}."));
-    Ok(Outcome {
+    Ok(Converged {
         steps,
         applied: true,
     })

@@ -7,6 +7,7 @@
 
 pub mod activity;
 pub mod aws;
+pub mod checks;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -18,7 +19,6 @@ pub mod output;
 pub mod progress;
 pub mod site;
 pub mod values;
-pub mod verify;
 pub mod window;
 
 use std::io::IsTerminal as _;

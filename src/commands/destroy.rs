@@ -72,13 +72,13 @@ impl crate::converge::Step for Deletion {
 
 /// What `destroy` did.
 #[derive(Debug, Serialize)]
-pub struct Report {
+pub struct DestroyReport {
     pub environment: String,
     pub plan: Vec<Change>,
     pub applied: bool,
 }
 
-impl fmt::Display for Report {
+impl fmt::Display for DestroyReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.plan.is_empty() {
             write!(
@@ -215,7 +215,7 @@ pub async fn run(session: &Session, out: &Output, yes: bool, dry_run: bool) -> R
         yes,
     };
     let outcome = converge(&mut target, out, dry_run).await?;
-    out.result(&Report {
+    out.result(&DestroyReport {
         environment: session.environment.clone(),
         plan: outcome.changes(),
         applied: outcome.applied,

@@ -16,12 +16,12 @@ use crate::values::{BucketName, Region};
 pub const EXAMPLE: &str = include_str!("../../examples/maint.yaml");
 
 #[derive(Debug, Serialize)]
-pub struct Report {
+pub struct InitReport {
     pub written: Vec<PathBuf>,
     pub kept: Vec<PathBuf>,
 }
 
-impl fmt::Display for Report {
+impl fmt::Display for InitReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut lines = Vec::new();
         for p in &self.written {
@@ -49,7 +49,7 @@ pub fn config_text(name: &str, region: &Region, bucket: &BucketName) -> String {
         .replace("ENV_BUCKET", bucket.as_str())
 }
 
-fn write_new(path: &Path, text: &str, report: &mut Report) -> Result<()> {
+fn write_new(path: &Path, text: &str, report: &mut InitReport) -> Result<()> {
     if path.exists() {
         report.kept.push(path.to_path_buf());
         return Ok(());
@@ -88,7 +88,7 @@ pub fn run(
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let mut report = Report {
+    let mut report = InitReport {
         written: Vec::new(),
         kept: Vec::new(),
     };

@@ -9,7 +9,7 @@ use super::{Output, Session, not_provisioned, wait_invalidated};
 use crate::aws::{distribution, invalidation};
 
 #[derive(Debug, Serialize)]
-pub struct Report {
+pub struct InvalidateReport {
     pub environment: String,
     pub distribution_id: String,
     pub invalidation_id: String,
@@ -17,7 +17,7 @@ pub struct Report {
     pub invalidation_completed: bool,
 }
 
-impl fmt::Display for Report {
+impl fmt::Display for InvalidateReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -138,7 +138,7 @@ pub async fn run(session: &Session, out: &Output, paths: Vec<String>, wait: bool
     if wait {
         wait_invalidated(&clients, out, &id, &inv).await?;
     }
-    out.result(&Report {
+    out.result(&InvalidateReport {
         environment: session.environment.clone(),
         distribution_id: id,
         invalidation_id: inv,

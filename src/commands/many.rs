@@ -26,7 +26,7 @@ type EnvOutcome = (String, Result<()>, Kept);
 
 /// One environment's outcome, as `--output json` prints it in the list.
 #[derive(Debug, Serialize)]
-struct Outcome {
+struct EnvironmentResult {
     environment: String,
     ok: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -212,10 +212,10 @@ fn report(out: &Output, command: &Command, done: Vec<EnvOutcome>) -> Result<()> 
         "drift"
     };
     if out.json {
-        let list: Vec<Outcome> = outcomes
+        let list: Vec<EnvironmentResult> = outcomes
             .iter()
             .map(|(environment, kept, error)| {
-                Outcome {
+                EnvironmentResult {
                 environment: environment.clone(),
                 ok: error.is_none(),
                 result: kept.json.clone(),

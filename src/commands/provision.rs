@@ -17,7 +17,7 @@ use crate::site::policy::bucket_policy;
 
 /// What `provision` did, for people and for scripts.
 #[derive(Debug, Serialize)]
-pub struct Report {
+pub struct ProvisionReport {
     pub environment: String,
     /// The steps, in order: exactly what was (or, in a dry run, would be) applied.
     pub plan: Vec<Change>,
@@ -27,7 +27,7 @@ pub struct Report {
     pub deployed: bool,
 }
 
-impl fmt::Display for Report {
+impl fmt::Display for ProvisionReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.url, self.applied) {
             (_, false) if !self.plan.is_empty() => {
@@ -135,7 +135,7 @@ pub async fn run(
         (None, Some(d)) => (Some(d.id.clone()), Some(d.domain.clone()), d.deployed()),
         (None, None) => (None, None, false),
     };
-    let mut report = Report {
+    let mut report = ProvisionReport {
         environment: session.environment.clone(),
         plan: outcome.changes(),
         applied: outcome.applied,

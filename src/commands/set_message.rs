@@ -28,7 +28,7 @@ pub struct Request {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Report {
+pub struct SetMessageReport {
     pub environment: String,
     pub key: String,
     pub message: String,
@@ -38,7 +38,7 @@ pub struct Report {
     pub invalidation_completed: bool,
 }
 
-impl fmt::Display for Report {
+impl fmt::Display for SetMessageReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.changed, self.applied) {
             (false, _) => write!(
@@ -121,7 +121,7 @@ pub async fn run(session: &Session, out: &Output, request: Request) -> Result<()
     account?;
     let current = current?;
     let changed = !document_is_current(&document, spec.page_max_age, current.as_ref());
-    let mut report = Report {
+    let mut report = SetMessageReport {
         environment: session.environment.clone(),
         key: spec.key.to_string(),
         message,

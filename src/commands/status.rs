@@ -21,7 +21,7 @@ use crate::window::{STATE_KEY, Slot, State, WindowSpec, rfc3339};
 #[derive(Debug, Serialize)]
 pub struct Status {
     pub environment: String,
-    pub site: Option<Report>,
+    pub site: Option<StatusReport>,
     pub window: Option<WindowStatus>,
 }
 
@@ -40,7 +40,7 @@ impl fmt::Display for Status {
 
 /// Site mode's status.
 #[derive(Debug, Serialize)]
-pub struct Report {
+pub struct StatusReport {
     pub environment: String,
     pub region: String,
     pub bucket: BucketStatus,
@@ -81,7 +81,7 @@ pub struct DistributionStatus {
     pub deployed: bool,
 }
 
-impl fmt::Display for Report {
+impl fmt::Display for StatusReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "Environment   {} ({})", self.environment, self.region)?;
         let b = &self.bucket;
@@ -195,7 +195,7 @@ async fn site_status(
     session: &Session,
     site: &super::Site,
     clients: &crate::aws::Clients,
-) -> Result<Report> {
+) -> Result<StatusReport> {
     let (observed, _) = site.observe(clients).await?;
     let spec = &site.spec;
     let message = desired_message(spec, &observed);
@@ -208,7 +208,7 @@ async fn site_status(
         Some(d) => invalidation::recent_invalidations(&clients.cloudfront, &d.id, 5).await?,
         None => Vec::new(),
     };
-    let report = Report {
+    let report = StatusReport {
         environment: session.environment.clone(),
         region: spec.region.to_string(),
         bucket: BucketStatus {

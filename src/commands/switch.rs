@@ -198,7 +198,7 @@ async fn wait_for_edge(
         crate::window::now_epoch(),
         &spec.default_message,
     );
-    let checks = crate::verify::window_checks(on, &message);
+    let checks = crate::checks::window_checks(on, &message);
     crate::progress::wait_for("the live site", EDGE_WAIT, out.waits(), || async {
         let outcomes = super::verify::run_checks_at(&report.domain, url, &checks).await;
         super::verify::unreachable(&outcomes, url.unwrap_or("the distribution's domain"))?;

@@ -12,24 +12,24 @@ use super::{Output, Session, not_provisioned};
 use crate::aws::Clients;
 use crate::aws::distribution;
 use crate::aws::store;
+use crate::checks::{Check, CheckOutcome, Expect, cookie_from, site_checks, window_checks};
 use crate::output::{Failure, Kind};
 use crate::site::document::ErrorDocument;
 use crate::site::plan::desired_message;
 use crate::values::DocumentKey;
-use crate::verify::{Check, Expect, Outcome, cookie_from, site_checks, window_checks};
 use crate::window::{BYPASS_COOKIE, BYPASS_PARAM, STATE_KEY, State, WindowSpec, now_epoch};
 
 /// What `verify` found.
 #[derive(Debug, Serialize)]
-pub struct Report {
+pub struct VerifyReport {
     pub environment: String,
     /// Where the requests went.
     pub urls: Vec<String>,
-    pub checks: Vec<Outcome>,
+    pub checks: Vec<CheckOutcome>,
     pub passed: bool,
 }
 
-impl fmt::Display for Report {
+impl fmt::Display for VerifyReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
@@ -85,7 +85,7 @@ async fn run_check(
     check: &Check,
     target: &Target,
     extra: &[(&str, &str)],
-) -> (Outcome, Option<crate::http::Reply>) {
+) -> (CheckOutcome, Option<crate::http::Reply>) {
     let mut headers: Vec<(&str, &str)> = check
         .headers
         .iter()
@@ -126,7 +126,11 @@ pub async fn run(session: &Session, out: &Output, url: Option<String>) -> Result
 }
 
 /// Runs every check of the environment's site and window.
-pub async fn verify(session: &Session, clients: &Clients, url: Option<&str>) -> Result<Report> {
+pub async fn verify(
+    session: &Session,
+    clients: &Clients,
+    url: Option<&str>,
+) -> Result<VerifyReport> {
     let mut checks = Vec::new();
     let mut urls = Vec::new();
     if let Some(site) = &session.site {
@@ -156,7 +160,7 @@ pub async fn verify(session: &Session, clients: &Clients, url: Option<&str>) -> 
         }
     }
     let passed = checks.iter().all(|c| c.passed);
-    Ok(Report {
+    Ok(VerifyReport {
         environment: session.environment.clone(),
         urls,
         checks,
@@ -207,7 +211,7 @@ pub async fn wait_for_page(
 
 /// Waiting is for a site that answers the old way, not for one that cannot
 /// be reached at all: that fails at once, saying so.
-pub fn unreachable(outcomes: &[Outcome], base: &str) -> Result<()> {
+pub fn unreachable(outcomes: &[CheckOutcome], base: &str) -> Result<()> {
     if let Some(first) = outcomes.first()
         && outcomes.iter().all(|o| !o.answered)
     {
@@ -222,7 +226,7 @@ pub fn unreachable(outcomes: &[Outcome], base: &str) -> Result<()> {
 }
 
 /// Runs `checks` once against the site at `domain` (or `url`).
-pub async fn run_checks_at(domain: &str, url: Option<&str>, checks: &[Check]) -> Vec<Outcome> {
+pub async fn run_checks_at(domain: &str, url: Option<&str>, checks: &[Check]) -> Vec<CheckOutcome> {
     let target = target(domain, url);
     let mut outcomes = Vec::new();
     for check in checks {
@@ -254,7 +258,7 @@ fn bypass_secret(spec: &WindowSpec) -> Option<String> {
 
 /// The bypass link sets the cookie, and the cookie lets the visitor through
 /// while the window is on.
-async fn bypass_checks(target: &Target, secret: &str, on: bool) -> Vec<Outcome> {
+async fn bypass_checks(target: &Target, secret: &str, on: bool) -> Vec<CheckOutcome> {
     if !on {
         return Vec::new();
     }

@@ -149,7 +149,7 @@ pub fn gate(spec: &WindowSpec, secret: Option<&str>, now: i64) -> Vec<Phase> {
             message: if json {
                 json_message.then(|| serde_json::to_string(message).expect("a string"))
             } else {
-                html_message.then(|| crate::verify::html_escape(message))
+                html_message.then(|| crate::checks::html_escape(message))
             },
             retry_after,
         },

@@ -41,7 +41,7 @@ pub enum Expect {
 
 /// A check's result, for people and scripts.
 #[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
+pub struct CheckOutcome {
     pub mode: &'static str,
     /// e.g. `GET / (a browser)`.
     pub request: String,
@@ -59,7 +59,7 @@ impl Check {
     }
 
     /// Judges `reply` (or the error that stood in its way).
-    pub fn judge(&self, reply: Result<&Reply, String>) -> Outcome {
+    pub fn judge(&self, reply: Result<&Reply, String>) -> CheckOutcome {
         let expected = self.expect.describe();
         let answered = reply.is_ok();
         let (got, passed) = match reply {
@@ -69,7 +69,7 @@ impl Check {
                 self.expect.met_by(reply, self.method),
             ),
         };
-        Outcome {
+        CheckOutcome {
             mode: self.mode,
             request: self.request(),
             expected,
