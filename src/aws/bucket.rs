@@ -17,7 +17,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::{explain, status_and_code};
 use crate::site::plan::ObservedBucket;
-use crate::values::{BucketName, DocumentKey, Region};
+use crate::values::{BucketName, PageKey, Region};
 
 /// Reads the bucket's state; `None` when it does not exist.
 pub async fn observe_bucket(
@@ -236,7 +236,7 @@ pub async fn put_policy(
 pub async fn foreign_objects(
     s3: &Client,
     bucket: &BucketName,
-    key: &DocumentKey,
+    key: &PageKey,
 ) -> Result<Vec<String>> {
     match s3
         .list_objects_v2()
@@ -258,7 +258,7 @@ pub async fn foreign_objects(
     }
 }
 
-pub async fn delete_bucket(s3: &Client, bucket: &BucketName, key: &DocumentKey) -> Result<()> {
+pub async fn delete_bucket(s3: &Client, bucket: &BucketName, key: &PageKey) -> Result<()> {
     match s3
         .delete_object()
         .bucket(bucket.as_str())

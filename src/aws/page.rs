@@ -9,16 +9,16 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 
 use super::{explain, status_and_code};
-use crate::site::document::{ErrorDocument, cache_control};
-use crate::site::plan::ObservedDocument;
-use crate::values::{BucketName, DocumentKey};
+use crate::site::page::{Page, cache_control};
+use crate::site::plan::ObservedPage;
+use crate::values::{BucketName, PageKey};
 
 /// Reads the error document's headers; `None` when it does not exist.
-pub async fn observe_document(
+pub async fn observe_page(
     s3: &Client,
     bucket: &BucketName,
-    key: &DocumentKey,
-) -> Result<Option<ObservedDocument>> {
+    key: &PageKey,
+) -> Result<Option<ObservedPage>> {
     match s3
         .head_object()
         .bucket(bucket.as_str())
@@ -26,7 +26,7 @@ pub async fn observe_document(
         .send()
         .await
     {
-        Ok(head) => Ok(Some(ObservedDocument {
+        Ok(head) => Ok(Some(ObservedPage {
             content_type: head.content_type().map(str::to_string),
             cache_control: head.cache_control().map(str::to_string),
             size: head.content_length().unwrap_or_default(),
@@ -49,13 +49,13 @@ pub async fn observe_document(
 }
 
 /// Uploads the document with its Content-Type, short Cache-Control and metadata.
-pub async fn put_document(
+pub async fn put_page(
     s3: &Client,
     bucket: &BucketName,
-    document: &ErrorDocument,
+    document: &Page,
     max_age: u32,
 ) -> Result<()> {
-    put_document_if(s3, bucket, document, max_age, None)
+    put_page_if(s3, bucket, document, max_age, None)
         .await
         .map(|_| ())
 }
@@ -69,16 +69,16 @@ pub enum Replacing {
     Page(String),
 }
 
-/// `put_document`, only if the page is still the one `replacing` names
+/// `put_page`, only if the page is still the one `replacing` names
 /// (S3's conditional writes); `Ok(false)` when it changed meanwhile: 412
 /// (the condition failed), 409 ConditionalRequestConflict (another
 /// conditional write raced it: the PutObject reference says to retry) or,
 /// for If-Match, 404 (the page was deleted meanwhile). The caller reads the
 /// page again.
-pub async fn put_document_if(
+pub async fn put_page_if(
     s3: &Client,
     bucket: &BucketName,
-    document: &ErrorDocument,
+    document: &Page,
     max_age: u32,
     replacing: Option<&Replacing>,
 ) -> Result<bool> {
@@ -143,10 +143,10 @@ mod tests {
     use aws_smithy_types::body::SdkBody;
 
     /// The built-in page, as provision and set-message upload it.
-    fn page() -> ErrorDocument {
-        crate::site::document::Template::builtin(crate::values::Format::Html)
+    fn page() -> Page {
+        crate::site::page::Template::builtin(crate::values::Format::Html)
             .render(
-                &DocumentKey::try_from("maintenance.html".to_string()).unwrap(),
+                &PageKey::try_from("maintenance.html".to_string()).unwrap(),
                 "Down",
                 "Back soon.",
             )
@@ -194,17 +194,17 @@ mod tests {
         );
         let page = |etag: &str| Replacing::Page(etag.to_string());
         assert!(
-            !put_document_if(&s3, &bucket(), &document, 30, Some(&page("\"old\"")))
+            !put_page_if(&s3, &bucket(), &document, 30, Some(&page("\"old\"")))
                 .await
                 .unwrap()
         );
         assert!(
-            put_document_if(&s3, &bucket(), &document, 30, Some(&page("\"new\"")))
+            put_page_if(&s3, &bucket(), &document, 30, Some(&page("\"new\"")))
                 .await
                 .unwrap()
         );
         assert!(
-            put_document_if(&s3, &bucket(), &document, 30, Some(&Replacing::Nothing))
+            put_page_if(&s3, &bucket(), &document, 30, Some(&Replacing::Nothing))
                 .await
                 .unwrap()
         );
@@ -239,14 +239,14 @@ mod tests {
         let page = |etag: &str| Replacing::Page(etag.to_string());
         for etag in ["\"raced\"", "\"deleted\""] {
             assert!(
-                !put_document_if(&s3, &bucket(), &document, 30, Some(&page(etag)))
+                !put_page_if(&s3, &bucket(), &document, 30, Some(&page(etag)))
                     .await
                     .unwrap(),
                 "{etag}"
             );
         }
         // A bucket deleted meanwhile is an error, not a page to read again.
-        let err = put_document_if(
+        let err = put_page_if(
             &s3,
             &bucket(),
             &document,
@@ -257,7 +257,7 @@ mod tests {
         .unwrap_err();
         assert!(format!("{err:#}").contains("NoSuchBucket"), "{err:#}");
         // Without a condition, a 404 is the error it is.
-        let err = put_document_if(&s3, &bucket(), &document, 30, None)
+        let err = put_page_if(&s3, &bucket(), &document, 30, None)
             .await
             .unwrap_err();
         assert!(format!("{err:#}").contains("NoSuchBucket"), "{err:#}");

@@ -264,7 +264,7 @@ mod tests {
         Observed {
             site: ObservedSite {
                 bucket: Some(crate::site::plan::ObservedBucket::default()),
-                document: None,
+                page: None,
                 oac: Some(crate::site::plan::ObservedOac {
                     id: "OAC1".into(),
                     signs_always: true,

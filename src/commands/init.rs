@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::Output;
 use crate::cli::Global;
 use crate::config::Config;
-use crate::site::document::{BUILTIN_HTML, BUILTIN_JSON};
+use crate::site::page::{BUILTIN_HTML, BUILTIN_JSON};
 use crate::values::{BucketName, Region};
 
 pub const EXAMPLE: &str = include_str!("../../examples/maint.yaml");

@@ -120,7 +120,7 @@ pub async fn run(session: &Session, out: &Output, paths: Vec<String>, wait: bool
     // before the account is known.
     let (account, page) = tokio::join!(
         session.account(&clients, out),
-        crate::aws::page::observe_document(&clients.s3, &spec.bucket, &spec.key)
+        crate::aws::page::observe_page(&clients.s3, &spec.bucket, &spec.key)
     );
     // A wrong account is the error to show, whatever the read met.
     account?;

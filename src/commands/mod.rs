@@ -28,8 +28,8 @@ use crate::config::Config;
 pub use crate::output::Output;
 use crate::output::config_error;
 use crate::site::SiteSpec;
-use crate::site::document::Template;
-use crate::site::plan::{ObservedDocument, ObservedSite};
+use crate::site::page::Template;
+use crate::site::plan::{ObservedPage, ObservedSite};
 use crate::window::WindowSpec;
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -260,7 +260,7 @@ impl Site {
         let bucket = async {
             let (bucket, document) = tokio::try_join!(
                 bucket::observe_bucket(&clients.s3, &spec.bucket, &spec.region),
-                page::observe_document(&clients.s3, &spec.bucket, &spec.key)
+                page::observe_page(&clients.s3, &spec.bucket, &spec.key)
             )?;
             Ok::<_, anyhow::Error>((bucket.clone(), bucket.and(document)))
         };
@@ -268,7 +268,7 @@ impl Site {
         // instead of listing the account's distributions.
         let bucket_and_distribution = async {
             let (bucket, document) = bucket.await?;
-            let recorded = document.as_ref().and_then(ObservedDocument::distribution);
+            let recorded = document.as_ref().and_then(ObservedPage::distribution);
             let dist = distribution::find_site_distribution(
                 &clients.cloudfront,
                 clients.listings.as_deref(),
@@ -288,7 +288,7 @@ impl Site {
         Ok((
             ObservedSite {
                 bucket,
-                document,
+                page: document,
                 oac,
                 distribution: dist.as_ref().map(|d| d.observed.clone()),
             },

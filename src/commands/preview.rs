@@ -18,9 +18,9 @@ use tokio::net::TcpListener;
 
 use super::{Output, Session};
 use crate::config::check_message;
-use crate::site::document::{ErrorDocument, cache_control};
+use crate::site::page::{Page, cache_control};
 
-pub fn response(document: &ErrorDocument, max_age: u32) -> Response<Full<Bytes>> {
+pub fn response(document: &Page, max_age: u32) -> Response<Full<Bytes>> {
     Response::builder()
         .status(StatusCode::SERVICE_UNAVAILABLE)
         .header("content-type", document.content_type())

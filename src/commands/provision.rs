@@ -12,7 +12,7 @@ use crate::aws::{Clients, bucket, page};
 use crate::aws::{oac, site_distribution};
 use crate::converge::{Change, Converge, converge};
 use crate::output::{Failure, Kind};
-use crate::site::plan::{ObservedDocument, ObservedSite, Step, desired_message, plan};
+use crate::site::plan::{ObservedPage, ObservedSite, Step, desired_message, plan};
 use crate::site::policy::bucket_policy;
 
 /// What `provision` did, for people and for scripts.
@@ -178,12 +178,12 @@ async fn write_page(site: &super::Site, clients: &Clients, id: Option<&str>) -> 
     let spec = &site.spec;
     let s3c = &clients.s3;
     for _ in 0..5 {
-        let current = page::observe_document(s3c, &spec.bucket, &spec.key).await?;
+        let current = page::observe_page(s3c, &spec.bucket, &spec.key).await?;
         let message = current
             .as_ref()
-            .and_then(ObservedDocument::message)
+            .and_then(ObservedPage::message)
             .unwrap_or_else(|| spec.default_message.clone());
-        let record = id.or(current.as_ref().and_then(ObservedDocument::distribution));
+        let record = id.or(current.as_ref().and_then(ObservedPage::distribution));
         let document = site
             .template
             .render(&spec.key, &spec.title, &message)?
@@ -192,7 +192,7 @@ async fn write_page(site: &super::Site, clients: &Clients, id: Option<&str>) -> 
             None => Some(page::Replacing::Nothing),
             Some(page) => page.etag.clone().map(page::Replacing::Page),
         };
-        if page::put_document_if(
+        if page::put_page_if(
             s3c,
             &spec.bucket,
             &document,
@@ -237,7 +237,7 @@ async fn apply(
             }
             Step::EnableEncryption { .. } => bucket::enable_encryption(s3c, &spec.bucket).await?,
             Step::TagBucket { tags, .. } => bucket::tag_bucket(s3c, &spec.bucket, tags).await?,
-            Step::UploadDocument { .. } => {
+            Step::UploadPage { .. } => {
                 let id = dist.as_ref().map(|(id, _, _)| id.as_str());
                 write_page(site, clients, id).await?;
             }

@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::{Output, Session, not_provisioned, wait_invalidated};
 use crate::aws::{distribution, invalidation, page};
 use crate::config::check_message;
-use crate::site::plan::document_is_current;
+use crate::site::plan::page_is_current;
 
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -115,12 +115,12 @@ pub async fn run(session: &Session, out: &Output, request: Request) -> Result<()
     // before the account is known.
     let (account, current) = tokio::join!(
         session.account(&clients, out),
-        page::observe_document(&clients.s3, &spec.bucket, &spec.key)
+        page::observe_page(&clients.s3, &spec.bucket, &spec.key)
     );
     // A wrong account is the error to show, whatever the read met.
     account?;
     let current = current?;
-    let changed = !document_is_current(&document, spec.page_max_age, current.as_ref());
+    let changed = !page_is_current(&document, spec.page_max_age, current.as_ref());
     let mut report = SetMessageReport {
         environment: session.environment.clone(),
         key: spec.key.to_string(),
@@ -142,7 +142,7 @@ pub async fn run(session: &Session, out: &Output, request: Request) -> Result<()
     let s3_client = &clients.s3;
     let upload = |record: Option<String>| {
         let document = document.clone().serving(record.as_deref());
-        async move { page::put_document(s3_client, &spec.bucket, &document, spec.page_max_age).await }
+        async move { page::put_page(s3_client, &spec.bucket, &document, spec.page_max_age).await }
     };
     let distribution = match (request.invalidate, changed, recorded) {
         (false, false, _) => None,

@@ -44,7 +44,7 @@ pub struct StatusReport {
     pub environment: String,
     pub region: String,
     pub bucket: BucketStatus,
-    pub document: Option<DocumentStatus>,
+    pub page: Option<PageStatus>,
     pub distribution: Option<DistributionStatus>,
     pub invalidations: Vec<InvalidationInfo>,
     /// What `maint provision` would change; empty when in line with the config.
@@ -62,7 +62,7 @@ pub struct BucketStatus {
 }
 
 #[derive(Debug, Serialize)]
-pub struct DocumentStatus {
+pub struct PageStatus {
     pub key: String,
     pub content_type: Option<String>,
     pub size: i64,
@@ -95,7 +95,7 @@ impl fmt::Display for StatusReport {
                 (true, false) => "NOT fully private",
             }
         )?;
-        match &self.document {
+        match &self.page {
             Some(d) => {
                 writeln!(
                     f,
@@ -219,7 +219,7 @@ async fn site_status(
                 .as_ref()
                 .is_some_and(|b| b.public_access_blocked && b.owner_enforced),
         },
-        document: observed.document.as_ref().map(|d| DocumentStatus {
+        page: observed.page.as_ref().map(|d| PageStatus {
             key: spec.key.to_string(),
             content_type: d.content_type.clone(),
             size: d.size,

@@ -14,9 +14,9 @@ use crate::aws::distribution;
 use crate::aws::store;
 use crate::checks::{Check, CheckOutcome, Expect, cookie_from, site_checks, window_checks};
 use crate::output::{Failure, Kind};
-use crate::site::document::ErrorDocument;
+use crate::site::page::Page;
 use crate::site::plan::desired_message;
-use crate::values::DocumentKey;
+use crate::values::PageKey;
 use crate::window::{BYPASS_COOKIE, BYPASS_PARAM, STATE_KEY, State, WindowSpec, now_epoch};
 
 /// What `verify` found.
@@ -183,8 +183,8 @@ const SITE_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
 /// site is asked: the caller knows the page and the distribution's domain.
 pub async fn wait_for_page(
     out: &Output,
-    document: &ErrorDocument,
-    key: &DocumentKey,
+    document: &Page,
+    key: &PageKey,
     domain: &str,
     url: Option<&str>,
 ) -> Result<()> {

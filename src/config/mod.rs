@@ -18,7 +18,7 @@ use duplicates::no_duplicate_keys;
 use serde::{Deserialize, Serialize};
 
 use crate::values::{
-    AccountId, Alias, BucketName, CertificateArn, Cidr, DistributionId, DocumentKey, Format, Lang,
+    AccountId, Alias, BucketName, CertificateArn, Cidr, DistributionId, Format, Lang, PageKey,
     PathPattern, PriceClass, Region, Seconds, Tags,
 };
 
@@ -53,9 +53,10 @@ pub struct Environment {
     /// `html` (default) or `json`.
     #[serde(default)]
     pub format: Format,
-    /// Object key of the error document; default `maintenance.html` or `maintenance.json`.
-    #[serde(default)]
-    pub document_key: Option<DocumentKey>,
+    /// Object key of the page; default `maintenance.html` or `maintenance.json`.
+    /// `document_key`, its name before 0.2, is still read.
+    #[serde(default, alias = "document_key")]
+    pub page_key: Option<PageKey>,
     /// A template file (relative to maint.yaml); default: the built-in page for the format.
     #[serde(default)]
     pub template: Option<PathBuf>,
@@ -182,9 +183,9 @@ fn default_page_max_age() -> Seconds {
 }
 
 impl Environment {
-    pub fn document_key(&self) -> DocumentKey {
-        self.document_key.clone().unwrap_or_else(|| {
-            DocumentKey::try_from(self.format.default_key().to_string())
+    pub fn page_key(&self) -> PageKey {
+        self.page_key.clone().unwrap_or_else(|| {
+            PageKey::try_from(self.format.default_key().to_string())
                 .expect("default keys are valid")
         })
     }
@@ -402,6 +403,18 @@ mod tests {
     }
 
     #[test]
+    fn the_page_key_has_one_name_and_the_old_one_still_reads() {
+        for key in ["page_key", "document_key"] {
+            let config = parse(&format!(
+                "environments:\n  a:\n    region: eu-west-1\n    bucket: acme-a\n    {key}: down.html\n"
+            ))
+            .unwrap();
+            let (_, env) = config.select(None).unwrap();
+            assert_eq!(env.page_key().as_str(), "down.html", "{key}");
+        }
+    }
+
+    #[test]
     fn smallest_file_gets_defaults() {
         let config =
             parse("environments:\n  staging:\n    region: us-east-1\n    bucket: acme-maint\n")
@@ -409,7 +422,7 @@ mod tests {
         let (name, env) = config.select(None).unwrap();
         assert_eq!(name, "staging");
         assert_eq!(env.format, Format::Html);
-        assert_eq!(env.document_key().as_str(), "maintenance.html");
+        assert_eq!(env.page_key().as_str(), "maintenance.html");
         assert_eq!(env.error_caching_min_ttl.get(), 10);
         assert_eq!(env.page_max_age.get(), 30);
         assert_eq!(env.price_class, PriceClass::Class100);

@@ -5,8 +5,8 @@
 //! derived from the bucket name (unique in AWS), so no local state is needed
 //! and an interrupted run finds what it already made instead of making twice.
 
-pub mod document;
 pub mod observed;
+pub mod page;
 pub mod plan;
 pub mod policy;
 
@@ -16,7 +16,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::config::Environment;
-use crate::values::{BucketName, DocumentKey, Region};
+use crate::values::{BucketName, PageKey, Region};
 
 /// AWS managed cache policy "CachingOptimized": honours the origin's
 /// Cache-Control, so the document's short max-age governs how long edges keep it.
@@ -44,7 +44,7 @@ pub struct SiteSpec {
     pub environment: String,
     pub region: Region,
     pub bucket: BucketName,
-    pub key: DocumentKey,
+    pub key: PageKey,
     pub title: String,
     pub default_message: String,
     pub page_max_age: u32,
@@ -54,7 +54,7 @@ pub struct SiteSpec {
 
 impl SiteSpec {
     pub fn new(environment: &str, env: &Environment, bucket: &BucketName) -> Self {
-        let key = env.document_key();
+        let key = env.page_key();
         let mut tags = env.tags.0.clone();
         tags.insert(TAG_MANAGED_BY.to_string(), "maint".to_string());
         tags.insert(TAG_ENVIRONMENT.to_string(), environment.to_string());

@@ -6,14 +6,14 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::site::document::{ErrorDocument, cache_control};
+use crate::site::page::{Page, cache_control};
 use crate::site::{DistributionShape, SiteSpec};
 
 /// What AWS has now for one environment (read-only observations).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ObservedSite {
     pub bucket: Option<ObservedBucket>,
-    pub document: Option<ObservedDocument>,
+    pub page: Option<ObservedPage>,
     pub oac: Option<ObservedOac>,
     pub distribution: Option<ObservedDistribution>,
 }
@@ -28,7 +28,7 @@ pub struct ObservedBucket {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct ObservedDocument {
+pub struct ObservedPage {
     pub content_type: Option<String>,
     pub cache_control: Option<String>,
     pub size: i64,
@@ -44,20 +44,20 @@ pub struct ObservedDocument {
     pub kms_encrypted: bool,
 }
 
-impl ObservedDocument {
+impl ObservedPage {
     pub fn message(&self) -> Option<String> {
-        crate::site::document::message_from_metadata(&self.metadata)
+        crate::site::page::message_from_metadata(&self.metadata)
     }
     /// The distribution id the page records (see `META_DISTRIBUTION`).
     pub fn distribution(&self) -> Option<&str> {
         self.metadata
-            .get(crate::site::document::META_DISTRIBUTION)
+            .get(crate::site::page::META_DISTRIBUTION)
             .map(String::as_str)
             .filter(|id| !id.is_empty())
     }
     fn sha256(&self) -> Option<&str> {
         self.metadata
-            .get(crate::site::document::META_SHA256)
+            .get(crate::site::page::META_SHA256)
             .map(String::as_str)
     }
 }
@@ -123,18 +123,14 @@ impl std::fmt::Display for Deployment {
 /// it); the config's message is only for a document that has none yet.
 pub fn desired_message(spec: &SiteSpec, observed: &ObservedSite) -> String {
     observed
-        .document
+        .page
         .as_ref()
-        .and_then(ObservedDocument::message)
+        .and_then(ObservedPage::message)
         .unwrap_or_else(|| spec.default_message.clone())
 }
 
 /// Whether the stored object already is `document`, served the way it should be.
-pub fn document_is_current(
-    document: &ErrorDocument,
-    max_age: u32,
-    observed: Option<&ObservedDocument>,
-) -> bool {
+pub fn page_is_current(document: &Page, max_age: u32, observed: Option<&ObservedPage>) -> bool {
     observed.is_some_and(|o| {
         o.sha256() == Some(document.sha256().as_str())
             && o.content_type.as_deref() == Some(document.content_type())

@@ -11,7 +11,7 @@ use serde::Serialize;
 pub use super::observed::*;
 use crate::converge::{Action, Change};
 use crate::site::SiteSpec;
-use crate::site::document::{ErrorDocument, cache_control};
+use crate::site::page::{Page, cache_control};
 use crate::site::policy;
 
 /// One change, in the order it must be made.
@@ -35,14 +35,14 @@ pub enum Step {
         bucket: String,
         tags: BTreeMap<String, String>,
     },
-    UploadDocument {
+    UploadPage {
         key: String,
         content_type: String,
         cache_control: String,
         bytes: usize,
         replaces: bool,
         #[serde(skip)]
-        document: ErrorDocument,
+        document: Page,
     },
     CreateOriginAccessControl {
         name: String,
@@ -71,7 +71,7 @@ pub enum Step {
         key: String,
         id: Option<String>,
         #[serde(skip)]
-        document: ErrorDocument,
+        document: Page,
     },
 }
 
@@ -112,7 +112,7 @@ impl crate::converge::Step for Step {
                 format!("bucket {bucket}"),
                 format!("tags {}", show_tags(tags)),
             ),
-            Self::UploadDocument {
+            Self::UploadPage {
                 key,
                 content_type,
                 cache_control,
@@ -193,7 +193,7 @@ impl fmt::Display for Step {
             }
             Self::EnableEncryption { .. } => write!(f, "~ turn on default encryption (SSE-S3)"),
             Self::TagBucket { tags, .. } => write!(f, "~ tag the bucket: {}", show_tags(tags)),
-            Self::UploadDocument {
+            Self::UploadPage {
                 key,
                 content_type,
                 cache_control,
@@ -265,7 +265,7 @@ impl fmt::Display for Plan {
 }
 
 /// The diff. Pure: the same inputs always give the same plan.
-pub fn plan(spec: &SiteSpec, document: &ErrorDocument, observed: &ObservedSite) -> Plan {
+pub fn plan(spec: &SiteSpec, document: &Page, observed: &ObservedSite) -> Plan {
     let mut steps = Vec::new();
     let known = observed.distribution.as_ref().map(|d| d.id.as_str());
     let bucket = observed.bucket.clone();
@@ -301,13 +301,13 @@ pub fn plan(spec: &SiteSpec, document: &ErrorDocument, observed: &ObservedSite) 
             tags,
         });
     }
-    if !document_is_current(document, spec.page_max_age, observed.document.as_ref()) {
-        steps.push(Step::UploadDocument {
+    if !page_is_current(document, spec.page_max_age, observed.page.as_ref()) {
+        steps.push(Step::UploadPage {
             key: spec.key.to_string(),
             content_type: document.content_type().to_string(),
             cache_control: cache_control(spec.page_max_age),
             bytes: document.body.len(),
-            replaces: observed.document.is_some(),
+            replaces: observed.page.is_some(),
             document: document.clone().serving(known),
         });
     }
@@ -315,8 +315,8 @@ pub fn plan(spec: &SiteSpec, document: &ErrorDocument, observed: &ObservedSite) 
     let mut desired = spec.distribution.clone();
     let uploads = steps
         .iter()
-        .any(|step| matches!(step, Step::UploadDocument { .. }));
-    let recorded = observed.document.as_ref().and_then(|d| d.distribution());
+        .any(|step| matches!(step, Step::UploadPage { .. }));
+    let recorded = observed.page.as_ref().and_then(|d| d.distribution());
     let record = |id: Option<&str>| Step::RecordDistribution {
         key: spec.key.to_string(),
         id: id.map(str::to_string),
@@ -410,7 +410,7 @@ fn missing_tags(
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::site::document::{META_DISTRIBUTION, Template};
+    use crate::site::page::{META_DISTRIBUTION, Template};
     use std::path::Path;
 
     fn spec() -> SiteSpec {
@@ -423,14 +423,14 @@ mod tests {
         SiteSpec::new(&name, &env, env.bucket.as_ref().unwrap())
     }
 
-    fn document(spec: &SiteSpec, message: &str) -> ErrorDocument {
+    fn document(spec: &SiteSpec, message: &str) -> Page {
         Template::builtin(crate::values::Format::Html)
             .render(&spec.key, &spec.title, message)
             .unwrap()
     }
 
     /// What AWS looks like after a complete provision of `spec`.
-    fn converged(spec: &SiteSpec, doc: &ErrorDocument) -> ObservedSite {
+    fn converged(spec: &SiteSpec, doc: &Page) -> ObservedSite {
         let arn = "arn:aws:cloudfront::123456789012:distribution/E1";
         let mut shape = spec.distribution.clone();
         shape.origin.oac_id = Some("OAC1".into());
@@ -442,7 +442,7 @@ mod tests {
                 tags: spec.tags.clone(),
                 policy: Some(policy::bucket_policy(&spec.bucket, &spec.key, arn).to_string()),
             }),
-            document: Some(ObservedDocument {
+            page: Some(ObservedPage {
                 content_type: Some(doc.content_type().into()),
                 cache_control: Some(cache_control(spec.page_max_age)),
                 size: doc.body.len() as i64,
@@ -504,7 +504,7 @@ mod tests {
         let doc = document(&spec, "back soon");
         for record in [None, Some("E0STALE")] {
             let mut observed = converged(&spec, &doc);
-            let page = observed.document.as_mut().unwrap();
+            let page = observed.page.as_mut().unwrap();
             match record {
                 Some(stale) => page.metadata.insert(META_DISTRIBUTION.into(), stale.into()),
                 None => page.metadata.remove(META_DISTRIBUTION),
@@ -523,9 +523,9 @@ mod tests {
         // A page that is replaced anyway records the distribution as it is
         // uploaded: no second write.
         let mut observed = converged(&spec, &doc);
-        observed.document.as_mut().unwrap().content_type = Some("text/plain".into());
+        observed.page.as_mut().unwrap().content_type = Some("text/plain".into());
         let plan = plan(&spec, &doc, &observed);
-        let [Step::UploadDocument { document, .. }] = plan.steps.as_slice() else {
+        let [Step::UploadPage { document, .. }] = plan.steps.as_slice() else {
             panic!("{plan}");
         };
         assert_eq!(document.metadata()[META_DISTRIBUTION], "E1");
@@ -541,7 +541,7 @@ mod tests {
         bucket.tags.insert("cost-centre".into(), "42".into());
         bucket.tags.remove("team");
         bucket.policy = Some(r#"{"Version":"2012-10-17","Statement":[]}"#.into());
-        observed.document.as_mut().unwrap().content_type = Some("binary/octet-stream".into());
+        observed.page.as_mut().unwrap().content_type = Some("binary/octet-stream".into());
         let dist = observed.distribution.as_mut().unwrap();
         dist.shape.price_class = "PriceClass_All".into();
         let plan = plan(&spec, &doc, &observed);

@@ -7,13 +7,13 @@
 
 use serde_json::{Value, json};
 
-use crate::values::{BucketName, DocumentKey};
+use crate::values::{BucketName, PageKey};
 
 pub const READ_SID: &str = "MaintCloudFrontReadsErrorDocument";
 pub const TLS_SID: &str = "MaintDenyWithoutTls";
 
 /// The policy for `bucket` serving `key` to the distribution `distribution_arn`.
-pub fn bucket_policy(bucket: &BucketName, key: &DocumentKey, distribution_arn: &str) -> Value {
+pub fn bucket_policy(bucket: &BucketName, key: &PageKey, distribution_arn: &str) -> Value {
     json!({
         "Version": "2012-10-17",
         "Statement": [
@@ -53,7 +53,7 @@ mod tests {
     fn policy() -> Value {
         bucket_policy(
             &BucketName::try_from("acme-maint".to_string()).unwrap(),
-            &DocumentKey::try_from("maintenance.html".to_string()).unwrap(),
+            &PageKey::try_from("maintenance.html".to_string()).unwrap(),
             "arn:aws:cloudfront::123456789012:distribution/E1ABC",
         )
     }

@@ -82,10 +82,10 @@ impl fmt::Display for BucketName {
 /// The object key of the error document: what CloudFront fetches as `/KEY`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(into = "String")]
-pub struct DocumentKey(String);
-validated_string!(DocumentKey);
+pub struct PageKey(String);
+validated_string!(PageKey);
 
-impl TryFrom<String> for DocumentKey {
+impl TryFrom<String> for PageKey {
     type Error = String;
 
     fn try_from(key: String) -> Result<Self, String> {
@@ -110,13 +110,13 @@ impl TryFrom<String> for DocumentKey {
     }
 }
 
-impl From<DocumentKey> for String {
-    fn from(key: DocumentKey) -> Self {
+impl From<PageKey> for String {
+    fn from(key: PageKey) -> Self {
         key.0
     }
 }
 
-impl DocumentKey {
+impl PageKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -126,7 +126,7 @@ impl DocumentKey {
     }
 }
 
-impl fmt::Display for DocumentKey {
+impl fmt::Display for PageKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
@@ -161,11 +161,11 @@ mod tests {
     }
 
     #[test]
-    fn document_keys_become_page_paths() {
-        let key = DocumentKey::try_from("errors/maintenance.html".to_string()).unwrap();
+    fn page_keys_become_page_paths() {
+        let key = PageKey::try_from("errors/maintenance.html".to_string()).unwrap();
         assert_eq!(key.page_path(), "/errors/maintenance.html");
         for bad in ["/x.html", "x/", "a//b", "a b", "../x", ""] {
-            assert!(DocumentKey::try_from(bad.to_string()).is_err(), "{bad}");
+            assert!(PageKey::try_from(bad.to_string()).is_err(), "{bad}");
         }
     }
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::{BYPASS_COOKIE, BYPASS_PARAM};
 use crate::config::WindowConfig;
-use crate::site::document::Template;
+use crate::site::page::Template;
 use crate::values::Format;
 
 pub const FUNCTION_TEMPLATE: &str = include_str!("../../templates/window-function.js");

@@ -79,7 +79,7 @@ fn site_mode_commands_print_their_documented_json() {
     // The same fact has the same name as in set-message's document.
     assert_eq!(invalidated["invalidation_completed"], true);
     let status = json_of(&project, &["status"], 0, "status");
-    assert_eq!(status["site"]["document"]["message"], "Back soon");
+    assert_eq!(status["site"]["page"]["message"], "Back soon");
     assert!(
         !status["site"]["invalidations"]
             .as_array()

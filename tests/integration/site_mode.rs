@@ -619,7 +619,7 @@ fn page_message(project: &Project) -> Value {
         .output()
         .unwrap();
     let status: Value = serde_json::from_slice(&status.stdout).unwrap();
-    status["site"]["document"]["message"].clone()
+    status["site"]["page"]["message"].clone()
 }
 
 /// Provisions a second site beside the first (whose distribution is `id`)

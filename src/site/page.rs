@@ -17,7 +17,7 @@ use minijinja::{AutoEscape, UndefinedBehavior};
 use sha2::{Digest, Sha256};
 
 use crate::config::Environment;
-use crate::values::{DocumentKey, Format};
+use crate::values::{Format, PageKey};
 
 pub const BUILTIN_HTML: &str = include_str!("../../templates/maintenance.html");
 pub const BUILTIN_JSON: &str = include_str!("../../templates/maintenance.json");
@@ -70,8 +70,8 @@ impl Template {
         )
     }
 
-    pub fn render(&self, key: &DocumentKey, title: &str, message: &str) -> Result<ErrorDocument> {
-        Ok(ErrorDocument {
+    pub fn render(&self, key: &PageKey, title: &str, message: &str) -> Result<Page> {
+        Ok(Page {
             key: key.clone(),
             format: self.format,
             body: self.render_text(title, message)?.into_bytes(),
@@ -151,8 +151,8 @@ impl Template {
 
 /// A rendered error document, ready to upload or compare.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ErrorDocument {
-    pub key: DocumentKey,
+pub struct Page {
+    pub key: PageKey,
     pub format: Format,
     pub body: Vec<u8>,
     pub message: String,
@@ -160,7 +160,7 @@ pub struct ErrorDocument {
     pub distribution: Option<String>,
 }
 
-impl ErrorDocument {
+impl Page {
     /// The same document, recording `id` (if any) as its distribution.
     pub fn serving(mut self, id: Option<&str>) -> Self {
         self.distribution = id.map(str::to_string);
@@ -208,8 +208,8 @@ pub fn message_from_metadata(metadata: &BTreeMap<String, String>) -> Option<Stri
 mod tests {
     use super::*;
 
-    fn key(s: &str) -> DocumentKey {
-        DocumentKey::try_from(s.to_string()).unwrap()
+    fn key(s: &str) -> PageKey {
+        PageKey::try_from(s.to_string()).unwrap()
     }
 
     #[test]
