@@ -32,6 +32,7 @@ pub const DEFAULT_BEHAVIOR: &str = "*";
 
 mod function;
 mod judge;
+pub mod observed;
 pub mod plan;
 mod probe;
 mod state;
