@@ -30,8 +30,16 @@ Typical use:
 Then point your reverse proxy or DNS at the distribution's domain to switch traffic to it.
 Credentials and region come from the standard AWS chain (environment, profiles, SSO).";
 
+/// `0.1.0 (3f2a9c1e7b4d)`: the version and the commit it was built from
+/// (build.rs; just the version when built outside a git checkout).
+pub const VERSION: &str = if env!("MAINT_COMMIT").is_empty() {
+    env!("CARGO_PKG_VERSION")
+} else {
+    concat!(env!("CARGO_PKG_VERSION"), " (", env!("MAINT_COMMIT"), ")")
+};
+
 #[derive(Debug, Parser)]
-#[command(name = "maint", version, about = ABOUT, long_about = LONG_ABOUT)]
+#[command(name = "maint", version = VERSION, about = ABOUT, long_about = LONG_ABOUT)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -372,6 +380,18 @@ pub enum Command {
     },
     /// Window mode: print the rendered CloudFront Function, for review.
     Function,
+    /// Print the shell completion script for SHELL.
+    ///
+    /// bash: `maint completions bash > /etc/bash_completion.d/maint`;
+    /// zsh: into a directory on $fpath as `_maint`; fish:
+    /// `~/.config/fish/completions/maint.fish`. The release archives hold
+    /// them all.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `maint man > maint.1; man ./maint.1`.
+    Man,
     /// Request the live site as visitors do, and check what they get.
     ///
     /// Site mode: every path and method gets the page with a 503 (GET, HEAD, an

@@ -166,6 +166,24 @@ fn out_of_time(deadline: humantime::Duration) -> anyhow::Error {
 /// --version print as clap prints them.
 fn usage_error(err: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
+    let json = std::env::args()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .any(|w| w[0] == "--output" && w[1] == "json")
+        || std::env::args().any(|a| a == "--output=json");
+    if err.kind() == ErrorKind::DisplayVersion && json {
+        let version = serde_json::json!({
+            "name": "maint",
+            "version": env!("CARGO_PKG_VERSION"),
+            "commit": Some(env!("MAINT_COMMIT")).filter(|c| !c.is_empty()),
+            "target": env!("MAINT_TARGET"),
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&version).unwrap_or_default()
+        );
+        return ExitCode::SUCCESS;
+    }
     if matches!(
         err.kind(),
         ErrorKind::DisplayHelp
@@ -195,11 +213,6 @@ fn usage_error(err: &clap::Error) -> ExitCode {
     if !named.is_empty() {
         line = format!("{line}: {}", named.join(", "));
     }
-    let json = std::env::args()
-        .collect::<Vec<_>>()
-        .windows(2)
-        .any(|w| w[0] == "--output" && w[1] == "json")
-        || std::env::args().any(|a| a == "--output=json");
     // clap's tips ("a similar subcommand exists: 'status'") go in the hint.
     let tips: Vec<&str> = text
         .lines()

@@ -27,7 +27,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// end the wait (three in a row do).
 pub fn interval(elapsed: Duration) -> Duration {
     match elapsed.as_secs() {
-        0..10 => Duration::from_millis(1000),
+        0..10 => Duration::from_secs(1),
         10..600 => Duration::from_millis(1500),
         600..1200 => Duration::from_secs(5),
         _ => Duration::from_secs(15),
@@ -209,7 +209,7 @@ where
                 timeout.as_secs()
             );
         }
-        tokio::time::sleep(interval(elapsed).min(timeout - elapsed)).await;
+        tokio::time::sleep(interval(elapsed).min(timeout.checked_sub(elapsed).unwrap())).await;
     }
 }
 
@@ -307,7 +307,7 @@ mod tests {
         )
         .await
         .unwrap();
-        started.elapsed() - ends
+        started.elapsed().checked_sub(ends).unwrap()
     }
 
     #[tokio::test(start_paused = true)]
@@ -332,9 +332,8 @@ mod tests {
                 let n = calls;
                 async move {
                     match n {
-                        1 | 2 => anyhow::bail!("Throttling"),
+                        1 | 2 | 4 => anyhow::bail!("Throttling"),
                         3 => Ok(("InProgress".to_string(), false)),
-                        4 => anyhow::bail!("Throttling"),
                         _ => Ok(("Deployed".to_string(), true)),
                     }
                 }

@@ -39,7 +39,7 @@ fn viewer_request_slot(
     // (aws-facts: "CloudFront Functions and KeyValueStore"); on origin
     // events it may stay.
     let lambda = lambdas
-        .map(|l| l.items())
+        .map(aws_sdk_cloudfront::types::LambdaFunctionAssociations::items)
         .unwrap_or_default()
         .iter()
         .find(|a| {
@@ -78,14 +78,14 @@ pub fn dependencies_of(config: &DistributionConfig) -> Dependencies {
         .and_then(|b| b.lambda_function_associations());
     let others = config
         .cache_behaviors()
-        .map(|c| c.items())
+        .map(aws_sdk_cloudfront::types::CacheBehaviors::items)
         .unwrap_or_default()
         .iter()
         .filter_map(CacheBehavior::lambda_function_associations);
     let mut edge_functions: Vec<String> = default
         .into_iter()
         .chain(others)
-        .flat_map(|l| l.items())
+        .flat_map(aws_sdk_cloudfront::types::LambdaFunctionAssociations::items)
         .map(|a| a.lambda_function_arn().to_string())
         .collect();
     edge_functions.sort();
@@ -114,7 +114,7 @@ pub fn behaviors_of(config: &DistributionConfig, function_name: &str) -> Vec<Beh
     }
     for b in config
         .cache_behaviors()
-        .map(|c| c.items())
+        .map(aws_sdk_cloudfront::types::CacheBehaviors::items)
         .unwrap_or_default()
     {
         out.push(Behavior {

@@ -28,7 +28,10 @@ static UNANSWERED: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None
 /// `CloudFront GetDistribution at https://cloudfront.amazonaws.com`, for the
 /// last call that got no answer.
 pub fn unanswered() -> Option<String> {
-    UNANSWERED.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    UNANSWERED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
 }
 
 /// `scheme://host[:port]` of a URI: where a call went, without its path
@@ -119,7 +122,9 @@ impl Intercept for CallLog {
             let endpoint = cfg
                 .load::<SentTo>()
                 .map_or_else(|| "its endpoint".to_string(), |SentTo(to)| to.clone());
-            *UNANSWERED.lock().unwrap_or_else(|e| e.into_inner()) =
+            *UNANSWERED
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) =
                 Some(format!("{} at {endpoint}", operation(cfg)));
         }
         tracing::debug!(

@@ -71,6 +71,9 @@ where
 
 /// Turns an SDK error into one clear message: what failed, why, and (as the
 /// hint) what to do. The error is a `Failure` of kind `Aws` (exit 1).
+// Taken by value: the SDK error ends here, turned into the message (every
+// caller hands it over from a `map_err`).
+#[allow(clippy::needless_pass_by_value)]
 pub fn explain<E, R>(doing: &str, err: SdkError<E, R>) -> anyhow::Error
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,

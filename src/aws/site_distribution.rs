@@ -53,8 +53,8 @@ pub fn shape_of(config: &DistributionConfig) -> DistributionShape {
         || BehaviorShape {
             target_origin_id: String::new(),
             viewer_protocol_policy: String::new(),
-            allowed_methods: Default::default(),
-            cached_methods: Default::default(),
+            allowed_methods: std::collections::BTreeSet::default(),
+            cached_methods: std::collections::BTreeSet::default(),
             cache_policy_id: None,
             compress: false,
         },
@@ -174,11 +174,21 @@ pub fn site_config(
         .build()?;
     if let Some(old) = base.and_then(DistributionConfig::default_cache_behavior) {
         // Attachments someone made to the behavior are theirs to keep.
-        behavior.function_associations = old.function_associations.clone();
-        behavior.lambda_function_associations = old.lambda_function_associations.clone();
-        behavior.response_headers_policy_id = old.response_headers_policy_id.clone();
-        behavior.origin_request_policy_id = old.origin_request_policy_id.clone();
-        behavior.realtime_log_config_arn = old.realtime_log_config_arn.clone();
+        behavior
+            .function_associations
+            .clone_from(&old.function_associations);
+        behavior
+            .lambda_function_associations
+            .clone_from(&old.lambda_function_associations);
+        behavior
+            .response_headers_policy_id
+            .clone_from(&old.response_headers_policy_id);
+        behavior
+            .origin_request_policy_id
+            .clone_from(&old.origin_request_policy_id);
+        behavior
+            .realtime_log_config_arn
+            .clone_from(&old.realtime_log_config_arn);
     }
     let errors = shape
         .error_responses
@@ -296,7 +306,7 @@ fn already_existing_id(message: &str) -> Option<String> {
     let rest = message.split("Already exists:").nth(1)?.trim_start();
     let id: String = rest
         .chars()
-        .take_while(|c| c.is_ascii_alphanumeric())
+        .take_while(char::is_ascii_alphanumeric)
         .collect();
     plausible_distribution_id(&id).then_some(id)
 }
@@ -332,7 +342,7 @@ async fn create_once(
         }
         Err(e)
             if e.as_service_error()
-                .is_some_and(|s| s.is_distribution_already_exists()) =>
+                .is_some_and(aws_sdk_cloudfront::operation::create_distribution_with_tags::CreateDistributionWithTagsError::is_distribution_already_exists) =>
         {
             // A listing can lag a create by a moment: look a few times.
             for pause in [0, 1, 2] {
@@ -356,7 +366,7 @@ async fn create_once(
                     Err(err)
                         if err
                             .as_service_error()
-                            .is_some_and(|s| s.is_no_such_distribution()) =>
+                            .is_some_and(aws_sdk_cloudfront::operation::get_distribution::GetDistributionError::is_no_such_distribution) =>
                     {
                         Ok(Created::ReferenceOfDeleted(id))
                     }

@@ -275,7 +275,7 @@ mod tests {
                     domain: "d1.cloudfront.net".into(),
                     status: crate::site::plan::Deployment::Deployed,
                     shape,
-                    tags: Default::default(),
+                    tags: std::collections::BTreeMap::default(),
                 }),
             },
             foreign: vec![],

@@ -7,6 +7,7 @@ mod destroy;
 pub mod detach;
 mod function;
 pub mod gate;
+pub mod generate;
 pub mod grant;
 mod init;
 mod invalidate;
@@ -70,6 +71,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             detach::detach(&Session::open(&cli.global)?, &out, dry_run).await
         }
         Command::Function => function::function(&Session::open(&cli.global)?, &out),
+        Command::Completions { shell } => {
+            generate::completions(shell, &mut std::io::stdout().lock())
+        }
+        Command::Man => generate::man(&mut std::io::stdout().lock()),
         Command::Grant {
             grantee,
             operations,

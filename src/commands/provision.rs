@@ -227,13 +227,13 @@ async fn apply(
         out.progress(format!("  applying: {step}"));
         match step {
             Step::CreateBucket { .. } => {
-                bucket::create_bucket(s3c, &spec.bucket, &spec.region).await?
+                bucket::create_bucket(s3c, &spec.bucket, &spec.region).await?;
             }
             Step::BlockPublicAccess { .. } => {
-                bucket::block_public_access(s3c, &spec.bucket).await?
+                bucket::block_public_access(s3c, &spec.bucket).await?;
             }
             Step::EnforceBucketOwner { .. } => {
-                bucket::enforce_bucket_owner(s3c, &spec.bucket).await?
+                bucket::enforce_bucket_owner(s3c, &spec.bucket).await?;
             }
             Step::EnableEncryption { .. } => bucket::enable_encryption(s3c, &spec.bucket).await?,
             Step::TagBucket { tags, .. } => bucket::tag_bucket(s3c, &spec.bucket, tags).await?,

@@ -87,7 +87,10 @@ enum On {
 /// What each operation's commands need, and on what. tests/integration/grant.rs proves
 /// it against the calls the commands really make.
 fn needs(op: Operation) -> Vec<(&'static str, On)> {
-    use On::*;
+    use On::{
+        AnySite, AnyWindow, Bucket, ClassicWebAcl, EdgeFunction, Function, GateFunction,
+        OriginAccessControl, Page, SiteDistribution, Store, StoreName, WebAcl, WindowDistribution,
+    };
     match op {
         Operation::Message => vec![
             ("s3:GetObject", Page),

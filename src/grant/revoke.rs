@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::observed::*;
+use super::observed::{ObservedAccess, ObservedPrincipal, Principal};
 use super::plan::DesiredAccess;
 use crate::converge::{Action, Change, Step};
 

@@ -269,15 +269,14 @@ pub fn plan(spec: &SiteSpec, document: &Page, observed: &ObservedSite) -> Plan {
     let mut steps = Vec::new();
     let known = observed.distribution.as_ref().map(|d| d.id.as_str());
     let bucket = observed.bucket.clone();
-    let bucket = match bucket {
-        Some(b) => b,
-        None => {
-            steps.push(Step::CreateBucket {
-                bucket: spec.bucket.to_string(),
-                region: spec.region.to_string(),
-            });
-            ObservedBucket::default()
-        }
+    let bucket = if let Some(b) = bucket {
+        b
+    } else {
+        steps.push(Step::CreateBucket {
+            bucket: spec.bucket.to_string(),
+            region: spec.region.to_string(),
+        });
+        ObservedBucket::default()
     };
     let name = spec.bucket.to_string();
     if !bucket.public_access_blocked {

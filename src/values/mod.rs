@@ -29,11 +29,11 @@ macro_rules! validated_string {
     };
 }
 
-mod aws;
-mod cloudfront;
-mod network;
-mod page;
-mod s3;
+pub mod aws;
+pub mod cloudfront;
+pub mod network;
+pub mod page;
+pub mod s3;
 
 pub use aws::*;
 pub use cloudfront::*;

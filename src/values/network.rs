@@ -65,7 +65,7 @@ impl Cidr {
     pub fn contains(&self, ip: std::net::IpAddr) -> bool {
         let ip = match ip {
             std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
-            v4 => v4,
+            std::net::IpAddr::V4(_) => ip,
         };
         self.0.contains(&ip)
     }

@@ -135,9 +135,13 @@ pub fn render_function(window: &WindowConfig, lang: &str, base_dir: &Path) -> Re
             .bypass
             .open_paths
             .iter()
-            .map(|p| p.regex_source())
+            .map(crate::values::PathPattern::regex_source)
             .collect(),
-        api: window.api_paths.iter().map(|p| p.regex_source()).collect(),
+        api: window
+            .api_paths
+            .iter()
+            .map(crate::values::PathPattern::regex_source)
+            .collect(),
         bypass: window.bypass.secret_env.as_ref().map(|_| BypassParams {
             param: BYPASS_PARAM,
             cookie: BYPASS_COOKIE,

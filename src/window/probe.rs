@@ -156,7 +156,7 @@ pub fn gate(spec: &WindowSpec, secret: Option<&str>, now: i64) -> Vec<Phase> {
     };
     let viewer = v4.or(v6).unwrap_or("203.0.113.23");
     let browser = |uri: &str, ip: &str, query: Value, cookies: Value| {
-        event("GET", uri, ip, BROWSER, query, cookies)
+        event("GET", uri, ip, BROWSER, &query, &cookies)
     };
     let first = |expect: Expect| Probe {
         name: "the HTML page",
@@ -187,8 +187,8 @@ pub fn gate(spec: &WindowSpec, secret: Option<&str>, now: i64) -> Vec<Phase> {
             path,
             v6.or(v4).unwrap_or(viewer),
             "application/json",
-            json!({}),
-            json!({}),
+            &json!({}),
+            &json!({}),
         ),
         expect: on_page(true),
     });
@@ -332,7 +332,7 @@ pub fn gate(spec: &WindowSpec, secret: Option<&str>, now: i64) -> Vec<Phase> {
     ]
 }
 
-fn event(method: &str, uri: &str, ip: &str, accept: &str, query: Value, cookies: Value) -> Value {
+fn event(method: &str, uri: &str, ip: &str, accept: &str, query: &Value, cookies: &Value) -> Value {
     json!({
         "version": "1.0",
         "context": {"eventType": "viewer-request"},

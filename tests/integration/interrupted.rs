@@ -58,16 +58,14 @@ async fn held(emulator: &Emulator, name: &str) -> (usize, usize, bool) {
     let cf = emulator.cloudfront().await;
     let comment = format!("maint site mode: acme-kill-{name}");
     let dists = cf.list_distributions().send().await.unwrap();
-    let dists = dists
-        .distribution_list()
-        .map(|l| l.items().iter().filter(|d| d.comment() == comment).count())
-        .unwrap_or(0);
+    let dists = dists.distribution_list().map_or(0, |l| {
+        l.items().iter().filter(|d| d.comment() == comment).count()
+    });
     let oacs = cf.list_origin_access_controls().send().await.unwrap();
     let oac_name = format!("maint-acme-kill-{name}");
-    let oacs = oacs
-        .origin_access_control_list()
-        .map(|l| l.items().iter().filter(|o| o.name() == oac_name).count())
-        .unwrap_or(0);
+    let oacs = oacs.origin_access_control_list().map_or(0, |l| {
+        l.items().iter().filter(|o| o.name() == oac_name).count()
+    });
     let s3 = emulator.s3("eu-west-1").await;
     let bucket = s3
         .head_bucket()
@@ -163,23 +161,20 @@ async fn window_held(emulator: &Emulator, id: &str) -> (usize, usize, Vec<usize>
     let functions = cf.list_functions().send().await.unwrap();
     let functions = functions
         .function_list()
-        .map(|l| l.items().iter().filter(|f| f.name() == name).count())
-        .unwrap_or(0);
+        .map_or(0, |l| l.items().iter().filter(|f| f.name() == name).count());
     let stores = cf.list_key_value_stores().send().await.unwrap();
     let stores = stores
         .key_value_store_list()
-        .map(|l| l.items().iter().filter(|s| s.name() == name).count())
-        .unwrap_or(0);
+        .map_or(0, |l| l.items().iter().filter(|s| s.name() == name).count());
     let config = cf.get_distribution_config().id(id).send().await.unwrap();
     let config = config.distribution_config().unwrap();
     let count = |fa: Option<&aws_sdk_cloudfront::types::FunctionAssociations>| {
-        fa.map(|f| {
+        fa.map_or(0, |f| {
             f.items()
                 .iter()
                 .filter(|a| a.event_type().as_str() == "viewer-request")
                 .count()
         })
-        .unwrap_or(0)
     };
     let mut associations = vec![count(
         config
@@ -189,7 +184,7 @@ async fn window_held(emulator: &Emulator, id: &str) -> (usize, usize, Vec<usize>
     )];
     for b in config
         .cache_behaviors()
-        .map(|c| c.items())
+        .map(aws_sdk_cloudfront::types::CacheBehaviors::items)
         .unwrap_or_default()
     {
         associations.push(count(b.function_associations()));

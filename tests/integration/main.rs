@@ -13,6 +13,7 @@ mod examples;
 mod faults;
 mod function_rules;
 mod function_runtime;
+mod generated;
 mod grant;
 mod interrupted;
 mod many;

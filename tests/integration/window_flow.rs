@@ -592,16 +592,15 @@ fn clients(world: &Shared) -> Clients {
                 Some(side.keys.clone())
             };
             let code = f.code.clone();
-            let result = match &w.canned_test {
-                Some(canned) => canned.clone(),
-                None => {
-                    let mut run =
-                        run_on_njs(&code, req.event_object().unwrap().as_ref(), keys.as_ref());
-                    if let Some(u) = &w.utilization {
-                        run.compute_utilization = Some(u.clone());
-                    }
-                    run
+            let result = if let Some(canned) = &w.canned_test {
+                canned.clone()
+            } else {
+                let mut run =
+                    run_on_njs(&code, req.event_object().unwrap().as_ref(), keys.as_ref());
+                if let Some(u) = &w.utilization {
+                    run.compute_utilization = Some(u.clone());
                 }
+                run
             };
             w.log(name, "TestFunction".into());
             MockResponse::Output(TestFunctionOutput::builder().test_result(result).build())

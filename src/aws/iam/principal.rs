@@ -16,8 +16,9 @@ pub async fn find_role(iam: &Client, name: &str) -> Result<Option<ObservedRole>>
             None => return Ok(None),
         },
         Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            if e.as_service_error().is_some_and(
+                aws_sdk_iam::operation::get_role::GetRoleError::is_no_such_entity_exception,
+            ) =>
         {
             return Ok(None);
         }
@@ -66,7 +67,7 @@ pub async fn create_role(
         Ok(_) => Ok(()),
         Err(e)
             if e.as_service_error()
-                .is_some_and(|s| s.is_entity_already_exists_exception()) =>
+                .is_some_and(aws_sdk_iam::operation::create_role::CreateRoleError::is_entity_already_exists_exception) =>
         {
             match find_role(iam, name).await? {
                 Some(role) if role.made_by_maint && role.trust == *trust => Ok(()),
@@ -95,14 +96,16 @@ pub async fn delete_role(iam: &Client, name: &str) -> Result<()> {
     match iam.delete_role().role_name(name).send().await {
         Ok(_) => Ok(()),
         Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            if e.as_service_error().is_some_and(
+                aws_sdk_iam::operation::delete_role::DeleteRoleError::is_no_such_entity_exception,
+            ) =>
         {
             Ok(())
         }
         Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_delete_conflict_exception()) =>
+            if e.as_service_error().is_some_and(
+                aws_sdk_iam::operation::delete_role::DeleteRoleError::is_delete_conflict_exception,
+            ) =>
         {
             bail!(
                 "role {name} still has policies attached (someone attached one meanwhile): it \
@@ -120,8 +123,9 @@ pub async fn find_user(iam: &Client, name: &str) -> Result<Option<Vec<String>>> 
             attached_policies(iam, &Principal::User(name.to_string())).await?,
         )),
         Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            if e.as_service_error().is_some_and(
+                aws_sdk_iam::operation::get_user::GetUserError::is_no_such_entity_exception,
+            ) =>
         {
             Ok(None)
         }
@@ -210,7 +214,7 @@ pub async fn detach(iam: &Client, principal: &Principal, policy_arn: &str) -> Re
             .map_err(|e| {
                 (
                     e.as_service_error()
-                        .is_some_and(|s| s.is_no_such_entity_exception()),
+                        .is_some_and(aws_sdk_iam::operation::detach_role_policy::DetachRolePolicyError::is_no_such_entity_exception),
                     explain(&format!("detaching the policy from {principal}"), e),
                 )
             }),
@@ -224,7 +228,7 @@ pub async fn detach(iam: &Client, principal: &Principal, policy_arn: &str) -> Re
             .map_err(|e| {
                 (
                     e.as_service_error()
-                        .is_some_and(|s| s.is_no_such_entity_exception()),
+                        .is_some_and(aws_sdk_iam::operation::detach_user_policy::DetachUserPolicyError::is_no_such_entity_exception),
                     explain(&format!("detaching the policy from {principal}"), e),
                 )
             }),

@@ -359,7 +359,11 @@ pub fn http_with(
     body: &str,
 ) -> Option<(u16, String, String)> {
     use std::io::Write as _;
-    let mut extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
+    let mut extra: String = headers.iter().fold(String::new(), |mut all, h| {
+        all.push_str(h);
+        all.push_str("\r\n");
+        all
+    });
     if !headers
         .iter()
         .any(|h| h.to_ascii_lowercase().starts_with("host:"))
