@@ -9,25 +9,32 @@ use crate::grant::trust;
 use crate::grant::{OperationList, parse_operations};
 use crate::values::Region;
 
-const ABOUT: &str = "Serverless maintenance mode on AWS: a private S3 bucket and a CloudFront \
-distribution that answer every request with your maintenance page and a 503.";
+const ABOUT: &str = "Serverless maintenance mode on AWS: a maintenance site (S3 and \
+CloudFront, every request gets your page and a 503), or a maintenance window switched on in \
+seconds in front of an existing CloudFront distribution.";
 
 const LONG_ABOUT: &str = "\
-Serverless maintenance mode on AWS: a private S3 bucket and a CloudFront distribution that \
-answer every request, whatever its path or method, with your maintenance page and a 503 \
-Service Unavailable. No servers to run, nothing to patch.
+Serverless maintenance mode on AWS, two ways. No servers to run, nothing to patch.
 
-Typical use:
+Site mode: a private S3 bucket and a CloudFront distribution that answer every request, \
+whatever its path or method, with your maintenance page and a 503 Service Unavailable.
   maint init                       write maint.yaml and the default templates
   maint provision --dry-run        show what would be created
   maint provision                  create it (once per environment)
   maint set-message --message \"Back at 14:00 UTC\" --invalidate
   maint status                     what is deployed, and any drift
   maint destroy                    remove everything maint created
+Then point your reverse proxy or DNS at the distribution's domain to switch traffic to it.
+
+Window mode: a CloudFront Function and a KeyValueStore in front of the distribution that \
+already serves your site; the team passes through by network, path, link or cookie.
+  maint attach                     install it (tested on CloudFront's engine first)
+  maint on -m \"Back at 14:00 UTC\" --for 2h
+  maint off                        visitors get the site again within seconds
+
   maint grant --github-repo acme/shop --github-environment production
                                        least-privilege access for a CI job (OIDC, no keys)
 
-Then point your reverse proxy or DNS at the distribution's domain to switch traffic to it.
 Credentials and region come from the standard AWS chain (environment, profiles, SSO).";
 
 /// `0.1.0 (3f2a9c1e7b4d)`: the version and the commit it was built from

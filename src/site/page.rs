@@ -1,4 +1,4 @@
-//! The error document: the one object in the bucket, which CloudFront serves
+//! The maintenance page: the one object in the bucket, which CloudFront serves
 //! with a 503 for every request.
 //!
 //! The message is rendered into a template with escaping right for the format
