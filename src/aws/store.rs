@@ -9,6 +9,7 @@ use aws_sdk_cloudfrontkeyvaluestore::Client as KvsClient;
 
 use super::{Attempt, explain, explain_kvs, with_if_match};
 use crate::window::plan::Store;
+use crate::window::{STATE_KEY, State};
 
 pub async fn find_store(cf: &Client, name: &str) -> Result<Option<Store>> {
     match cf.describe_key_value_store().name(name).send().await {
@@ -86,6 +87,14 @@ pub async fn delete_store(cf: &Client, name: &str) -> Result<()> {
         }
         Err(e) => Err(explain("deleting the key value store", e)),
     }
+}
+
+/// The window's state as the store holds it; `None` when it holds none (or
+/// something maint did not write).
+pub async fn get_state(kvs: &KvsClient, store_arn: &str) -> Result<Option<State>> {
+    Ok(get_key(kvs, store_arn, STATE_KEY)
+        .await?
+        .and_then(|v| State::from_value(&v)))
 }
 
 /// Reads one key; `None` when the store does not have it.

@@ -129,7 +129,7 @@ impl Job {
                 let spec = &site.spec;
                 let message =
                     set_message::read_message(request, &spec.default_message).map_err(usage)?;
-                site.template.render(&spec.key, &spec.title, &message)?;
+                site.page(&message)?;
             }
             Self::Switch { .. } => {
                 session.window().map_err(usage)?;

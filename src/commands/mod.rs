@@ -122,6 +122,15 @@ pub struct Site {
     pub template: Template,
 }
 
+impl Site {
+    /// The page with `message`: the one place the site's template is
+    /// rendered with its key and title.
+    pub fn page(&self, message: &str) -> Result<crate::site::page::Page> {
+        self.template
+            .render(&self.spec.key, &self.spec.title, message)
+    }
+}
+
 impl Session {
     /// The site-mode half, or a message saying how to get one.
     pub fn site(&self) -> Result<&Site> {
@@ -167,9 +176,10 @@ impl Session {
             Some(bucket) => {
                 let template = Template::for_environment(&env, &config.base_dir())?;
                 let spec = SiteSpec::new(&environment, &env, bucket);
+                let site = Site { spec, template };
                 // Render once now so a broken template stops us before any AWS call.
-                template.render(&spec.key, &spec.title, &spec.default_message)?;
-                Some(Site { spec, template })
+                site.page(&site.spec.default_message)?;
+                Some(site)
             }
             None => None,
         };

@@ -57,7 +57,7 @@ pub async fn run(
     let spec = &site.spec;
     let message = message.unwrap_or_else(|| spec.default_message.clone());
     check_message(&message).map_err(|e| crate::output::usage(anyhow::Error::msg(e)))?;
-    let document = site.template.render(&spec.key, &spec.title, &message)?;
+    let document = site.page(&message)?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = TcpListener::bind(addr)
         .await

@@ -85,10 +85,7 @@ impl Converge for Provision<'_> {
     fn plan(&self, (observed, _): &Self::Observed) -> Result<Vec<Step>> {
         let spec = &self.site.spec;
         let message = desired_message(spec, observed);
-        let document = self
-            .site
-            .template
-            .render(&spec.key, &spec.title, &message)?;
+        let document = self.site.page(&message)?;
         Ok(plan(spec, &document, observed).steps)
     }
 
@@ -184,10 +181,7 @@ async fn write_page(site: &super::Site, clients: &Clients, id: Option<&str>) -> 
             .and_then(ObservedPage::message)
             .unwrap_or_else(|| spec.default_message.clone());
         let record = id.or(current.as_ref().and_then(ObservedPage::distribution));
-        let document = site
-            .template
-            .render(&spec.key, &spec.title, &message)?
-            .serving(record);
+        let document = site.page(&message)?.serving(record);
         let replacing = match &current {
             None => Some(page::Replacing::Nothing),
             Some(page) => page.etag.clone().map(page::Replacing::Page),

@@ -109,7 +109,7 @@ pub async fn run(session: &Session, out: &Output, request: Request) -> Result<()
     let site = session.site()?;
     let spec = &site.spec;
     let message = read_message(&request, &spec.default_message).map_err(crate::output::usage)?;
-    let document = site.template.render(&spec.key, &spec.title, &message)?;
+    let document = site.page(&message)?;
     let clients = session.clients().await?;
     // Which account, and the page as it is, at once: nothing is written
     // before the account is known.

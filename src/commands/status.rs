@@ -6,8 +6,6 @@ use std::fmt;
 use anyhow::Result;
 use serde::Serialize;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use super::{Output, Session};
 use crate::aws::Clients;
 use crate::aws::invalidation::{self, InvalidationInfo};
@@ -15,7 +13,7 @@ use crate::aws::{observe, store};
 use crate::converge::Change;
 use crate::output::{Failure, Kind};
 use crate::site::plan::{desired_message, plan};
-use crate::window::{STATE_KEY, Slot, State, WindowSpec, rfc3339};
+use crate::window::{Slot, WindowSpec, rfc3339};
 
 /// Everything `status` reports: the site, the window, or both.
 #[derive(Debug, Serialize)]
@@ -199,7 +197,7 @@ async fn site_status(
     let (observed, _) = site.observe(clients).await?;
     let spec = &site.spec;
     let message = desired_message(spec, &observed);
-    let document = site.template.render(&spec.key, &spec.title, &message)?;
+    let document = site.page(&message)?;
     let mut steps = plan(spec, &document, &observed).steps;
     steps.retain(|s| !s.is_housekeeping());
     let drift = steps.iter().map(crate::converge::Step::change).collect();
@@ -320,16 +318,12 @@ pub async fn window_status(spec: &WindowSpec, clients: &Clients) -> Result<Windo
         .as_ref()
         .is_some_and(|f| f.live_code.as_deref() == Some(spec.code.as_bytes()));
     let state = match &observed.store {
-        Some(store) => store::get_key(&clients.kvs, &store.arn, STATE_KEY)
-            .await?
-            .and_then(|v| State::from_value(&v)),
+        Some(store) => store::get_state(&clients.kvs, &store.arn).await?,
         None => None,
     };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or_default();
-    let on = state.as_ref().is_some_and(|s| s.active_at(now));
+    let on = state
+        .as_ref()
+        .is_some_and(|s| s.active_at(crate::window::now_epoch()));
     let not_served = crate::window::serving_gaps(
         spec,
         &observed.behaviors,

@@ -17,7 +17,7 @@ use crate::output::{Failure, Kind};
 use crate::site::page::Page;
 use crate::site::plan::desired_message;
 use crate::values::PageKey;
-use crate::window::{BYPASS_COOKIE, BYPASS_PARAM, STATE_KEY, State, WindowSpec, now_epoch};
+use crate::window::{BYPASS_COOKIE, BYPASS_PARAM, State, WindowSpec, now_epoch};
 
 /// What `verify` found.
 #[derive(Debug, Serialize)]
@@ -140,7 +140,7 @@ pub async fn verify(
         };
         let spec = &site.spec;
         let message = desired_message(spec, &observed);
-        let document = site.template.render(&spec.key, &spec.title, &message)?;
+        let document = site.page(&message)?;
         let page = String::from_utf8_lossy(&document.body).to_string();
         let target = target(&dist.domain, url);
         urls.push(target.base.clone());
@@ -238,9 +238,7 @@ pub async fn run_checks_at(domain: &str, url: Option<&str>, checks: &[Check]) ->
 /// Whether the window is on now, and the message visitors should read.
 pub async fn window_state(spec: &WindowSpec, clients: &Clients) -> Result<(bool, String)> {
     let state = match store::find_store(&clients.cloudfront, &spec.store_name()).await? {
-        Some(store) => store::get_key(&clients.kvs, &store.arn, STATE_KEY)
-            .await?
-            .and_then(|v| State::from_value(&v)),
+        Some(store) => store::get_state(&clients.kvs, &store.arn).await?,
         None => None,
     };
     Ok(State::visible_at(
