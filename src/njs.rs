@@ -27,11 +27,34 @@ pub fn run(
     event: &serde_json::Value,
     entries: &BTreeMap<String, String>,
 ) -> Result<Answer> {
+    let json = match output(code, &event.to_string(), Some(entries))? {
+        Ok(json) => json,
+        Err(error) => bail!("the window function failed on njs: {error}"),
+    };
+    let value: serde_json::Value = serde_json::from_str(&json)?;
+    Ok(match (value.get("response"), value.get("request")) {
+        (Some(r), _) => Answer::Response(r.clone()),
+        (None, Some(r)) => Answer::Request(r.clone()),
+        _ => bail!("njs answered neither a response nor a request: {json}"),
+    })
+}
+
+/// What the handler gave for the event (JSON text), in the shape of
+/// TestFunction's FunctionOutput (`{"response": ...}` or `{"request": ...}`),
+/// or the engine's error (`Err` inside). `entries: None` is a function with
+/// no store associated: `cf.kvs()` throws, as on CloudFront. The one njs
+/// runner of maint and its Rust tests.
+pub fn output(
+    code: &str,
+    event: &str,
+    entries: Option<&BTreeMap<String, String>>,
+) -> Result<Result<String, String>> {
     let dir = tempfile_dir()?;
     std::fs::write(dir.join("cloudfront"), STAND_IN)?;
     let driver = format!(
-        "\n;(function () {{\n  globalThis.__maint = {{ entries: {}, reads: [], down: false }};\n  var ev = {};\n  handler(ev).then(function (res) {{\n    console.log('MAINT_OUTPUT ' + JSON.stringify(res === ev.request ? {{ request: res }} : {{ response: res }}));\n  }}, function (e) {{ console.log('MAINT_ERROR ' + String(e)); }});\n}})();\n",
-        serde_json::to_string(entries)?,
+        "\n;(function () {{\n  globalThis.__maint = {{ entries: {}, reads: [], down: {} }};\n  var ev = {};\n  handler(ev).then(function (res) {{\n    console.log('MAINT_OUTPUT ' + JSON.stringify(res === ev.request ? {{ request: res }} : {{ response: res }}));\n  }}, function (e) {{ console.log('MAINT_ERROR ' + String(e)); }});\n}})();\n",
+        serde_json::to_string(&entries.cloned().unwrap_or_default())?,
+        entries.is_none(),
         event
     );
     let file = dir.join("function.js");
@@ -62,21 +85,15 @@ pub fn run(
     let _ = std::fs::remove_dir_all(&dir);
     let stdout = String::from_utf8_lossy(&out.stdout);
     if let Some(json) = stdout.lines().find_map(|l| l.strip_prefix("MAINT_OUTPUT ")) {
-        let value: serde_json::Value = serde_json::from_str(json)?;
-        return Ok(match (value.get("response"), value.get("request")) {
-            (Some(r), _) => Answer::Response(r.clone()),
-            (None, Some(r)) => Answer::Request(r.clone()),
-            _ => bail!("njs answered neither a response nor a request: {json}"),
-        });
+        return Ok(Ok(json.to_string()));
     }
-    let error = stdout
+    Ok(Err(stdout
         .lines()
         .find_map(|l| l.strip_prefix("MAINT_ERROR "))
         .map_or_else(
             || String::from_utf8_lossy(&out.stderr).trim().to_string(),
             str::to_string,
-        );
-    bail!("the window function failed on njs: {error}")
+        )))
 }
 
 fn tempfile_dir() -> Result<std::path::PathBuf> {

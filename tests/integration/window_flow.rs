@@ -266,51 +266,17 @@ fn store_shape(name: &str) -> KeyValueStore {
 /// store's keys through the same `cloudfront` stand-in as the function's own
 /// tests. An error from the engine becomes `FunctionErrorMessage`, as on AWS.
 fn run_on_njs(code: &[u8], event: &[u8], keys: Option<&BTreeMap<String, String>>) -> TestResult {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/templates/cloudfront-module.js"
-        ),
-        dir.path().join("cloudfront"),
+    let output = maint::njs::output(
+        &String::from_utf8_lossy(code),
+        &String::from_utf8_lossy(event),
+        keys,
     )
-    .unwrap();
-    let driver = format!(
-        "\n;(function () {{\n  globalThis.__maint = {{ entries: {}, reads: [], down: {} }};\n  var ev = {};\n  handler(ev).then(function (res) {{\n    console.log('MAINT_OUTPUT ' + JSON.stringify(res === ev.request ? {{ request: res }} : {{ response: res }}));\n  }}, function (e) {{ console.log('MAINT_ERROR ' + String(e)); }});\n}})();\n",
-        serde_json::to_string(&keys.cloned().unwrap_or_default()).unwrap(),
-        keys.is_none(),
-        String::from_utf8_lossy(event)
-    );
-    let file = dir.path().join("function.js");
-    std::fs::write(&file, [code, driver.as_bytes()].concat()).unwrap();
-    let mut child =
-        std::process::Command::new(std::env::var("MAINT_NJS").unwrap_or_else(|_| "njs".into()))
-            .arg("-p")
-            .arg(dir.path())
-            .arg(&file)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("njs is needed to emulate TestFunction: run scripts/setup-njs");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while child.try_wait().unwrap().is_none() {
-        assert!(std::time::Instant::now() < deadline, "njs did not finish");
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    .expect("njs is needed to emulate TestFunction: run scripts/setup-njs");
     let result = TestResult::builder().compute_utilization("12");
-    if let Some(output) = stdout.lines().find_map(|l| l.strip_prefix("MAINT_OUTPUT ")) {
-        return result.function_output(output).build();
+    match output {
+        Ok(output) => result.function_output(output).build(),
+        Err(error) => result.function_error_message(error).build(),
     }
-    let error = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("MAINT_ERROR "))
-        .map_or_else(
-            || String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            str::to_string,
-        );
-    result.function_error_message(error).build()
 }
 
 fn clients(world: &Shared) -> Clients {
