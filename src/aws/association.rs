@@ -39,7 +39,7 @@ fn viewer_request_slot(
     // (aws-facts: "CloudFront Functions and KeyValueStore"); on origin
     // events it may stay.
     let lambda = lambdas
-        .map(aws_sdk_cloudfront::types::LambdaFunctionAssociations::items)
+        .map(|v| v.items())
         .unwrap_or_default()
         .iter()
         .find(|a| {
@@ -78,7 +78,7 @@ pub fn dependencies_of(config: &DistributionConfig) -> Dependencies {
         .and_then(|b| b.lambda_function_associations());
     let others = config
         .cache_behaviors()
-        .map(aws_sdk_cloudfront::types::CacheBehaviors::items)
+        .map(|v| v.items())
         .unwrap_or_default()
         .iter()
         .filter_map(CacheBehavior::lambda_function_associations);
@@ -114,7 +114,7 @@ pub fn behaviors_of(config: &DistributionConfig, function_name: &str) -> Vec<Beh
     }
     for b in config
         .cache_behaviors()
-        .map(aws_sdk_cloudfront::types::CacheBehaviors::items)
+        .map(|v| v.items())
         .unwrap_or_default()
     {
         out.push(Behavior {

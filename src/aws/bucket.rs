@@ -128,13 +128,13 @@ pub async fn create_bucket(s3: &Client, bucket: &BucketName, region: &Region) ->
         Ok(_) => Ok(()),
         Err(e)
             if e.as_service_error()
-                .is_some_and(aws_sdk_s3::operation::create_bucket::CreateBucketError::is_bucket_already_owned_by_you) =>
+                .is_some_and(|s| s.is_bucket_already_owned_by_you()) =>
         {
             Ok(())
         }
         Err(e)
             if e.as_service_error()
-                .is_some_and(aws_sdk_s3::operation::create_bucket::CreateBucketError::is_bucket_already_exists) =>
+                .is_some_and(|s| s.is_bucket_already_exists()) =>
         {
             bail!(
                 "bucket name {bucket} is taken by another AWS account (bucket names are global): \

@@ -319,7 +319,7 @@ async fn update_distribution(
         Ok(_) => Ok(Attempt::Done(())),
         Err(e)
             if e.as_service_error()
-                .is_some_and(aws_sdk_cloudfront::operation::update_distribution::UpdateDistributionError::is_precondition_failed) =>
+                .is_some_and(|s| s.is_precondition_failed()) =>
         {
             Ok(Attempt::Stale)
         }
@@ -366,19 +366,19 @@ async fn delete_distribution(cf: &Client, id: &str, etag: &str) -> Result<Attemp
         Ok(_) => Ok(Attempt::Done(())),
         Err(e)
             if e.as_service_error()
-                .is_some_and(aws_sdk_cloudfront::operation::delete_distribution::DeleteDistributionError::is_no_such_distribution) =>
+                .is_some_and(|s| s.is_no_such_distribution()) =>
         {
             Ok(Attempt::Done(()))
         }
         Err(e)
             if e.as_service_error()
-                .is_some_and(aws_sdk_cloudfront::operation::delete_distribution::DeleteDistributionError::is_precondition_failed) =>
+                .is_some_and(|s| s.is_precondition_failed()) =>
         {
             Ok(Attempt::Stale)
         }
         Err(e)
             if e.as_service_error()
-                .is_some_and(aws_sdk_cloudfront::operation::delete_distribution::DeleteDistributionError::is_distribution_not_disabled) =>
+                .is_some_and(|s| s.is_distribution_not_disabled()) =>
         {
             bail!(
                 "distribution {id} is still enabled somewhere: run `maint destroy` again in a few minutes"

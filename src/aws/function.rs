@@ -68,7 +68,7 @@ async fn describe_stage(
         Ok(out) => Ok(Some(out)),
         Err(e)
             if e.as_service_error()
-                .is_some_and(aws_sdk_cloudfront::operation::describe_function::DescribeFunctionError::is_no_such_function_exists) =>
+                .is_some_and(|s| s.is_no_such_function_exists()) =>
         {
             Ok(None)
         }
@@ -106,7 +106,7 @@ async fn stage_code_if_any(
         )),
         Err(e)
             if e.as_service_error()
-                .is_some_and(aws_sdk_cloudfront::operation::get_function::GetFunctionError::is_no_such_function_exists) =>
+                .is_some_and(|s| s.is_no_such_function_exists()) =>
         {
             Ok(None)
         }
@@ -165,7 +165,7 @@ pub async fn create_function(
         }
         Err(e)
             if e.as_service_error()
-                .is_some_and(aws_sdk_cloudfront::operation::create_function::CreateFunctionError::is_function_already_exists) =>
+                .is_some_and(|s| s.is_function_already_exists()) =>
         {
             let Some(found) = describe_stage(cf, name, FunctionStage::Development).await? else {
                 return Err(explain("creating the window function", e));
@@ -281,17 +281,17 @@ pub async fn delete_function(cf: &Client, name: &str) -> Result<()> {
             Ok(_) => Ok(Attempt::Done(())),
             Err(e)
                 if e.as_service_error()
-                    .is_some_and(aws_sdk_cloudfront::operation::delete_function::DeleteFunctionError::is_no_such_function_exists) =>
+                    .is_some_and(|s| s.is_no_such_function_exists()) =>
             {
                 Ok(Attempt::Done(()))
             }
             Err(e)
                 if e.as_service_error()
-                    .is_some_and(aws_sdk_cloudfront::operation::delete_function::DeleteFunctionError::is_precondition_failed) =>
+                    .is_some_and(|s| s.is_precondition_failed()) =>
             {
                 Ok(Attempt::Stale)
             }
-            Err(e) if e.as_service_error().is_some_and(aws_sdk_cloudfront::operation::delete_function::DeleteFunctionError::is_function_in_use) => bail!(
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_function_in_use()) => bail!(
                 "function {name} is still associated with a distribution (the change may still be \
                  deploying): run `maint detach` again in a few minutes"
             ),

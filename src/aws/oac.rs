@@ -72,7 +72,7 @@ pub async fn find_site_oac(
             }
             Err(e)
                 if e.as_service_error()
-                    .is_some_and(aws_sdk_cloudfront::operation::get_origin_access_control::GetOriginAccessControlError::is_no_such_origin_access_control) => {}
+                    .is_some_and(|s| s.is_no_such_origin_access_control()) => {}
             Err(e) => return Err(explain("reading the origin access control", e)),
         }
     }
@@ -103,7 +103,7 @@ pub async fn create_oac(cf: &Client, name: &str) -> Result<String> {
         // Made by an earlier, interrupted run: use it.
         Err(e)
             if e.as_service_error()
-                .is_some_and(aws_sdk_cloudfront::operation::create_origin_access_control::CreateOriginAccessControlError::is_origin_access_control_already_exists) =>
+                .is_some_and(|s| s.is_origin_access_control_already_exists()) =>
         {
             match find_oac(cf, name).await? {
                 Some(oac) => Ok(oac.id),
@@ -137,7 +137,7 @@ pub async fn delete_oac(cf: &Client, id: &str) -> Result<()> {
         Ok(out) => out,
         Err(e)
             if e.as_service_error()
-                .is_some_and(aws_sdk_cloudfront::operation::get_origin_access_control::GetOriginAccessControlError::is_no_such_origin_access_control) =>
+                .is_some_and(|s| s.is_no_such_origin_access_control()) =>
         {
             return Ok(());
         }
@@ -153,7 +153,7 @@ pub async fn delete_oac(cf: &Client, id: &str) -> Result<()> {
         Ok(_) => Ok(()),
         Err(e)
             if e.as_service_error()
-                .is_some_and(aws_sdk_cloudfront::operation::delete_origin_access_control::DeleteOriginAccessControlError::is_no_such_origin_access_control) =>
+                .is_some_and(|s| s.is_no_such_origin_access_control()) =>
         {
             Ok(())
         }

@@ -342,7 +342,7 @@ async fn create_once(
         }
         Err(e)
             if e.as_service_error()
-                .is_some_and(aws_sdk_cloudfront::operation::create_distribution_with_tags::CreateDistributionWithTagsError::is_distribution_already_exists) =>
+                .is_some_and(|s| s.is_distribution_already_exists()) =>
         {
             // A listing can lag a create by a moment: look a few times.
             for pause in [0, 1, 2] {
@@ -366,7 +366,7 @@ async fn create_once(
                     Err(err)
                         if err
                             .as_service_error()
-                            .is_some_and(aws_sdk_cloudfront::operation::get_distribution::GetDistributionError::is_no_such_distribution) =>
+                            .is_some_and(|s| s.is_no_such_distribution()) =>
                     {
                         Ok(Created::ReferenceOfDeleted(id))
                     }

@@ -20,7 +20,7 @@ pub async fn find_store(cf: &Client, name: &str) -> Result<Option<Store>> {
         })),
         Err(e)
             if e.as_service_error()
-                .is_some_and(aws_sdk_cloudfront::operation::describe_key_value_store::DescribeKeyValueStoreError::is_entity_not_found) =>
+                .is_some_and(|s| s.is_entity_not_found()) =>
         {
             Ok(None)
         }
@@ -48,7 +48,7 @@ pub async fn create_store(cf: &Client, name: &str, comment: &str) -> Result<Stor
         // Made by an earlier, interrupted run.
         Err(e)
             if e.as_service_error()
-                .is_some_and(aws_sdk_cloudfront::operation::create_key_value_store::CreateKeyValueStoreError::is_entity_already_exists) =>
+                .is_some_and(|s| s.is_entity_already_exists()) =>
         {
             match find_store(cf, name).await? {
                 Some(store) => Ok(store),
@@ -73,13 +73,13 @@ pub async fn delete_store(cf: &Client, name: &str) -> Result<()> {
         Ok(_) => Ok(()),
         Err(e)
             if e.as_service_error()
-                .is_some_and(aws_sdk_cloudfront::operation::delete_key_value_store::DeleteKeyValueStoreError::is_entity_not_found) =>
+                .is_some_and(|s| s.is_entity_not_found()) =>
         {
             Ok(())
         }
         Err(e)
             if e.as_service_error()
-                .is_some_and(aws_sdk_cloudfront::operation::delete_key_value_store::DeleteKeyValueStoreError::is_cannot_delete_entity_while_in_use) =>
+                .is_some_and(|s| s.is_cannot_delete_entity_while_in_use()) =>
         {
             bail!(
                 "key value store {name} is still in use by a function: run `maint detach` again in a minute"
@@ -103,7 +103,7 @@ pub async fn get_key(kvs: &KvsClient, store_arn: &str, key: &str) -> Result<Opti
         Ok(out) => Ok(Some(out.value().to_string())),
         Err(e)
             if e.as_service_error()
-                .is_some_and(aws_sdk_cloudfrontkeyvaluestore::operation::get_key::GetKeyError::is_resource_not_found_exception) =>
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
         {
             Ok(None)
         }
@@ -143,7 +143,7 @@ pub async fn put_key(kvs: &KvsClient, store_arn: &str, key: &str, value: &str) -
             Ok(_) => Ok(Attempt::Done(())),
             Err(e)
                 if e.as_service_error()
-                    .is_some_and(aws_sdk_cloudfrontkeyvaluestore::operation::put_key::PutKeyError::is_conflict_exception) =>
+                    .is_some_and(|s| s.is_conflict_exception()) =>
             {
                 Ok(Attempt::Stale)
             }
@@ -183,7 +183,7 @@ pub async fn put_keys(kvs: &KvsClient, store_arn: &str, entries: &[(&str, &str)]
             Ok(_) => Ok(Attempt::Done(())),
             Err(e)
                 if e.as_service_error()
-                    .is_some_and(aws_sdk_cloudfrontkeyvaluestore::operation::update_keys::UpdateKeysError::is_conflict_exception) =>
+                    .is_some_and(|s| s.is_conflict_exception()) =>
             {
                 Ok(Attempt::Stale)
             }

@@ -307,7 +307,7 @@ async fn config_needs(cf: &aws_sdk_cloudfront::Client, id: &str) -> Vec<Need> {
         // Deleted by the command (destroy): maint's own, it named neither.
         Err(e)
             if e.as_service_error()
-                .is_some_and(aws_sdk_cloudfront::operation::get_distribution_config::GetDistributionConfigError::is_no_such_distribution) =>
+                .is_some_and(|s| s.is_no_such_distribution()) =>
         {
             return Vec::new();
         }
@@ -330,7 +330,7 @@ async fn config_needs(cf: &aws_sdk_cloudfront::Client, id: &str) -> Vec<Need> {
         .and_then(|b| b.lambda_function_associations());
     let others = config
         .cache_behaviors()
-        .map(aws_sdk_cloudfront::types::CacheBehaviors::items)
+        .map(|v| v.items())
         .unwrap_or_default()
         .iter()
         .filter_map(|b| b.lambda_function_associations());
@@ -406,7 +406,7 @@ impl Recorder<'_> {
         if let Ok(out) = cf.list_key_value_stores().send().await {
             for s in out
                 .key_value_store_list()
-                .map(aws_sdk_cloudfront::types::KeyValueStoreList::items)
+                .map(|v| v.items())
                 .unwrap_or_default()
             {
                 stores.insert(s.name().to_string(), s.arn().to_string());

@@ -184,7 +184,7 @@ async fn window_held(emulator: &Emulator, id: &str) -> (usize, usize, Vec<usize>
     )];
     for b in config
         .cache_behaviors()
-        .map(aws_sdk_cloudfront::types::CacheBehaviors::items)
+        .map(|v| v.items())
         .unwrap_or_default()
     {
         associations.push(count(b.function_associations()));

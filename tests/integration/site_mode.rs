@@ -167,7 +167,7 @@ async fn provision_builds_a_private_bucket_page_and_distribution() {
         .unwrap()
         .items()
         .iter()
-        .map(aws_sdk_cloudfront::types::Method::as_str)
+        .map(|v| v.as_str())
         .collect();
     methods.sort_unstable();
     assert_eq!(
@@ -175,10 +175,7 @@ async fn provision_builds_a_private_bucket_page_and_distribution() {
         ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
     );
     let errors = config.custom_error_responses().unwrap().items();
-    let mut codes: Vec<i32> = errors
-        .iter()
-        .map(aws_sdk_cloudfront::types::CustomErrorResponse::error_code)
-        .collect();
+    let mut codes: Vec<i32> = errors.iter().map(|v| v.error_code()).collect();
     codes.sort_unstable();
     assert_eq!(
         codes,

@@ -101,7 +101,7 @@ pub async fn create_policy(
         Ok(_) => Ok(()),
         Err(e)
             if e.as_service_error()
-                .is_some_and(aws_sdk_iam::operation::create_policy::CreatePolicyError::is_entity_already_exists_exception) =>
+                .is_some_and(|s| s.is_entity_already_exists_exception()) =>
         {
             let arn = policy_arn(account, name);
             match find_policy(iam, &arn).await? {
@@ -147,7 +147,7 @@ pub async fn set_policy_document(
             Err(e)
                 if attempt == 0
                     && e.as_service_error()
-                        .is_some_and(aws_sdk_iam::operation::create_policy_version::CreatePolicyVersionError::is_limit_exceeded_exception) =>
+                        .is_some_and(|s| s.is_limit_exceeded_exception()) =>
             {
                 let versions = policy_versions(iam, arn).await?;
                 let Some(oldest) = versions.iter().find(|v| !v.default) else {
@@ -177,7 +177,7 @@ async fn delete_version(iam: &Client, arn: &str, version: &str) -> Result<()> {
         Ok(_) => Ok(()),
         Err(e)
             if e.as_service_error()
-                .is_some_and(aws_sdk_iam::operation::delete_policy_version::DeletePolicyVersionError::is_no_such_entity_exception) =>
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
         {
             Ok(())
         }
@@ -198,7 +198,7 @@ pub async fn policy_attached_elsewhere(
         Ok(out) => out,
         Err(e)
             if e.as_service_error()
-                .is_some_and(aws_sdk_iam::operation::list_entities_for_policy::ListEntitiesForPolicyError::is_no_such_entity_exception) =>
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
         {
             return Ok(Vec::new());
         }
@@ -230,7 +230,7 @@ pub async fn delete_policy(iam: &Client, arn: &str) -> Result<()> {
         Ok(_) => policy_versions(iam, arn).await?,
         Err(e)
             if e.as_service_error()
-                .is_some_and(aws_sdk_iam::operation::list_policy_versions::ListPolicyVersionsError::is_no_such_entity_exception) =>
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
         {
             return Ok(());
         }
@@ -243,7 +243,7 @@ pub async fn delete_policy(iam: &Client, arn: &str) -> Result<()> {
         Ok(_) => Ok(()),
         Err(e)
             if e.as_service_error()
-                .is_some_and(aws_sdk_iam::operation::delete_policy::DeletePolicyError::is_no_such_entity_exception) =>
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
         {
             Ok(())
         }

@@ -67,7 +67,7 @@ pub async fn create_role(
         Ok(_) => Ok(()),
         Err(e)
             if e.as_service_error()
-                .is_some_and(aws_sdk_iam::operation::create_role::CreateRoleError::is_entity_already_exists_exception) =>
+                .is_some_and(|s| s.is_entity_already_exists_exception()) =>
         {
             match find_role(iam, name).await? {
                 Some(role) if role.made_by_maint && role.trust == *trust => Ok(()),
@@ -214,7 +214,7 @@ pub async fn detach(iam: &Client, principal: &Principal, policy_arn: &str) -> Re
             .map_err(|e| {
                 (
                     e.as_service_error()
-                        .is_some_and(aws_sdk_iam::operation::detach_role_policy::DetachRolePolicyError::is_no_such_entity_exception),
+                        .is_some_and(|s| s.is_no_such_entity_exception()),
                     explain(&format!("detaching the policy from {principal}"), e),
                 )
             }),
@@ -228,7 +228,7 @@ pub async fn detach(iam: &Client, principal: &Principal, policy_arn: &str) -> Re
             .map_err(|e| {
                 (
                     e.as_service_error()
-                        .is_some_and(aws_sdk_iam::operation::detach_user_policy::DetachUserPolicyError::is_no_such_entity_exception),
+                        .is_some_and(|s| s.is_no_such_entity_exception()),
                     explain(&format!("detaching the policy from {principal}"), e),
                 )
             }),

@@ -26,7 +26,7 @@ pub async fn find_provider(iam: &Client, arn: &str) -> Result<Option<ObservedPro
         })),
         Err(e)
             if e.as_service_error()
-                .is_some_and(aws_sdk_iam::operation::get_open_id_connect_provider::GetOpenIDConnectProviderError::is_no_such_entity_exception) =>
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
         {
             Ok(None)
         }
@@ -57,7 +57,7 @@ pub async fn create_provider(
         Ok(_) => Ok(()),
         Err(e)
             if e.as_service_error()
-                .is_some_and(aws_sdk_iam::operation::create_open_id_connect_provider::CreateOpenIDConnectProviderError::is_entity_already_exists_exception) =>
+                .is_some_and(|s| s.is_entity_already_exists_exception()) =>
         {
             Ok(())
         }
@@ -85,7 +85,7 @@ pub async fn delete_provider(iam: &Client, arn: &str) -> Result<()> {
         Ok(_) => Ok(()),
         Err(e)
             if e.as_service_error()
-                .is_some_and(aws_sdk_iam::operation::delete_open_id_connect_provider::DeleteOpenIDConnectProviderError::is_no_such_entity_exception) =>
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
         {
             Ok(())
         }
