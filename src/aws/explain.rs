@@ -195,6 +195,37 @@ where
     }
 }
 
+/// The one "not found" rule of the adapters: a read of something AWS says
+/// does not exist (`missing` names its error) is `Ok(None)`; any other error
+/// is explained.
+pub fn absent<T, E, R>(
+    err: SdkError<E, R>,
+    missing: impl FnOnce(&E) -> bool,
+    doing: &str,
+) -> anyhow::Result<Option<T>>
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    R: HttpStatus + std::fmt::Debug + Send + Sync + 'static,
+{
+    if err.as_service_error().is_some_and(missing) {
+        return Ok(None);
+    }
+    Err(explain(doing, err))
+}
+
+/// ... and a delete of something already gone is done.
+pub fn gone<E, R>(
+    err: SdkError<E, R>,
+    missing: impl FnOnce(&E) -> bool,
+    doing: &str,
+) -> anyhow::Result<()>
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    R: HttpStatus + std::fmt::Debug + Send + Sync + 'static,
+{
+    absent::<(), E, R>(err, missing, doing).map(|_| ())
+}
+
 /// An error and its sources on one line, without debug dumps.
 fn chain_text(err: &(dyn StdError + 'static)) -> String {
     let mut parts = vec![err.to_string()];

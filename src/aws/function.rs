@@ -10,7 +10,7 @@ use aws_sdk_cloudfront::types::{
     KeyValueStoreAssociations,
 };
 
-use super::{Attempt, explain, with_if_match};
+use super::{Attempt, absent, explain, with_if_match};
 use crate::window::plan::FunctionState;
 
 pub async fn find_function(cf: &Client, name: &str) -> Result<Option<FunctionState>> {
@@ -66,16 +66,11 @@ async fn describe_stage(
         .await
     {
         Ok(out) => Ok(Some(out)),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_function_exists()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(explain(
-            &format!("reading the window function ({stage})"),
+        Err(e) => absent(
             e,
-        )),
+            |s| s.is_no_such_function_exists(),
+            &format!("reading the window function ({stage})"),
+        ),
     }
 }
 
@@ -104,16 +99,11 @@ async fn stage_code_if_any(
                 .map(|b| b.as_ref().to_vec())
                 .unwrap_or_default(),
         )),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_function_exists()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(explain(
-            &format!("reading the window function's code ({stage})"),
+        Err(e) => absent(
             e,
-        )),
+            |s| s.is_no_such_function_exists(),
+            &format!("reading the window function's code ({stage})"),
+        ),
     }
 }
 

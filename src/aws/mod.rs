@@ -18,7 +18,7 @@ pub mod site_distribution;
 pub mod store;
 pub mod sts;
 
-pub use explain::{HttpStatus, explain, explain_kvs, status_and_code};
+pub use explain::{HttpStatus, absent, explain, explain_kvs, gone, status_and_code};
 pub use if_match::IF_MATCH_ATTEMPTS;
 pub(crate) use if_match::{Attempt, with_if_match};
 

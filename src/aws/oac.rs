@@ -8,7 +8,7 @@ use aws_sdk_cloudfront::types::{
     OriginAccessControlSigningProtocols,
 };
 
-use super::explain;
+use super::{explain, gone};
 use crate::site::plan::ObservedOac;
 
 /// Finds the OAC named `name`.
@@ -135,13 +135,13 @@ pub async fn fix_oac(cf: &Client, id: &str, name: &str) -> Result<()> {
 pub async fn delete_oac(cf: &Client, id: &str) -> Result<()> {
     let current = match cf.get_origin_access_control().id(id).send().await {
         Ok(out) => out,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_origin_access_control()) =>
-        {
-            return Ok(());
+        Err(e) => {
+            return gone(
+                e,
+                |s| s.is_no_such_origin_access_control(),
+                "reading the origin access control",
+            );
         }
-        Err(e) => return Err(explain("reading the origin access control", e)),
     };
     match cf
         .delete_origin_access_control()
@@ -151,12 +151,10 @@ pub async fn delete_oac(cf: &Client, id: &str) -> Result<()> {
         .await
     {
         Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_origin_access_control()) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(explain("deleting the origin access control", e)),
+        Err(e) => gone(
+            e,
+            |s| s.is_no_such_origin_access_control(),
+            "deleting the origin access control",
+        ),
     }
 }

@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use aws_sdk_cloudfront::Client;
 use aws_sdk_cloudfrontkeyvaluestore::Client as KvsClient;
 
-use super::{Attempt, explain, explain_kvs, with_if_match};
+use super::{Attempt, absent, explain, explain_kvs, with_if_match};
 use crate::window::plan::Store;
 use crate::window::{STATE_KEY, State};
 
@@ -18,13 +18,11 @@ pub async fn find_store(cf: &Client, name: &str) -> Result<Option<Store>> {
             status: s.status().unwrap_or_default().to_string(),
             etag: out.e_tag().unwrap_or_default().to_string(),
         })),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_entity_not_found()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(explain("reading the key value store", e)),
+        Err(e) => absent(
+            e,
+            |s| s.is_entity_not_found(),
+            "reading the key value store",
+        ),
     }
 }
 

@@ -7,7 +7,7 @@ use aws_sdk_iam::Client;
 use serde_json::Value;
 
 use super::{POLICY_PATH, decode_document, encode, made_by_maint, tags};
-use crate::aws::explain;
+use crate::aws::{explain, gone};
 use crate::grant::plan::{MAX_POLICY_VERSIONS, ObservedPolicy, PolicyVersion, Principal};
 
 pub fn policy_arn(account: &str, name: &str) -> String {
@@ -175,16 +175,11 @@ async fn delete_version(iam: &Client, arn: &str, version: &str) -> Result<()> {
         .await
     {
         Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(explain(
-            &format!("deleting version {version} of policy {arn}"),
+        Err(e) => gone(
             e,
-        )),
+            |s| s.is_no_such_entity_exception(),
+            &format!("deleting version {version} of policy {arn}"),
+        ),
     }
 }
 
@@ -228,26 +223,24 @@ pub async fn policy_attached_elsewhere(
 pub async fn delete_policy(iam: &Client, arn: &str) -> Result<()> {
     let versions = match iam.list_policy_versions().policy_arn(arn).send().await {
         Ok(_) => policy_versions(iam, arn).await?,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
-        {
-            return Ok(());
+        Err(e) => {
+            return gone(
+                e,
+                |s| s.is_no_such_entity_exception(),
+                &format!("listing the versions of policy {arn}"),
+            );
         }
-        Err(e) => return Err(explain(&format!("listing the versions of policy {arn}"), e)),
     };
     for v in versions.iter().filter(|v| !v.default) {
         delete_version(iam, arn, &v.id).await?;
     }
     match iam.delete_policy().policy_arn(arn).send().await {
         Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(explain(&format!("deleting policy {arn}"), e)),
+        Err(e) => gone(
+            e,
+            |s| s.is_no_such_entity_exception(),
+            &format!("deleting policy {arn}"),
+        ),
     }
 }
 

@@ -5,7 +5,7 @@ use anyhow::{Result, bail};
 use aws_sdk_iam::Client;
 
 use super::{MAX_PAGES, decode_document, made_by_maint, tags};
-use crate::aws::explain;
+use crate::aws::{absent, explain, gone};
 use crate::grant::plan::ObservedProvider;
 
 pub fn provider_arn(account: &str, issuer: &str) -> String {
@@ -24,13 +24,11 @@ pub async fn find_provider(iam: &Client, arn: &str) -> Result<Option<ObservedPro
             audiences: out.client_id_list().to_vec(),
             made_by_maint: made_by_maint(out.tags()),
         })),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(explain("reading the OIDC identity provider", e)),
+        Err(e) => absent(
+            e,
+            |s| s.is_no_such_entity_exception(),
+            "reading the OIDC identity provider",
+        ),
     }
 }
 
@@ -55,13 +53,11 @@ pub async fn create_provider(
         .await
     {
         Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_entity_already_exists_exception()) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(explain("creating the OIDC identity provider", e)),
+        Err(e) => gone(
+            e,
+            |s| s.is_entity_already_exists_exception(),
+            "creating the OIDC identity provider",
+        ),
     }
 }
 
@@ -83,13 +79,11 @@ pub async fn delete_provider(iam: &Client, arn: &str) -> Result<()> {
         .await
     {
         Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(explain("deleting the OIDC identity provider", e)),
+        Err(e) => gone(
+            e,
+            |s| s.is_no_such_entity_exception(),
+            "deleting the OIDC identity provider",
+        ),
     }
 }
 
