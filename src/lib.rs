@@ -133,16 +133,27 @@ fn command_line(args: impl Iterator<Item = String>) -> String {
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM (a CI runner cancelling the job),
 /// naming it.
 pub(crate) async fn interrupted() -> &'static str {
+    stop_signals().await
+}
+
+/// SIGINT and SIGTERM, listened for from the moment this is called (the
+/// handlers are installed at once, not when the future is first polled),
+/// so a signal that comes right after, say, `preview` printed its address is
+/// caught, not left to end the process.
+pub(crate) fn stop_signals() -> impl std::future::Future<Output = &'static str> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (
+    let handlers = (
         signal(SignalKind::interrupt()),
         signal(SignalKind::terminate()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = int.recv() => "SIGINT",
-        _ = term.recv() => "SIGTERM",
+    );
+    async move {
+        let (Ok(mut int), Ok(mut term)) = handlers else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = int.recv() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        }
     }
 }
 

@@ -63,6 +63,10 @@ pub async fn run(
         .await
         .with_context(|| format!("cannot listen on {addr}: choose another --port"))?;
     let bound = listener.local_addr()?;
+    // Listening for the signal that ends the preview before saying where it
+    // is: whoever reads the address may stop it at once.
+    let stopped = crate::stop_signals();
+    tokio::pin!(stopped);
     // The URL goes to stdout (machine-readable, e.g. for tests); the hint to stderr.
     out.result(&Preview {
         environment: session.environment.clone(),
@@ -78,7 +82,7 @@ pub async fn run(
     loop {
         let (stream, _) = tokio::select! {
             accepted = listener.accept() => accepted?,
-            _ = crate::interrupted() => return Ok(()),
+            _ = &mut stopped => return Ok(()),
         };
         let document = document.clone();
         tokio::spawn(async move {
@@ -132,6 +136,8 @@ async fn preview_window(
         .await
         .with_context(|| format!("cannot listen on {addr}: choose another --port"))?;
     let bound = listener.local_addr()?;
+    let stopped = crate::stop_signals();
+    tokio::pin!(stopped);
     out.result(&Preview {
         environment: session.environment.clone(),
         url: format!("http://{bound}/"),
@@ -146,7 +152,7 @@ async fn preview_window(
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => accepted?,
-            _ = crate::interrupted() => return Ok(()),
+            _ = &mut stopped => return Ok(()),
         };
         let (code, entries) = (code.clone(), entries.clone());
         tokio::spawn(async move {
