@@ -79,7 +79,7 @@ pub fn run() -> ExitCode {
                 Ok(done) => done,
                 Err(_) => Err(out_of_time(deadline)),
             },
-            signal = interrupted() => Err(interruption(signal)),
+            signal = stop_signals() => Err(interruption(signal)),
         }
     });
     match outcome {
@@ -130,13 +130,8 @@ fn command_line(args: impl Iterator<Item = String>) -> String {
         .join(" ")
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM (a CI runner cancelling the job),
-/// naming it.
-pub(crate) async fn interrupted() -> &'static str {
-    stop_signals().await
-}
-
-/// SIGINT and SIGTERM, listened for from the moment this is called (the
+/// SIGINT (Ctrl-C) or SIGTERM (a CI runner cancelling the job), by name,
+/// listened for from the moment this is called (the
 /// handlers are installed at once, not when the future is first polled),
 /// so a signal that comes right after, say, `preview` printed its address is
 /// caught, not left to end the process.

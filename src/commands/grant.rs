@@ -219,6 +219,10 @@ pub struct GrantReport {
     /// distribution: say what a real grant adds.
     #[serde(skip)]
     pub unread_dependencies: bool,
+    /// A GitHub repository named without its ids (OWNER/REPO): the text
+    /// says how to trust it when GitHub's tokens name it by ids.
+    #[serde(skip)]
+    pub github_repo_without_ids: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -318,7 +322,7 @@ impl fmt::Display for GrantReport {
                 principal.arn
             )?;
         }
-        if let Some(repo) = self.trust.as_ref().and_then(github_repo_without_ids) {
+        if let Some(repo) = &self.github_repo_without_ids {
             write!(
                 f,
                 "\nThe role trusts tokens naming {repo}. GitHub names a repository created, \
@@ -331,15 +335,12 @@ impl fmt::Display for GrantReport {
     }
 }
 
-/// The GitHub repository a trust policy names in the format without ids.
-fn github_repo_without_ids(trust: &Value) -> Option<String> {
-    let condition = &trust["Statement"][0]["Condition"];
-    let key = format!("{}:sub", crate::grant::trust::GITHUB_ISSUER);
-    let subject = ["StringEquals", "StringLike"]
-        .iter()
-        .find_map(|op| condition[op][&key].as_str())?;
-    let repo = subject.strip_prefix("repo:")?.split(':').next()?;
-    (!crate::grant::trust::has_ids(repo)).then(|| repo.to_string())
+/// The GitHub repository of `ci` when it is named without its ids.
+fn without_ids(ci: Option<&Ci>) -> Option<String> {
+    match ci {
+        Some(Ci::GitHub { repo, .. }) if !crate::grant::trust::has_ids(repo) => Some(repo.clone()),
+        _ => None,
+    }
 }
 
 pub async fn grant(session: &Session, out: &Output, request: Request) -> Result<()> {
@@ -385,6 +386,7 @@ pub async fn grant(session: &Session, out: &Output, request: Request) -> Result<
             plan: Vec::new(),
             applied: false,
             printed: true,
+            github_repo_without_ids: without_ids(ci.as_ref()),
             unread_dependencies,
         });
     }
@@ -425,6 +427,7 @@ pub async fn grant(session: &Session, out: &Output, request: Request) -> Result<
         applied: outcome.applied,
         printed: false,
         unread_dependencies: false,
+        github_repo_without_ids: without_ids(ci.as_ref()),
     })
 }
 
